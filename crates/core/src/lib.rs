@@ -1,0 +1,14 @@
+//! The pure core of nightwatch: plain functions over data, no I/O and no wall clock.
+//!
+//! Everything here is deterministic given its inputs (time is passed in), so it is tested with
+//! tables and fixtures.
+
+pub mod clock;
+pub mod event;
+pub mod fingerprint;
+pub mod incident;
+pub mod model;
+pub mod parse;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use model::{Alert, AlertStatus, Delivery, Severity, Source};
