@@ -1,1 +1,52 @@
-fn main(){}
+//! The nightwatch binary: CLI, configuration and wiring. Everything it runs lives in the
+//! library crates or in the thin HTTP layer here.
+
+mod cli;
+mod config;
+mod http;
+mod incidents_cmd;
+mod logging;
+mod metrics;
+mod serve;
+mod worker;
+
+use anyhow::Context;
+use clap::Parser;
+use cli::{Cli, Command};
+use nightwatch_store::Store;
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let config = config::Config::load(&cli)?;
+    logging::init(&config.log_level, config.log_json)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(run(cli, config))
+}
+
+async fn run(cli: Cli, config: config::Config) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(_) => serve::serve(config).await,
+        Command::Migrate => {
+            let store = open_store(&config).await?;
+            store.migrate().await.context("applying migrations")?;
+            println!("migrations applied to {}", config.redacted_database_url());
+            store.close().await;
+            Ok(())
+        }
+        Command::Incidents(command) => {
+            let store = open_store(&config).await?;
+            let result = incidents_cmd::run(&store, command).await;
+            store.close().await;
+            result
+        }
+    }
+}
+
+pub(crate) async fn open_store(config: &config::Config) -> anyhow::Result<Store> {
+    Store::open(&config.database_url, config.fingerprint.clone())
+        .await
+        .with_context(|| format!("opening the store at {}", config.redacted_database_url()))
+}

@@ -1,0 +1,73 @@
+//! Command-line interface. Flags override environment variables, which override the config
+//! file, which overrides the defaults.
+
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(name = "nightwatch", version, about = "An autonomous SRE agent for Kubernetes")]
+pub struct Cli {
+    /// Config file (TOML).
+    #[arg(long, global = true, env = "NIGHTWATCH_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Store: sqlite://PATH (default sqlite://nightwatch.db) or postgres://…
+    #[arg(long, global = true, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Log filter, e.g. info or nightwatch=debug,info.
+    #[arg(long, global = true, env = "LOG_LEVEL")]
+    pub log_level: Option<String>,
+    /// Log as JSON lines.
+    #[arg(long, global = true, env = "LOG_JSON")]
+    pub log_json: Option<bool>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Receive alerts, keep incidents, serve the API and the UI.
+    Serve(ServeArgs),
+    /// Apply the database migrations and exit.
+    Migrate,
+    /// Look at incidents from the command line.
+    #[command(subcommand)]
+    Incidents(IncidentsCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (default 127.0.0.1:8080).
+    #[arg(long, env = "NIGHTWATCH_LISTEN")]
+    pub listen: Option<SocketAddr>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IncidentsCommand {
+    /// List incidents, newest first.
+    List(ListArgs),
+    /// Show one incident with its alerts and timeline.
+    Show {
+        id: i64,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[arg(long)]
+    pub state: Option<String>,
+    #[arg(long)]
+    pub alertname: Option<String>,
+    #[arg(long)]
+    pub namespace: Option<String>,
+    #[arg(long)]
+    pub node: Option<String>,
+    #[arg(long, default_value_t = 50)]
+    pub limit: i64,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}

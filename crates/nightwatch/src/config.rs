@@ -1,0 +1,196 @@
+//! Configuration: defaults ← config file ← environment ← flags.
+
+use crate::cli::{Cli, Command};
+use anyhow::Context;
+use nightwatch_core::fingerprint::FingerprintConfig;
+use serde::Deserialize;
+use std::net::SocketAddr;
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://nightwatch.db";
+/// A 20k-alert storm is about 10 MB of JSON; leave room for big annotations.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+
+/// The config file's shape. Every field is optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<SocketAddr>,
+    database_url: Option<String>,
+    log_level: Option<String>,
+    log_json: Option<bool>,
+    max_body_bytes: Option<usize>,
+    workers: Option<usize>,
+    fingerprint: FingerprintConfig,
+    auth: AuthConfig,
+}
+
+/// Per-source webhook authentication. A source with nothing configured is open; otherwise a
+/// request must pass one of the configured methods.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    pub alertmanager: SourceAuth,
+    pub grafana: SourceAuth,
+    pub signoz: SourceAuth,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct SourceAuth {
+    /// `Authorization: Bearer TOKEN`.
+    pub bearer_token: Option<String>,
+    /// `Authorization: Basic …`.
+    pub basic: Option<BasicAuth>,
+    /// Grafana's HMAC-SHA256 signature of the body.
+    pub hmac: Option<HmacAuth>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct BasicAuth {
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct HmacAuth {
+    pub secret: String,
+    /// Header carrying the hex signature (Grafana's default).
+    #[serde(default = "default_hmac_header")]
+    pub header: String,
+    /// When set, the signature covers `TIMESTAMP:BODY` and the timestamp must be recent.
+    #[serde(default)]
+    pub timestamp_header: Option<String>,
+}
+
+fn default_hmac_header() -> String {
+    "X-Grafana-Alerting-Signature".to_owned()
+}
+
+/// The effective configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub database_url: String,
+    pub log_level: String,
+    pub log_json: bool,
+    pub max_body_bytes: usize,
+    /// Queue workers (Postgres; SQLite has one writer, so one worker).
+    pub workers: usize,
+    pub fingerprint: FingerprintConfig,
+    pub auth: AuthConfig,
+}
+
+impl Config {
+    pub fn load(cli: &Cli) -> anyhow::Result<Config> {
+        let file = match &cli.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading config file {}", path.display()))?;
+                toml::from_str::<FileConfig>(&text)
+                    .with_context(|| format!("invalid config file {}", path.display()))?
+            }
+            None => FileConfig::default(),
+        };
+        let listen_flag = match &cli.command {
+            Command::Serve(args) => args.listen,
+            _ => None,
+        };
+        let listen = match listen_flag.or(file.listen) {
+            Some(addr) => addr,
+            None => DEFAULT_LISTEN.parse().context("default listen address")?,
+        };
+        Ok(Config {
+            listen,
+            database_url: cli
+                .database_url
+                .clone()
+                .or(file.database_url)
+                .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned()),
+            log_level: cli
+                .log_level
+                .clone()
+                .or(file.log_level)
+                .unwrap_or_else(|| "info".to_owned()),
+            log_json: cli.log_json.or(file.log_json).unwrap_or(false),
+            max_body_bytes: file.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES),
+            workers: file.workers.unwrap_or(2).max(1),
+            fingerprint: file.fingerprint,
+            auth: file.auth,
+        })
+    }
+
+    /// The database URL with any password replaced, for logs and messages.
+    pub fn redacted_database_url(&self) -> String {
+        redact_url_password(&self.database_url)
+    }
+}
+
+fn redact_url_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let Some((userinfo, host)) = rest.split_once('@') else {
+        return url.to_owned();
+    };
+    match userinfo.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[test]
+    fn precedence_flags_over_env_over_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nightwatch.toml");
+        std::fs::write(
+            &path,
+            r#"
+listen = "127.0.0.1:9999"
+database_url = "sqlite://from-file.db"
+log_level = "debug"
+
+[fingerprint]
+pod_labels = ["alertname", "pod"]
+
+[auth.grafana.hmac]
+secret = "s3cret"
+"#,
+        )
+        .unwrap();
+        let cli = Cli::try_parse_from([
+            "nightwatch",
+            "--config",
+            path.to_str().unwrap(),
+            "--database-url",
+            "postgres://u:pw@db/nw",
+            "serve",
+        ])
+        .unwrap();
+        let config = Config::load(&cli).unwrap();
+        assert_eq!(config.listen.to_string(), "127.0.0.1:9999");
+        assert_eq!(config.database_url, "postgres://u:pw@db/nw");
+        assert_eq!(config.redacted_database_url(), "postgres://u:***@db/nw");
+        assert_eq!(config.fingerprint.pod_labels, vec!["alertname", "pod"]);
+        let hmac = config.auth.grafana.hmac.unwrap();
+        assert_eq!(hmac.header, "X-Grafana-Alerting-Signature");
+        assert_eq!(config.max_body_bytes, DEFAULT_MAX_BODY_BYTES);
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bad.toml");
+        std::fs::write(&path, "listne = \"127.0.0.1:1\"\n").unwrap();
+        let cli = Cli::try_parse_from(["nightwatch", "--config", path.to_str().unwrap(), "migrate"]).unwrap();
+        let error = format!("{:#}", Config::load(&cli).unwrap_err());
+        assert!(error.contains("listne"), "{error}");
+    }
+}

@@ -1,0 +1,215 @@
+//! The JSON API.
+
+use super::{ApiError, AppState};
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use chrono::{DateTime, Duration, Utc};
+use nightwatch_core::incident::{IncidentState, ManualChange, Verdict};
+use nightwatch_store::{IncidentDetail, IncidentFilter, IncidentPage, IncidentRow, RelatedIncidents};
+use serde::{Deserialize, Serialize};
+
+/// Query parameters of `GET /api/incidents` (and the UI list), as text so a bad value gets a
+/// message naming it.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ListQuery {
+    pub state: Option<String>,
+    pub alertname: Option<String>,
+    pub namespace: Option<String>,
+    pub node: Option<String>,
+    /// RFC 3339 time, or a duration back from now such as `30m`, `24h`, `7d`.
+    pub since: Option<String>,
+    pub before: Option<String>,
+    pub limit: Option<String>,
+}
+
+impl ListQuery {
+    pub fn parse(raw: Option<&str>) -> Result<ListQuery, ApiError> {
+        serde_urlencoded::from_str(raw.unwrap_or(""))
+            .map_err(|e| ApiError::bad_request(format!("invalid query: {e}")))
+    }
+
+    pub fn to_filter(&self, now: DateTime<Utc>) -> Result<IncidentFilter, ApiError> {
+        let text = |value: &Option<String>| value.clone().filter(|s| !s.trim().is_empty());
+        let number = |name: &str, value: &Option<String>| -> Result<Option<i64>, ApiError> {
+            text(value)
+                .map(|s| {
+                    s.trim()
+                        .parse::<i64>()
+                        .map_err(|_| ApiError::bad_request(format!("{name}: expected an integer, found {s:?}")))
+                })
+                .transpose()
+        };
+        let state = text(&self.state)
+            .map(|s| {
+                s.parse::<IncidentState>().map_err(|_| {
+                    ApiError::bad_request(format!(
+                        "state: expected triggered, acknowledged or resolved, found {s:?}"
+                    ))
+                })
+            })
+            .transpose()?;
+        let since = text(&self.since).map(|s| parse_since(&s, now)).transpose()?;
+        Ok(IncidentFilter {
+            state,
+            alertname: text(&self.alertname),
+            namespace: text(&self.namespace),
+            node: text(&self.node),
+            since,
+            before: number("before", &self.before)?,
+            limit: number("limit", &self.limit)?,
+        })
+    }
+}
+
+fn parse_since(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, ApiError> {
+    let text = text.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    let invalid = || ApiError::bad_request(format!("since: expected an RFC 3339 time or a duration like 24h, found {text:?}"));
+    let split = text.find(|c: char| !c.is_ascii_digit()).ok_or_else(invalid)?;
+    let (amount, unit) = text.split_at(split);
+    let amount: i64 = amount.parse().map_err(|_| invalid())?;
+    let duration = match unit {
+        "s" => Duration::try_seconds(amount),
+        "m" => Duration::try_minutes(amount),
+        "h" => Duration::try_hours(amount),
+        "d" => Duration::try_days(amount),
+        _ => None,
+    }
+    .ok_or_else(invalid)?;
+    Ok(now - duration)
+}
+
+pub async fn list_incidents(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<IncidentPage>, ApiError> {
+    let filter = ListQuery::parse(query.as_deref())?.to_filter(state.clock.now())?;
+    Ok(Json(state.store.list_incidents(&filter).await?))
+}
+
+#[derive(Debug, Serialize)]
+pub struct IncidentResponse {
+    #[serde(flatten)]
+    pub detail: IncidentDetail,
+    pub related: RelatedIncidents,
+}
+
+pub async fn get_incident(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<Json<IncidentResponse>, ApiError> {
+    let detail = state
+        .store
+        .incident_detail(id)
+        .await?
+        .ok_or_else(|| ApiError::new(axum::http::StatusCode::NOT_FOUND, format!("incident {id} not found")))?;
+    let related = state.store.related_incidents(&detail.incident).await?;
+    Ok(Json(IncidentResponse { detail, related }))
+}
+
+/// Body of ack / resolve / verdict. All optional except `verdict` for the verdict call.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ChangeBody {
+    /// Who made the change (shown in the timeline).
+    pub by: Option<String>,
+    pub verdict: Option<String>,
+}
+
+fn change_body(body: &Bytes) -> Result<ChangeBody, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(ChangeBody::default());
+    }
+    serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
+}
+
+pub(super) async fn apply_change(
+    state: &AppState,
+    id: i64,
+    change: ManualChange,
+    by: Option<String>,
+) -> Result<IncidentRow, ApiError> {
+    let actor = by.filter(|s| !s.trim().is_empty()).unwrap_or_else(|| "api".to_owned());
+    let outcome = state
+        .store
+        .change_incident(id, change, &actor, state.clock.now())
+        .await?;
+    Ok(outcome.incident)
+}
+
+pub(super) fn parse_verdict(text: Option<&str>) -> Result<Verdict, ApiError> {
+    let text = text.ok_or_else(|| ApiError::bad_request("verdict: missing (noise, real, auto-fixed or escalated)"))?;
+    text.parse().map_err(|_| {
+        ApiError::bad_request(format!(
+            "verdict: expected noise, real, auto-fixed or escalated, found {text:?}"
+        ))
+    })
+}
+
+pub async fn acknowledge(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> Result<Json<IncidentRow>, ApiError> {
+    let body = change_body(&body)?;
+    Ok(Json(apply_change(&state, id, ManualChange::Acknowledge, body.by).await?))
+}
+
+pub async fn resolve(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> Result<Json<IncidentRow>, ApiError> {
+    let body = change_body(&body)?;
+    Ok(Json(apply_change(&state, id, ManualChange::Resolve, body.by).await?))
+}
+
+pub async fn verdict(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> Result<Json<IncidentRow>, ApiError> {
+    let body = change_body(&body)?;
+    let verdict = parse_verdict(body.verdict.as_deref())?;
+    Ok(Json(apply_change(&state, id, ManualChange::SetVerdict(verdict), body.by).await?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn since_accepts_times_and_durations() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap();
+        assert_eq!(parse_since("24h", now).unwrap(), now - Duration::hours(24));
+        assert_eq!(parse_since("7d", now).unwrap(), now - Duration::days(7));
+        assert_eq!(parse_since("30m", now).unwrap(), now - Duration::minutes(30));
+        assert_eq!(
+            parse_since("2026-11-25T10:00:00+02:00", now).unwrap(),
+            Utc.with_ymd_and_hms(2026, 11, 25, 8, 0, 0).unwrap()
+        );
+        for bad in ["yesterday", "5w", "h", ""] {
+            assert!(parse_since(bad, now).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn list_query_errors_name_the_parameter() {
+        let now = Utc::now();
+        let query = ListQuery::parse(Some("state=open")).unwrap();
+        let error = query.to_filter(now).unwrap_err();
+        assert!(error.body["error"].as_str().unwrap().starts_with("state:"));
+        let query = ListQuery::parse(Some("limit=ten")).unwrap();
+        assert!(query.to_filter(now).unwrap_err().body["error"].as_str().unwrap().starts_with("limit:"));
+        let ok = ListQuery::parse(Some("state=resolved&alertname=X&namespace=&limit=5")).unwrap().to_filter(now).unwrap();
+        assert_eq!(ok.state, Some(IncidentState::Resolved));
+        assert_eq!(ok.alertname.as_deref(), Some("X"));
+        assert_eq!(ok.namespace, None);
+        assert_eq!(ok.limit, Some(5));
+    }
+}

@@ -1,0 +1,72 @@
+//! How failures become HTTP answers: a status and a JSON body that says what was wrong.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use nightwatch_core::parse::ParseError;
+use nightwatch_store::StoreError;
+use serde_json::json;
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub body: serde_json::Value,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            body: json!({ "error": message.into() }),
+        }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, message)
+    }
+
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, message)
+    }
+}
+
+impl From<ParseError> for ApiError {
+    fn from(error: ParseError) -> Self {
+        match &error {
+            ParseError::Syntax { line, column, .. } => ApiError {
+                status: StatusCode::BAD_REQUEST,
+                body: json!({ "error": error.to_string(), "line": line, "column": column }),
+            },
+            ParseError::Shape { path, .. } => ApiError {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                body: json!({ "error": error.to_string(), "field": path }),
+            },
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::NotFound(_) => Self::new(StatusCode::NOT_FOUND, error.to_string()),
+            StoreError::Conflict(_) => Self::new(StatusCode::CONFLICT, error.to_string()),
+            // Storage trouble is temporary from the sender's side: 503 makes Alertmanager retry.
+            other => {
+                tracing::error!(error = %other, "storage failure");
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, format!("storage unavailable: {other}"))
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = (self.status, Json(self.body)).into_response();
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        }
+        response
+    }
+}

@@ -1,0 +1,92 @@
+//! The HTTP edge: webhook ingest, JSON API, UI, health and metrics. Thin: parsing, state
+//! changes and storage live in the core and store crates.
+
+mod api;
+mod auth;
+mod error;
+mod ingest;
+mod ui;
+
+use crate::config::AuthConfig;
+use crate::metrics::Metrics;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use nightwatch_core::Clock;
+use nightwatch_store::Store;
+use std::sync::Arc;
+use tokio::sync::Notify;
+
+pub use error::ApiError;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<Store>,
+    pub clock: Arc<dyn Clock>,
+    pub metrics: Arc<Metrics>,
+    pub auth: Arc<AuthConfig>,
+    /// Wakes the queue workers after a delivery is stored.
+    pub wake_workers: Arc<Notify>,
+}
+
+pub fn router(state: AppState, max_body_bytes: usize) -> Router {
+    let webhooks = Router::new()
+        .route("/webhook/alertmanager", post(ingest::alertmanager))
+        .route("/alertmanager", post(ingest::alertmanager))
+        .route("/webhook/grafana", post(ingest::grafana))
+        .route("/webhook/signoz", post(ingest::signoz))
+        .layer(DefaultBodyLimit::max(max_body_bytes));
+    Router::new()
+        .merge(webhooks)
+        .route("/api/incidents", get(api::list_incidents))
+        .route("/api/incidents/{id}", get(api::get_incident))
+        .route("/api/incidents/{id}/ack", post(api::acknowledge))
+        .route("/api/incidents/{id}/resolve", post(api::resolve))
+        .route("/api/incidents/{id}/verdict", post(api::verdict))
+        .route("/", get(ui::incidents_page))
+        .route("/incident/{id}", get(ui::incident_page))
+        .route("/incident/{id}/{change}", post(ui::change_from_form))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .with_state(state)
+}
+
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+/// Ready when the database answers and every migration is applied.
+async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    match state.store.ready().await {
+        Ok(true) => (StatusCode::OK, "ready\n".to_owned()),
+        Ok(false) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "database reachable, migrations not applied\n".to_owned(),
+        ),
+        Err(error) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("database unavailable: {error}\n"),
+        ),
+    }
+}
+
+async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
+    let depth = state.store.queue_depth().await?;
+    let counts = state.store.incident_counts().await?;
+    state.metrics.set_store_gauges(depth, &counts);
+    let body = state
+        .metrics
+        .encode()
+        .map_err(|e| ApiError::internal(format!("encoding metrics: {e}")))?;
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        body,
+    ))
+}

@@ -1,0 +1,312 @@
+//! Server-rendered pages: the incident list and one incident.
+
+use super::api::{ListQuery, apply_change, parse_verdict};
+use super::{ApiError, AppState};
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use chrono::{DateTime, Utc};
+use nightwatch_core::event::EventKind;
+use nightwatch_core::incident::{IncidentState, ManualChange, Verdict};
+use nightwatch_store::{EventRow, IncidentRow};
+use serde::Deserialize;
+
+/// One incident as a row of a list.
+struct Row {
+    id: i64,
+    state: &'static str,
+    severity: &'static str,
+    alertname: String,
+    location: String,
+    summary: String,
+    opened_at: String,
+    opened_ago: String,
+    alert_count: i64,
+    verdict: &'static str,
+    verdict_class: &'static str,
+    fingerprint: String,
+    source: String,
+    previous_incident_id: Option<i64>,
+}
+
+impl Row {
+    fn new(incident: &IncidentRow, now: DateTime<Utc>) -> Row {
+        Row {
+            id: incident.id,
+            state: incident.state.as_str(),
+            severity: incident.severity.as_str(),
+            alertname: if incident.alertname.is_empty() {
+                "(no alertname)".to_owned()
+            } else {
+                incident.alertname.clone()
+            },
+            location: location(incident),
+            summary: incident.summary.clone().unwrap_or_default(),
+            opened_at: incident.opened_at.to_rfc3339(),
+            opened_ago: ago(incident.opened_at, now),
+            alert_count: incident.alert_count,
+            verdict: incident.verdict.map(Verdict::as_str).unwrap_or("no verdict"),
+            verdict_class: incident.verdict.map(Verdict::as_str).unwrap_or("none"),
+            fingerprint: incident.fingerprint.clone(),
+            source: incident.source.clone(),
+            previous_incident_id: incident.previous_incident_id,
+        }
+    }
+}
+
+/// `namespace/pod/container` or `node/NAME`, whatever the incident is about.
+fn location(incident: &IncidentRow) -> String {
+    let mut parts: Vec<&str> = [&incident.namespace, &incident.pod, &incident.container]
+        .into_iter()
+        .filter_map(|part| part.as_deref())
+        .collect();
+    if let Some(node) = incident.node.as_deref() {
+        parts.push("node");
+        parts.push(node);
+    }
+    parts.join("/")
+}
+
+fn ago(then: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let seconds = (now - then).num_seconds().max(0);
+    match seconds {
+        0..60 => format!("{seconds}s ago"),
+        60..3600 => format!("{}m ago", seconds / 60),
+        3600..86400 => format!("{}h ago", seconds / 3600),
+        _ => format!("{}d ago", seconds / 86400),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "incidents.html")]
+struct IncidentsPage {
+    rows: Vec<Row>,
+    states: Vec<&'static str>,
+    filter_state: String,
+    filter_alertname: String,
+    filter_namespace: String,
+    filter_node: String,
+    filter_since: String,
+    error: Option<String>,
+    older_link: Option<String>,
+}
+
+fn render(template: &impl Template) -> Result<Html<String>, ApiError> {
+    template
+        .render()
+        .map(Html)
+        .map_err(|e| ApiError::internal(format!("rendering page: {e}")))
+}
+
+pub async fn incidents_page(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let now = state.clock.now();
+    let query = ListQuery::parse(raw.as_deref())?;
+    let (rows, next_before, error) = match query.to_filter(now) {
+        Ok(filter) => {
+            let page = state.store.list_incidents(&filter).await?;
+            (page.incidents, page.next_before, None)
+        }
+        // A bad filter shows the page with the message rather than an error body.
+        Err(error) => (
+            Vec::new(),
+            None,
+            error.body["error"].as_str().map(str::to_owned),
+        ),
+    };
+    let older_link = next_before.map(|before| {
+        let mut pairs: Vec<(&str, String)> = [
+            ("state", &query.state),
+            ("alertname", &query.alertname),
+            ("namespace", &query.namespace),
+            ("node", &query.node),
+            ("since", &query.since),
+            ("limit", &query.limit),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| value.clone().filter(|v| !v.is_empty()).map(|v| (name, v)))
+        .collect();
+        pairs.push(("before", before.to_string()));
+        format!("/?{}", serde_urlencoded::to_string(pairs).unwrap_or_default())
+    });
+    let page = IncidentsPage {
+        rows: rows.iter().map(|incident| Row::new(incident, now)).collect(),
+        states: IncidentState::ALL.iter().map(|s| s.as_str()).collect(),
+        filter_state: query.state.clone().unwrap_or_default(),
+        filter_alertname: query.alertname.clone().unwrap_or_default(),
+        filter_namespace: query.namespace.clone().unwrap_or_default(),
+        filter_node: query.node.clone().unwrap_or_default(),
+        filter_since: query.since.clone().unwrap_or_default(),
+        error: error.clone(),
+        older_link,
+    };
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, render(&page)?).into_response())
+}
+
+struct EventView {
+    at: String,
+    kind: &'static str,
+    actor: String,
+    details: String,
+}
+
+impl EventView {
+    fn new(event: &EventRow) -> EventView {
+        EventView {
+            at: event.at.to_rfc3339(),
+            kind: event.kind.as_str(),
+            actor: event.actor.clone(),
+            details: event_details(event),
+        }
+    }
+}
+
+/// A one-glance line for the timeline; the full payload stays available in the API.
+fn event_details(event: &EventRow) -> String {
+    let p = &event.payload;
+    let text = |key: &str| p.get(key).and_then(|v| v.as_str()).unwrap_or("").to_owned();
+    match event.kind {
+        EventKind::Triggered => {
+            let mut line = format!("alert {} firing since {}", p["alert_id"], text("starts_at"));
+            if let Some(prev) = p.get("previous_incident_id").and_then(|v| v.as_i64()) {
+                line.push_str(&format!(", follows #{prev}"));
+            }
+            line
+        }
+        EventKind::Suppressed => format!("duplicate alert {} folded in", p["alert_id"]),
+        EventKind::Resolved if p.get("manual").is_some() => format!("resolved by {}", text("by")),
+        EventKind::Resolved => format!("alert {} resolved", p["alert_id"]),
+        EventKind::StaleAlert => format!("alert {}: {}", p["alert_id"], text("reason")),
+        EventKind::Acknowledged => format!("acknowledged by {}", text("by")),
+        EventKind::Verdict => format!("verdict {} by {}", text("verdict"), text("by")),
+        _ => serde_json::to_string_pretty(p).unwrap_or_default(),
+    }
+}
+
+struct AlertView {
+    id: i64,
+    status: &'static str,
+    starts_at: String,
+    ends_at: String,
+    outcome: String,
+    delivery_id: i64,
+}
+
+struct HistoryGroup {
+    key: &'static str,
+    title: String,
+    rows: Vec<Row>,
+}
+
+#[derive(Template)]
+#[template(path = "incident.html")]
+struct IncidentPage {
+    i: Row,
+    error: Option<String>,
+    labels: Vec<(String, String)>,
+    annotations: Vec<(String, String)>,
+    events: Vec<EventView>,
+    alerts: Vec<AlertView>,
+    history: Vec<HistoryGroup>,
+    verdicts: Vec<&'static str>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct PageQuery {
+    error: Option<String>,
+}
+
+pub async fn incident_page(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let now = state.clock.now();
+    let query: PageQuery = serde_urlencoded::from_str(raw.as_deref().unwrap_or("")).unwrap_or_default();
+    let Some(detail) = state.store.incident_detail(id).await? else {
+        return Ok((StatusCode::NOT_FOUND, Html(format!("<h1>Incident {id} not found</h1><p><a href=\"/\">Incidents</a></p>"))).into_response());
+    };
+    let related = state.store.related_incidents(&detail.incident).await?;
+    let incident = &detail.incident;
+    let rows = |list: &[IncidentRow]| list.iter().map(|r| Row::new(r, now)).collect::<Vec<_>>();
+    let mut history = vec![HistoryGroup {
+        key: "alertname",
+        title: format!("Same alert ({})", incident.alertname),
+        rows: rows(&related.same_alertname),
+    }];
+    if let (Some(namespace), Some(pod)) = (&incident.namespace, &incident.pod) {
+        history.push(HistoryGroup {
+            key: "pod",
+            title: format!("Same pod ({namespace}/{pod})"),
+            rows: rows(&related.same_pod),
+        });
+    }
+    if let Some(node) = &incident.node {
+        history.push(HistoryGroup {
+            key: "node",
+            title: format!("Same node ({node})"),
+            rows: rows(&related.same_node),
+        });
+    }
+    let page = IncidentPage {
+        i: Row::new(incident, now),
+        error: query.error,
+        labels: incident.labels.clone().into_iter().collect(),
+        annotations: incident.annotations.clone().into_iter().collect(),
+        events: detail.events.iter().map(EventView::new).collect(),
+        alerts: detail
+            .alerts
+            .iter()
+            .map(|a| AlertView {
+                id: a.id,
+                status: a.status.as_str(),
+                starts_at: a.starts_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
+                ends_at: a.ends_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
+                outcome: a.outcome.clone().unwrap_or_else(|| "queued".to_owned()),
+                delivery_id: a.delivery_id,
+            })
+            .collect(),
+        history,
+        verdicts: Verdict::ALL.iter().map(|v| v.as_str()).collect(),
+    };
+    Ok(render(&page)?.into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ChangeForm {
+    by: Option<String>,
+    verdict: Option<String>,
+}
+
+/// The page's buttons: apply the change, then show the incident again (with the error, if any).
+pub async fn change_from_form(
+    State(state): State<AppState>,
+    Path((id, change)): Path<(i64, String)>,
+    Form(form): Form<ChangeForm>,
+) -> Result<Redirect, ApiError> {
+    let by = form.by.filter(|s| !s.trim().is_empty()).or(Some("ui".to_owned()));
+    let change = match change.as_str() {
+        "ack" => ManualChange::Acknowledge,
+        "resolve" => ManualChange::Resolve,
+        "verdict" => ManualChange::SetVerdict(parse_verdict(form.verdict.as_deref())?),
+        other => return Err(ApiError::new(StatusCode::NOT_FOUND, format!("no such action {other:?}"))),
+    };
+    match apply_change(&state, id, change, by).await {
+        Ok(_) => Ok(Redirect::to(&format!("/incident/{id}"))),
+        Err(error) if error.status == StatusCode::CONFLICT => {
+            let message = error.body["error"].as_str().unwrap_or("conflict").to_owned();
+            let query = serde_urlencoded::to_string([("error", message)]).unwrap_or_default();
+            Ok(Redirect::to(&format!("/incident/{id}?{query}")))
+        }
+        Err(error) => Err(error),
+    }
+}
