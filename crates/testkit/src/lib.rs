@@ -69,3 +69,15 @@ pub async fn both_backends(tag: &str) -> Vec<(&'static str, String, Option<tempf
 pub fn third_party_fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/third-party")
 }
+
+pub mod process;
+pub use process::{Nightwatch, free_port, wait_for};
+
+/// [`fresh_postgres_url`] for tests that are not async.
+pub fn fresh_postgres_url_blocking(tag: &str) -> String {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(fresh_postgres_url(tag))
+}

@@ -1,0 +1,138 @@
+//! A real nightwatch process for end-to-end tests: spawned from the built binary on a free
+//! loopback port, stopped with SIGTERM (graceful) or SIGKILL (crash).
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct Nightwatch {
+    child: Option<Child>,
+    pub base_url: String,
+    pub port: u16,
+    pub log_path: PathBuf,
+    _log_dir: tempfile::TempDir,
+}
+
+/// A free loopback port (bound then released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Nightwatch {
+    /// Starts `binary serve` against `database_url` and waits until `/readyz` answers 200.
+    /// `config` is TOML written to a file and passed with `--config`.
+    pub fn start(binary: &str, database_url: &str, config: Option<&str>) -> Nightwatch {
+        Self::start_on(binary, database_url, config, free_port())
+    }
+
+    pub fn start_on(binary: &str, database_url: &str, config: Option<&str>, port: u16) -> Nightwatch {
+        let dir = tempfile::tempdir().unwrap();
+        let log_path = dir.path().join("nightwatch.log");
+        let log = std::fs::File::create(&log_path).unwrap();
+        let mut command = Command::new(binary);
+        if let Some(config) = config {
+            let path = dir.path().join("nightwatch.toml");
+            std::fs::write(&path, config).unwrap();
+            command.arg("--config").arg(path);
+        }
+        command
+            .arg("serve")
+            .arg("--listen")
+            .arg(format!("127.0.0.1:{port}"))
+            .env("DATABASE_URL", database_url)
+            .env("LOG_LEVEL", "info")
+            .env_remove("NIGHTWATCH_CONFIG")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log);
+        let child = command.spawn().unwrap_or_else(|e| panic!("spawning {binary}: {e}"));
+        let mut process = Nightwatch {
+            child: Some(child),
+            base_url: format!("http://127.0.0.1:{port}"),
+            port,
+            log_path,
+            _log_dir: dir,
+        };
+        process.wait_ready(Duration::from_secs(30));
+        process
+    }
+
+    fn wait_ready(&mut self, timeout: Duration) {
+        let client = reqwest::blocking::Client::new();
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Ok(response) = client.get(format!("{}/readyz", self.base_url)).send()
+                && response.status().is_success()
+            {
+                return;
+            }
+            if let Some(child) = self.child.as_mut()
+                && let Ok(Some(status)) = child.try_wait()
+            {
+                panic!("nightwatch exited early ({status}):\n{}", self.log());
+            }
+            assert!(Instant::now() < deadline, "nightwatch not ready in {timeout:?}:\n{}", self.log());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base_url, path)
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map(Child::id).unwrap_or(0)
+    }
+
+    /// SIGKILL: a crash, nothing gets to finish.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// SIGTERM and wait for a clean exit; returns whether it exited successfully.
+    pub fn terminate(&mut self) -> bool {
+        let Some(mut child) = self.child.take() else { return false };
+        let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                return status.success();
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Nightwatch {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Polls `check` until it returns Some or the timeout passes (then panics with `what`).
+pub fn wait_for<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
