@@ -81,3 +81,12 @@ pub fn fresh_postgres_url_blocking(tag: &str) -> String {
         .unwrap()
         .block_on(fresh_postgres_url(tag))
 }
+
+/// [`both_backends`] for tests that are not async.
+pub fn both_backends_blocking(tag: &str) -> Vec<(&'static str, String, Option<tempfile::TempDir>)> {
+    let (sqlite, dir) = fresh_sqlite_url();
+    vec![
+        ("sqlite", sqlite, Some(dir)),
+        ("postgres", fresh_postgres_url_blocking(tag), None),
+    ]
+}
