@@ -88,6 +88,8 @@ impl FromStr for Verdict {
 pub struct IncidentFacts {
     pub id: i64,
     pub state: IncidentState,
+    /// The `startsAt` of the alert that opened this incident.
+    pub first_starts_at: Option<DateTime<Utc>>,
     /// The latest `startsAt` of any alert folded into this incident.
     pub last_starts_at: Option<DateTime<Utc>>,
 }
@@ -104,6 +106,9 @@ pub enum AlertOutcome {
     /// A firing alert that belongs to an occurrence already resolved (a retry or a late
     /// delivery with the same `startsAt`): record it on that incident, open nothing.
     Stale { incident: i64 },
+    /// A resolution for an older occurrence than the one that opened the open incident (a late
+    /// delivery, e.g. from a second Alertmanager): recorded, resolves nothing.
+    StaleResolution { incident: i64 },
     /// A resolution with nothing open to resolve (late or duplicate): recorded on the alert only,
     /// or on the last incident if there is one.
     UnmatchedResolution { last: Option<i64> },
@@ -121,12 +126,21 @@ pub fn on_alert(
         (AlertStatus::Firing, Some(incident)) => AlertOutcome::Suppressed {
             incident: incident.id,
         },
-        (AlertStatus::Resolved, Some(incident)) => AlertOutcome::Resolve {
-            incident: incident.id,
+        (AlertStatus::Resolved, Some(incident)) => match (starts_at, incident.first_starts_at) {
+            (Some(started), Some(opened)) if started < opened => AlertOutcome::StaleResolution {
+                incident: incident.id,
+            },
+            _ => AlertOutcome::Resolve {
+                incident: incident.id,
+            },
         },
         (AlertStatus::Firing, None) => match (last_resolved, starts_at) {
-            (Some(previous), Some(started)) if previous.last_starts_at.is_some_and(|last| started <= last) => {
-                AlertOutcome::Stale { incident: previous.id }
+            (Some(previous), Some(started))
+                if previous.last_starts_at.is_some_and(|last| started <= last) =>
+            {
+                AlertOutcome::Stale {
+                    incident: previous.id,
+                }
             }
             _ => AlertOutcome::Open {
                 previous: last_resolved.map(|incident| incident.id),
@@ -180,8 +194,17 @@ mod tests {
         Some(Utc.with_ymd_and_hms(2026, 11, 25, 10, minute, 0).unwrap())
     }
 
-    fn facts(id: i64, state: IncidentState, last_starts_at: Option<DateTime<Utc>>) -> IncidentFacts {
-        IncidentFacts { id, state, last_starts_at }
+    fn facts(
+        id: i64,
+        state: IncidentState,
+        last_starts_at: Option<DateTime<Utc>>,
+    ) -> IncidentFacts {
+        IncidentFacts {
+            id,
+            state,
+            first_starts_at: last_starts_at,
+            last_starts_at,
+        }
     }
 
     #[test]
@@ -190,22 +213,126 @@ mod tests {
         let open = facts(7, IncidentState::Triggered, at(0));
         let acked = facts(7, IncidentState::Acknowledged, at(0));
         let resolved = facts(3, IncidentState::Resolved, at(5));
-        let cases: Vec<(Option<&IncidentFacts>, Option<&IncidentFacts>, AlertStatus, Option<DateTime<Utc>>, AlertOutcome)> = vec![
-            (None, None, Firing, at(0), AlertOutcome::Open { previous: None }),
-            (None, None, Firing, None, AlertOutcome::Open { previous: None }),
-            (Some(&open), None, Firing, at(0), AlertOutcome::Suppressed { incident: 7 }),
-            (Some(&acked), Some(&resolved), Firing, at(9), AlertOutcome::Suppressed { incident: 7 }),
-            (Some(&open), None, Resolved, at(0), AlertOutcome::Resolve { incident: 7 }),
-            (Some(&acked), None, Resolved, at(0), AlertOutcome::Resolve { incident: 7 }),
-            (None, Some(&resolved), Firing, at(9), AlertOutcome::Open { previous: Some(3) }),
-            (None, Some(&resolved), Firing, None, AlertOutcome::Open { previous: Some(3) }),
-            (None, Some(&resolved), Firing, at(5), AlertOutcome::Stale { incident: 3 }),
-            (None, Some(&resolved), Firing, at(1), AlertOutcome::Stale { incident: 3 }),
-            (None, None, Resolved, at(0), AlertOutcome::UnmatchedResolution { last: None }),
-            (None, Some(&resolved), Resolved, at(5), AlertOutcome::UnmatchedResolution { last: Some(3) }),
+        let later = facts(8, IncidentState::Triggered, at(4));
+        let cases: Vec<(
+            Option<&IncidentFacts>,
+            Option<&IncidentFacts>,
+            AlertStatus,
+            Option<DateTime<Utc>>,
+            AlertOutcome,
+        )> = vec![
+            (
+                None,
+                None,
+                Firing,
+                at(0),
+                AlertOutcome::Open { previous: None },
+            ),
+            (
+                None,
+                None,
+                Firing,
+                None,
+                AlertOutcome::Open { previous: None },
+            ),
+            (
+                Some(&open),
+                None,
+                Firing,
+                at(0),
+                AlertOutcome::Suppressed { incident: 7 },
+            ),
+            (
+                Some(&acked),
+                Some(&resolved),
+                Firing,
+                at(9),
+                AlertOutcome::Suppressed { incident: 7 },
+            ),
+            (
+                Some(&open),
+                None,
+                Resolved,
+                at(0),
+                AlertOutcome::Resolve { incident: 7 },
+            ),
+            (
+                Some(&acked),
+                None,
+                Resolved,
+                at(0),
+                AlertOutcome::Resolve { incident: 7 },
+            ),
+            (
+                Some(&open),
+                None,
+                Resolved,
+                None,
+                AlertOutcome::Resolve { incident: 7 },
+            ),
+            (
+                Some(&later),
+                None,
+                Resolved,
+                at(2),
+                AlertOutcome::StaleResolution { incident: 8 },
+            ),
+            (
+                Some(&later),
+                None,
+                Resolved,
+                at(6),
+                AlertOutcome::Resolve { incident: 8 },
+            ),
+            (
+                None,
+                Some(&resolved),
+                Firing,
+                at(9),
+                AlertOutcome::Open { previous: Some(3) },
+            ),
+            (
+                None,
+                Some(&resolved),
+                Firing,
+                None,
+                AlertOutcome::Open { previous: Some(3) },
+            ),
+            (
+                None,
+                Some(&resolved),
+                Firing,
+                at(5),
+                AlertOutcome::Stale { incident: 3 },
+            ),
+            (
+                None,
+                Some(&resolved),
+                Firing,
+                at(1),
+                AlertOutcome::Stale { incident: 3 },
+            ),
+            (
+                None,
+                None,
+                Resolved,
+                at(0),
+                AlertOutcome::UnmatchedResolution { last: None },
+            ),
+            (
+                None,
+                Some(&resolved),
+                Resolved,
+                at(5),
+                AlertOutcome::UnmatchedResolution { last: Some(3) },
+            ),
         ];
         for (index, (open, last, status, starts, expected)) in cases.into_iter().enumerate() {
-            assert_eq!(on_alert(open, last, status, starts), expected, "case {index}");
+            assert_eq!(
+                on_alert(open, last, status, starts),
+                expected,
+                "case {index}"
+            );
         }
     }
 
@@ -215,7 +342,11 @@ mod tests {
         use ManualChange::*;
         let cases = [
             (Triggered, Acknowledge, Ok(Acknowledged)),
-            (Acknowledged, Acknowledge, Err(TransitionError::AlreadyAcknowledged)),
+            (
+                Acknowledged,
+                Acknowledge,
+                Err(TransitionError::AlreadyAcknowledged),
+            ),
             (Resolved, Acknowledge, Err(TransitionError::AlreadyResolved)),
             (Triggered, Resolve, Ok(Resolved)),
             (Acknowledged, Resolve, Ok(Resolved)),

@@ -14,24 +14,45 @@ fn fixture(name: &str) -> Vec<u8> {
 }
 
 fn incidents(client: &Client, nw: &Nightwatch, query: &str) -> Vec<Value> {
-    let page: Value = client.get(nw.url(&format!("/api/incidents?limit=500&{query}"))).send().unwrap().json().unwrap();
+    let page: Value = client
+        .get(nw.url(&format!("/api/incidents?limit=500&{query}")))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
     page["incidents"].as_array().unwrap().clone()
 }
 
 /// The value of one sample in `/metrics` (0 when absent).
 fn metric(client: &Client, nw: &Nightwatch, series: &str) -> f64 {
-    let metrics = client.get(nw.url("/metrics")).send().unwrap().text().unwrap();
+    let metrics = client
+        .get(nw.url("/metrics"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
     metrics
         .lines()
-        .find_map(|line| line.strip_prefix(series).and_then(|rest| rest.trim().parse().ok()))
+        .find_map(|line| {
+            line.strip_prefix(series)
+                .and_then(|rest| rest.trim().parse().ok())
+        })
         .unwrap_or(0.0)
 }
 
-const AM_RESOLVED: &str = "nightwatch_alerts_received_total{source=\"alertmanager\",status=\"resolved\"}";
+const AM_RESOLVED: &str =
+    "nightwatch_alerts_received_total{source=\"alertmanager\",status=\"resolved\"}";
 
 fn queue_empty(client: &Client, nw: &Nightwatch) -> bool {
-    let metrics = client.get(nw.url("/metrics")).send().unwrap().text().unwrap();
-    metrics.lines().any(|line| line == "nightwatch_queue_depth 0")
+    let metrics = client
+        .get(nw.url("/metrics"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    metrics
+        .lines()
+        .any(|line| line == "nightwatch_queue_depth 0")
 }
 
 fn crash_loop(status: &str, pod: &str, starts: &str) -> Value {
@@ -59,9 +80,24 @@ fn ingest_incidents_and_api_on_both_backends() {
         for entry in payloads {
             let path = entry.unwrap().path();
             let file = path.file_name().unwrap().to_str().unwrap().to_owned();
-            let endpoint = if file.starts_with("grafana_") { "/webhook/grafana" } else if file.starts_with("am_") { "/webhook/alertmanager" } else { continue };
-            let response = client.post(nw.url(endpoint)).body(std::fs::read(&path).unwrap()).send().unwrap();
-            assert_eq!(response.status(), 200, "{name}: {file}: {}", response.text().unwrap());
+            let endpoint = if file.starts_with("grafana_") {
+                "/webhook/grafana"
+            } else if file.starts_with("am_") {
+                "/webhook/alertmanager"
+            } else {
+                continue;
+            };
+            let response = client
+                .post(nw.url(endpoint))
+                .body(std::fs::read(&path).unwrap())
+                .send()
+                .unwrap();
+            assert_eq!(
+                response.status(),
+                200,
+                "{name}: {file}: {}",
+                response.text().unwrap()
+            );
             accepted += 1;
         }
         assert_eq!(accepted, 19, "{name}");
@@ -69,22 +105,50 @@ fn ingest_incidents_and_api_on_both_backends() {
 
         // The alias and the SigNoz endpoint.
         let signoz = json!({"status": "firing", "alerts": [{"status": "firing", "labels": {"alertname": "HighLatency", "ruleId": "42", "ruleSource": "signoz"}, "startsAt": "2026-11-25T10:00:00Z"}]});
-        assert_eq!(client.post(nw.url("/webhook/signoz")).json(&signoz).send().unwrap().status(), 200);
-        let receipt: Value = client.post(nw.url("/alertmanager")).json(&crash_loop("firing", "api-1", "2026-11-25T10:00:00Z")).send().unwrap().json().unwrap();
+        assert_eq!(
+            client
+                .post(nw.url("/webhook/signoz"))
+                .json(&signoz)
+                .send()
+                .unwrap()
+                .status(),
+            200
+        );
+        let receipt: Value = client
+            .post(nw.url("/alertmanager"))
+            .json(&crash_loop("firing", "api-1", "2026-11-25T10:00:00Z"))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
         assert_eq!(receipt["alerts"], 1, "{name}");
 
         // Malformed JSON → 400 with line and column; wrong shape → 422 naming the field.
-        let bad = client.post(nw.url("/webhook/alertmanager")).body("{\n  \"alerts\": [,]\n}").send().unwrap();
+        let bad = client
+            .post(nw.url("/webhook/alertmanager"))
+            .body("{\n  \"alerts\": [,]\n}")
+            .send()
+            .unwrap();
         assert_eq!(bad.status(), 400);
         let body: Value = bad.json().unwrap();
-        assert_eq!((body["line"].as_u64(), body["column"].as_u64()), (Some(2), Some(14)), "{body}");
-        let shape = client.post(nw.url("/webhook/alertmanager")).json(&json!({"alerts": [{"labels": ["x"]}]})).send().unwrap();
+        assert_eq!(
+            (body["line"].as_u64(), body["column"].as_u64()),
+            (Some(2), Some(14)),
+            "{body}"
+        );
+        let shape = client
+            .post(nw.url("/webhook/alertmanager"))
+            .json(&json!({"alerts": [{"labels": ["x"]}]}))
+            .send()
+            .unwrap();
         assert_eq!(shape.status(), 422);
         let body: Value = shape.json().unwrap();
         assert_eq!(body["field"], "alerts[0].labels", "{body}");
 
         let crash = wait_for("the crash-loop incident", Duration::from_secs(20), || {
-            incidents(&client, &nw, "alertname=KubePodCrashLooping&namespace=shop").into_iter().next()
+            incidents(&client, &nw, "alertname=KubePodCrashLooping&namespace=shop")
+                .into_iter()
+                .next()
         });
         assert_eq!(crash["namespace"], "shop");
         assert_eq!(crash["pod"], "api-1");
@@ -94,50 +158,146 @@ fn ingest_incidents_and_api_on_both_backends() {
         let id = crash["id"].as_i64().unwrap();
 
         // Duplicate → suppressed; ack; verdict; resolved by Alertmanager.
-        client.post(nw.url("/webhook/alertmanager")).json(&crash_loop("firing", "api-1", "2026-11-25T10:00:00Z")).send().unwrap();
+        client
+            .post(nw.url("/webhook/alertmanager"))
+            .json(&crash_loop("firing", "api-1", "2026-11-25T10:00:00Z"))
+            .send()
+            .unwrap();
         wait_for("the duplicate folded in", Duration::from_secs(20), || {
-            let detail: Value = client.get(nw.url(&format!("/api/incidents/{id}"))).send().unwrap().json().unwrap();
+            let detail: Value = client
+                .get(nw.url(&format!("/api/incidents/{id}")))
+                .send()
+                .unwrap()
+                .json()
+                .unwrap();
             (detail["incident"]["alert_count"] == 2).then_some(())
         });
-        let ack: Value = client.post(nw.url(&format!("/api/incidents/{id}/ack"))).json(&json!({"by": "alice"})).send().unwrap().json().unwrap();
+        let ack: Value = client
+            .post(nw.url(&format!("/api/incidents/{id}/ack")))
+            .json(&json!({"by": "alice"}))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
         assert_eq!(ack["state"], "acknowledged");
         assert_eq!(ack["acknowledged_by"], "alice");
-        assert_eq!(client.post(nw.url(&format!("/api/incidents/{id}/ack"))).send().unwrap().status(), 409);
-        let bad_verdict = client.post(nw.url(&format!("/api/incidents/{id}/verdict"))).json(&json!({"verdict": "maybe"})).send().unwrap();
+        assert_eq!(
+            client
+                .post(nw.url(&format!("/api/incidents/{id}/ack")))
+                .send()
+                .unwrap()
+                .status(),
+            409
+        );
+        let bad_verdict = client
+            .post(nw.url(&format!("/api/incidents/{id}/verdict")))
+            .json(&json!({"verdict": "maybe"}))
+            .send()
+            .unwrap();
         assert_eq!(bad_verdict.status(), 400);
-        let verdict: Value = client.post(nw.url(&format!("/api/incidents/{id}/verdict"))).json(&json!({"verdict": "real", "by": "alice"})).send().unwrap().json().unwrap();
+        let verdict: Value = client
+            .post(nw.url(&format!("/api/incidents/{id}/verdict")))
+            .json(&json!({"verdict": "real", "by": "alice"}))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
         assert_eq!(verdict["verdict"], "real");
-        client.post(nw.url("/webhook/alertmanager")).json(&crash_loop("resolved", "api-1", "2026-11-25T10:00:00Z")).send().unwrap();
+        client
+            .post(nw.url("/webhook/alertmanager"))
+            .json(&crash_loop("resolved", "api-1", "2026-11-25T10:00:00Z"))
+            .send()
+            .unwrap();
         let detail: Value = wait_for("resolution", Duration::from_secs(20), || {
-            let detail: Value = client.get(nw.url(&format!("/api/incidents/{id}"))).send().unwrap().json().unwrap();
+            let detail: Value = client
+                .get(nw.url(&format!("/api/incidents/{id}")))
+                .send()
+                .unwrap()
+                .json()
+                .unwrap();
             (detail["incident"]["state"] == "resolved").then_some(detail)
         });
-        let kinds: Vec<&str> = detail["events"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
-        assert_eq!(kinds, vec!["triggered", "suppressed", "acknowledged", "verdict", "resolved"], "{name}");
+        let kinds: Vec<&str> = detail["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["kind"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            kinds,
+            vec![
+                "triggered",
+                "suppressed",
+                "acknowledged",
+                "verdict",
+                "resolved"
+            ],
+            "{name}"
+        );
         assert_eq!(detail["alerts"].as_array().unwrap().len(), 3);
 
         // Firing again after resolve: a new incident linked to the old one, with history.
-        client.post(nw.url("/webhook/alertmanager")).json(&crash_loop("firing", "api-1", "2026-11-25T11:00:00Z")).send().unwrap();
+        client
+            .post(nw.url("/webhook/alertmanager"))
+            .json(&crash_loop("firing", "api-1", "2026-11-25T11:00:00Z"))
+            .send()
+            .unwrap();
         let newer = wait_for("the follow-up incident", Duration::from_secs(20), || {
-            incidents(&client, &nw, "alertname=KubePodCrashLooping&namespace=shop&state=triggered").into_iter().next()
+            incidents(
+                &client,
+                &nw,
+                "alertname=KubePodCrashLooping&namespace=shop&state=triggered",
+            )
+            .into_iter()
+            .next()
         });
         assert_eq!(newer["previous_incident_id"], id);
-        let newer_detail: Value = client.get(nw.url(&format!("/api/incidents/{}", newer["id"]))).send().unwrap().json().unwrap();
+        let newer_detail: Value = client
+            .get(nw.url(&format!("/api/incidents/{}", newer["id"])))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
         assert_eq!(newer_detail["related"]["same_pod"][0]["id"], id);
         assert_eq!(newer_detail["related"]["same_pod"][0]["verdict"], "real");
 
         // Filters.
         assert_eq!(incidents(&client, &nw, "namespace=shop").len(), 2, "{name}");
-        assert!(incidents(&client, &nw, "state=resolved").iter().all(|i| i["state"] == "resolved"));
-        assert_eq!(client.get(nw.url("/api/incidents?since=yesterday")).send().unwrap().status(), 400);
+        assert!(
+            incidents(&client, &nw, "state=resolved")
+                .iter()
+                .all(|i| i["state"] == "resolved")
+        );
+        assert_eq!(
+            client
+                .get(nw.url("/api/incidents?since=yesterday"))
+                .send()
+                .unwrap()
+                .status(),
+            400
+        );
         let grafana = incidents(&client, &nw, "alertname=TestAlert");
         assert_eq!(grafana.len(), 1, "{name}");
         assert_eq!(grafana[0]["source"], "grafana");
-        assert_eq!(client.get(nw.url("/api/incidents/999999")).send().unwrap().status(), 404);
+        assert_eq!(
+            client
+                .get(nw.url("/api/incidents/999999"))
+                .send()
+                .unwrap()
+                .status(),
+            404
+        );
 
         // Metrics and health.
-        wait_for("queue drained", Duration::from_secs(20), || queue_empty(&client, &nw).then_some(()));
-        let metrics = client.get(nw.url("/metrics")).send().unwrap().text().unwrap();
+        wait_for("queue drained", Duration::from_secs(20), || {
+            queue_empty(&client, &nw).then_some(())
+        });
+        let metrics = client
+            .get(nw.url("/metrics"))
+            .send()
+            .unwrap()
+            .text()
+            .unwrap();
         for expected in [
             "nightwatch_alerts_received_total{source=\"grafana\",status=\"firing\"} 2",
             "nightwatch_deliveries_rejected_total{source=\"alertmanager\",reason=\"malformed_json\"} 1",
@@ -145,9 +305,16 @@ fn ingest_incidents_and_api_on_both_backends() {
             "nightwatch_incidents{state=\"resolved\"} 1",
             "nightwatch_ingest_duration_seconds_count{source=\"signoz\"} 1",
         ] {
-            assert!(metrics.lines().any(|l| l == expected), "{name}: missing {expected:?} in\n{metrics}");
+            assert!(
+                metrics.lines().any(|l| l == expected),
+                "{name}: missing {expected:?} in\n{metrics}"
+            );
         }
-        assert_eq!(metric(&client, &nw, AM_RESOLVED), resolved_before + 1.0, "{name}");
+        assert_eq!(
+            metric(&client, &nw, AM_RESOLVED),
+            resolved_before + 1.0,
+            "{name}"
+        );
         assert_eq!(client.get(nw.url("/healthz")).send().unwrap().status(), 200);
         assert_eq!(client.get(nw.url("/readyz")).send().unwrap().status(), 200);
     }
@@ -171,8 +338,22 @@ timestamp_header = "X-Grafana-Alerting-Timestamp"
     let body = fixture("am_prometheus_bot_simpe.json");
     let post = |path: &str| client.post(nw.url(path)).body(body.clone());
     assert_eq!(post("/webhook/alertmanager").send().unwrap().status(), 401);
-    assert_eq!(post("/webhook/alertmanager").bearer_auth("wrong").send().unwrap().status(), 401);
-    assert_eq!(post("/webhook/alertmanager").bearer_auth("am-token").send().unwrap().status(), 200);
+    assert_eq!(
+        post("/webhook/alertmanager")
+            .bearer_auth("wrong")
+            .send()
+            .unwrap()
+            .status(),
+        401
+    );
+    assert_eq!(
+        post("/webhook/alertmanager")
+            .bearer_auth("am-token")
+            .send()
+            .unwrap()
+            .status(),
+        200
+    );
     // SigNoz has no auth configured: open.
     assert_eq!(post("/webhook/signoz").send().unwrap().status(), 200);
 
@@ -206,12 +387,38 @@ timestamp_header = "X-Grafana-Alerting-Timestamp"
 
     // Over the limit → 413 with a message, and nothing stored.
     let big = json!({"alerts": [{"labels": {"alertname": "Big"}, "annotations": {"description": "x".repeat(8192)}}]});
-    let response = client.post(nw.url("/webhook/alertmanager")).bearer_auth("am-token").json(&big).send().unwrap();
+    let response = client
+        .post(nw.url("/webhook/alertmanager"))
+        .bearer_auth("am-token")
+        .json(&big)
+        .send()
+        .unwrap();
     assert_eq!(response.status(), 413);
     assert!(response.text().unwrap().contains("max_body_bytes"));
-    let all: Value = client.get(nw.url("/api/incidents")).send().unwrap().json().unwrap();
-    assert!(all["incidents"].as_array().unwrap().iter().all(|i| i["alertname"] != "Big"));
-    let metrics = client.get(nw.url("/metrics")).send().unwrap().text().unwrap();
+    let all: Value = client
+        .get(nw.url("/api/incidents"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert!(
+        all["incidents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["alertname"] != "Big")
+    );
+    let metrics = client
+        .get(nw.url("/metrics"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
     assert!(metrics.contains("nightwatch_deliveries_rejected_total{source=\"alertmanager\",reason=\"unauthorized\"} 2"), "{metrics}");
-    assert!(metrics.contains("nightwatch_deliveries_rejected_total{source=\"alertmanager\",reason=\"too_large\"} 1"), "{metrics}");
+    assert!(
+        metrics.contains(
+            "nightwatch_deliveries_rejected_total{source=\"alertmanager\",reason=\"too_large\"} 1"
+        ),
+        "{metrics}"
+    );
 }

@@ -5,9 +5,9 @@
 //! retried request by request so one bad request cannot fail its neighbours, and no request is
 //! ever partly stored.
 
+use crate::StoreError;
 use crate::ingest::{ALERT_COLUMNS, IngestReceipt, PreparedDelivery};
 use crate::sql::values_placeholders;
-use crate::StoreError;
 use sqlx::{AnyConnection, AnyPool, Connection};
 use tokio::sync::{Mutex, mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -65,10 +65,7 @@ impl GroupCommitter {
     }
 }
 
-async fn write_loop(
-    pool: AnyPool,
-    mut receiver: mpsc::Receiver<(PreparedDelivery, Reply)>,
-) {
+async fn write_loop(pool: AnyPool, mut receiver: mpsc::Receiver<(PreparedDelivery, Reply)>) {
     while let Some(first) = receiver.recv().await {
         let mut alerts = first.0.alerts.len();
         let mut batch = vec![first];

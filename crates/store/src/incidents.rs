@@ -43,7 +43,10 @@ pub struct ManualOutcome {
 }
 
 impl Store {
-    pub async fn list_incidents(&self, filter: &IncidentFilter) -> Result<IncidentPage, StoreError> {
+    pub async fn list_incidents(
+        &self,
+        filter: &IncidentFilter,
+    ) -> Result<IncidentPage, StoreError> {
         let limit = filter.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
         let mut clauses = Vec::new();
         let mut binds = Vec::new();
@@ -114,7 +117,8 @@ impl Store {
         let Some(incident) = self.incident(id).await? else {
             return Ok(None);
         };
-        let statement = format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE incident_id = $1 ORDER BY id");
+        let statement =
+            format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE incident_id = $1 ORDER BY id");
         let alerts = sqlx::query(&statement)
             .bind(id)
             .fetch_all(&self.read)
@@ -141,9 +145,16 @@ impl Store {
 
     /// Other incidents with the same alertname, the same namespace+pod, or the same node
     /// (newest first, at most [`MAX_RELATED`] each).
-    pub async fn related_incidents(&self, incident: &IncidentRow) -> Result<RelatedIncidents, StoreError> {
+    pub async fn related_incidents(
+        &self,
+        incident: &IncidentRow,
+    ) -> Result<RelatedIncidents, StoreError> {
         let same_alertname = self
-            .related("alertname = $2", &[Bind::Text(incident.alertname.clone())], incident.id)
+            .related(
+                "alertname = $2",
+                &[Bind::Text(incident.alertname.clone())],
+                incident.id,
+            )
             .await?;
         let same_pod = match (&incident.namespace, &incident.pod) {
             (Some(namespace), Some(pod)) => {
@@ -157,7 +168,10 @@ impl Store {
             _ => Vec::new(),
         };
         let same_node = match &incident.node {
-            Some(node) => self.related("node = $2", &[Bind::Text(node.clone())], incident.id).await?,
+            Some(node) => {
+                self.related("node = $2", &[Bind::Text(node.clone())], incident.id)
+                    .await?
+            }
             None => Vec::new(),
         };
         Ok(RelatedIncidents {
@@ -167,7 +181,12 @@ impl Store {
         })
     }
 
-    async fn related(&self, condition: &str, binds: &[Bind], exclude: i64) -> Result<Vec<IncidentRow>, StoreError> {
+    async fn related(
+        &self,
+        condition: &str,
+        binds: &[Bind],
+        exclude: i64,
+    ) -> Result<Vec<IncidentRow>, StoreError> {
         let statement = format!(
             "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE id <> $1 AND {condition} \
              ORDER BY id DESC LIMIT {MAX_RELATED}"
@@ -240,7 +259,10 @@ impl Store {
         rows.iter()
             .map(|row| {
                 let state: String = row.try_get("state")?;
-                Ok((state.parse().map_err(StoreError::corrupt)?, row.try_get("n")?))
+                Ok((
+                    state.parse().map_err(StoreError::corrupt)?,
+                    row.try_get("n")?,
+                ))
             })
             .collect()
     }

@@ -73,7 +73,9 @@ async fn claim(conn: &mut AnyConnection, backend: Backend) -> Result<Vec<Claimed
     let statement = match backend {
         Backend::Sqlite => format!("SELECT {CLAIM_COLUMNS} ORDER BY q.alert_id LIMIT $1"),
         Backend::Postgres => {
-            format!("SELECT {CLAIM_COLUMNS} ORDER BY q.alert_id LIMIT $1 FOR UPDATE OF q SKIP LOCKED")
+            format!(
+                "SELECT {CLAIM_COLUMNS} ORDER BY q.alert_id LIMIT $1 FOR UPDATE OF q SKIP LOCKED"
+            )
         }
     };
     let rows = sqlx::query(&statement)
@@ -163,7 +165,7 @@ async fn load_states(
     for chunk in fingerprints.chunks(LOOKUP_CHUNK) {
         let list = placeholders(1, chunk.len());
         let statement = format!(
-            "SELECT id, fingerprint, state, last_starts_at FROM incidents WHERE fingerprint IN ({list}) \
+            "SELECT id, fingerprint, state, opened_starts_at, last_starts_at FROM incidents WHERE fingerprint IN ({list}) \
              AND (state <> 'resolved' OR id IN (SELECT MAX(id) FROM incidents \
              WHERE fingerprint IN ({list}) AND state = 'resolved' GROUP BY fingerprint))"
         );
@@ -175,7 +177,10 @@ async fn load_states(
             let state: String = row.try_get("state")?;
             let facts = IncidentFacts {
                 id: row.try_get("id")?,
-                state: state.parse::<IncidentState>().map_err(StoreError::corrupt)?,
+                state: state
+                    .parse::<IncidentState>()
+                    .map_err(StoreError::corrupt)?,
+                first_starts_at: opt_from_millis(row.try_get("opened_starts_at")?),
                 last_starts_at: opt_from_millis(row.try_get("last_starts_at")?),
             };
             let entry = states.entry(row.try_get("fingerprint")?).or_default();
@@ -240,7 +245,12 @@ async fn apply(
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     let starts_at = opt_from_millis(alert.starts_at);
-    let outcome = on_alert(state.open.as_ref(), state.last_resolved.as_ref(), alert.status, starts_at);
+    let outcome = on_alert(
+        state.open.as_ref(),
+        state.last_resolved.as_ref(),
+        alert.status,
+        starts_at,
+    );
     let mut payload = serde_json::json!({
         "alert_id": alert.alert_id,
         "delivery_id": alert.delivery_id,
@@ -268,6 +278,7 @@ async fn apply(
             state.open = Some(IncidentFacts {
                 id,
                 state: IncidentState::Triggered,
+                first_starts_at: starts_at,
                 last_starts_at: starts_at,
             });
             (Some(id), "opened")
@@ -301,6 +312,11 @@ async fn apply(
             });
             (Some(incident), "resolved")
         }
+        AlertOutcome::StaleResolution { incident } => {
+            payload["reason"] = "resolution of an older occurrence than the open incident's".into();
+            event(incident, EventKind::StaleAlert, payload);
+            (Some(incident), "stale_resolution")
+        }
         AlertOutcome::Stale { incident } => {
             payload["reason"] = "firing alert for an occurrence already resolved".into();
             event(incident, EventKind::StaleAlert, payload);
@@ -314,13 +330,19 @@ async fn apply(
             (last, "unmatched_resolution")
         }
     };
-    writes.outcomes.push((alert.alert_id, incident_id, outcome_name));
+    writes
+        .outcomes
+        .push((alert.alert_id, incident_id, outcome_name));
     Ok(())
 }
 
 /// Writes what the batch accumulated: suppressed counters, events (in order), alert outcomes,
 /// and the removal of the applied alerts from the queue.
-async fn flush(conn: &mut AnyConnection, writes: BatchWrites, now: DateTime<Utc>) -> Result<(), StoreError> {
+async fn flush(
+    conn: &mut AnyConnection,
+    writes: BatchWrites,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
     let at = millis(now);
     for (incident, (count, latest_start)) in &writes.suppressed {
         sqlx::query(
@@ -385,7 +407,8 @@ async fn open_incident(
     now: DateTime<Utc>,
 ) -> Result<i64, StoreError> {
     let labels: Labels = serde_json::from_str(&alert.labels).map_err(StoreError::corrupt)?;
-    let annotations: Labels = serde_json::from_str(&alert.annotations).map_err(StoreError::corrupt)?;
+    let annotations: Labels =
+        serde_json::from_str(&alert.annotations).map_err(StoreError::corrupt)?;
     let summary = ["summary", "message", "description"]
         .iter()
         .find_map(|key| annotations.get(*key))
@@ -394,9 +417,9 @@ async fn open_incident(
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO incidents (fingerprint, state, severity, source, alertname, namespace, pod, \
          container, node, summary, labels, annotations, mode, opened_at, last_alert_at, \
-         last_starts_at, alert_count, previous_incident_id) \
+         opened_starts_at, last_starts_at, alert_count, previous_incident_id) \
          VALUES ($1, 'triggered', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'recommend', $12, $12, \
-         $13, 1, $14) RETURNING id",
+         $13, $13, 1, $14) RETURNING id",
     )
     .bind(alert.fingerprint.as_str())
     .bind(Severity::from_labels(&labels).as_str())

@@ -28,7 +28,10 @@ fn alert(status: &str, alertname: &str, pod: &str, minute: i64) -> serde_json::V
 }
 
 fn delivery(alerts: Vec<serde_json::Value>, received: DateTime<Utc>) -> NewDelivery {
-    let body = serde_json::to_vec(&json!({"version": "4", "status": "firing", "receiver": "nw", "alerts": alerts})).unwrap();
+    let body = serde_json::to_vec(
+        &json!({"version": "4", "status": "firing", "receiver": "nw", "alerts": alerts}),
+    )
+    .unwrap();
     let parsed = nightwatch_core::parse::parse(Source::Alertmanager, &body, received).unwrap();
     NewDelivery {
         source: Source::Alertmanager,
@@ -44,10 +47,18 @@ fn delivery(alerts: Vec<serde_json::Value>, received: DateTime<Utc>) -> NewDeliv
 async fn stores(tag: &str) -> Vec<(&'static str, Store, Option<tempfile::TempDir>)> {
     let mut out = Vec::new();
     for (name, url, guard) in both_backends(tag).await {
-        let store = Store::open(&url, FingerprintConfig::default()).await.unwrap();
-        assert!(!store.ready().await.unwrap(), "{name}: not ready before migrations");
+        let store = Store::open(&url, FingerprintConfig::default())
+            .await
+            .unwrap();
+        assert!(
+            !store.ready().await.unwrap(),
+            "{name}: not ready before migrations"
+        );
         store.migrate().await.unwrap();
-        assert!(store.ready().await.unwrap(), "{name}: ready after migrations");
+        assert!(
+            store.ready().await.unwrap(),
+            "{name}: ready after migrations"
+        );
         out.push((name, store, guard));
     }
     out
@@ -74,7 +85,10 @@ async fn incident_lifecycle() {
         let now = t0() + Duration::minutes(1);
         let receipt = store
             .ingest(delivery(
-                vec![alert("firing", "KubePodCrashLooping", "api-1", 0), alert("firing", "KubePodCrashLooping", "api-2", 0)],
+                vec![
+                    alert("firing", "KubePodCrashLooping", "api-1", 0),
+                    alert("firing", "KubePodCrashLooping", "api-2", 0),
+                ],
                 now,
             ))
             .await
@@ -85,58 +99,128 @@ async fn incident_lifecycle() {
         assert_eq!(store.queue_depth().await.unwrap(), 0, "{name}");
 
         // A duplicate while open is suppressed into the same incident.
-        store.ingest(delivery(vec![alert("firing", "KubePodCrashLooping", "api-1", 0)], now)).await.unwrap();
+        store
+            .ingest(delivery(
+                vec![alert("firing", "KubePodCrashLooping", "api-1", 0)],
+                now,
+            ))
+            .await
+            .unwrap();
         drain(&store, now).await;
-        let page = store.list_incidents(&IncidentFilter::default()).await.unwrap();
+        let page = store
+            .list_incidents(&IncidentFilter::default())
+            .await
+            .unwrap();
         assert_eq!(page.incidents.len(), 2, "{name}");
-        let first = page.incidents.iter().find(|i| i.pod.as_deref() == Some("api-1")).unwrap().clone();
+        let first = page
+            .incidents
+            .iter()
+            .find(|i| i.pod.as_deref() == Some("api-1"))
+            .unwrap()
+            .clone();
         assert_eq!(first.alert_count, 2, "{name}");
         assert_eq!(first.state, IncidentState::Triggered);
         assert_eq!(first.namespace.as_deref(), Some("shop"));
         assert_eq!(first.fingerprint, "KubePodCrashLooping:shop:api-1:");
-        assert_eq!(first.summary.as_deref(), Some("KubePodCrashLooping on api-1"));
+        assert_eq!(
+            first.summary.as_deref(),
+            Some("KubePodCrashLooping on api-1")
+        );
         let detail = store.incident_detail(first.id).await.unwrap().unwrap();
-        assert_eq!(kinds(&detail), vec![EventKind::Triggered, EventKind::Suppressed], "{name}");
+        assert_eq!(
+            kinds(&detail),
+            vec![EventKind::Triggered, EventKind::Suppressed],
+            "{name}"
+        );
         assert_eq!(detail.alerts.len(), 2);
 
         // Resolved → incident resolved.
-        store.ingest(delivery(vec![alert("resolved", "KubePodCrashLooping", "api-1", 0)], now)).await.unwrap();
+        store
+            .ingest(delivery(
+                vec![alert("resolved", "KubePodCrashLooping", "api-1", 0)],
+                now,
+            ))
+            .await
+            .unwrap();
         drain(&store, now).await;
         let resolved = store.incident(first.id).await.unwrap().unwrap();
         assert_eq!(resolved.state, IncidentState::Resolved, "{name}");
         assert_eq!(resolved.resolved_by.as_deref(), Some("alertmanager"));
 
         // A late retry of the same occurrence (same startsAt) reopens nothing.
-        store.ingest(delivery(vec![alert("firing", "KubePodCrashLooping", "api-1", 0)], now)).await.unwrap();
+        store
+            .ingest(delivery(
+                vec![alert("firing", "KubePodCrashLooping", "api-1", 0)],
+                now,
+            ))
+            .await
+            .unwrap();
         drain(&store, now).await;
         let detail = store.incident_detail(first.id).await.unwrap().unwrap();
         assert_eq!(
             kinds(&detail),
-            vec![EventKind::Triggered, EventKind::Suppressed, EventKind::Resolved, EventKind::StaleAlert],
+            vec![
+                EventKind::Triggered,
+                EventKind::Suppressed,
+                EventKind::Resolved,
+                EventKind::StaleAlert
+            ],
             "{name}"
         );
-        assert_eq!(store.list_incidents(&IncidentFilter::default()).await.unwrap().incidents.len(), 2);
+        assert_eq!(
+            store
+                .list_incidents(&IncidentFilter::default())
+                .await
+                .unwrap()
+                .incidents
+                .len(),
+            2
+        );
 
         // A new firing after resolve → a new incident linked to the old one.
-        store.ingest(delivery(vec![alert("firing", "KubePodCrashLooping", "api-1", 30)], now)).await.unwrap();
+        store
+            .ingest(delivery(
+                vec![alert("firing", "KubePodCrashLooping", "api-1", 30)],
+                now,
+            ))
+            .await
+            .unwrap();
         drain(&store, now).await;
-        let page = store.list_incidents(&IncidentFilter::default()).await.unwrap();
+        let page = store
+            .list_incidents(&IncidentFilter::default())
+            .await
+            .unwrap();
         assert_eq!(page.incidents.len(), 3, "{name}");
         let newest = &page.incidents[0];
         assert_eq!(newest.previous_incident_id, Some(first.id), "{name}");
         assert_eq!(newest.state, IncidentState::Triggered);
-        assert_eq!(store.incident(first.id).await.unwrap().unwrap().state, IncidentState::Resolved, "resolved incidents never reopen");
+        assert_eq!(
+            store.incident(first.id).await.unwrap().unwrap().state,
+            IncidentState::Resolved,
+            "resolved incidents never reopen"
+        );
 
         // History: the other incidents with the same alertname / pod.
         let related = store.related_incidents(newest).await.unwrap();
         assert_eq!(related.same_alertname.len(), 2, "{name}");
-        assert_eq!(related.same_pod.iter().map(|i| i.id).collect::<Vec<_>>(), vec![first.id]);
+        assert_eq!(
+            related.same_pod.iter().map(|i| i.id).collect::<Vec<_>>(),
+            vec![first.id]
+        );
         assert!(related.same_node.is_empty());
 
         // Every processed alert is recorded with its outcome.
         let detail = store.incident_detail(first.id).await.unwrap().unwrap();
-        let outcomes: Vec<_> = detail.alerts.iter().map(|a| a.outcome.clone().unwrap()).collect();
-        assert_eq!(outcomes, vec!["opened", "suppressed", "resolved", "stale"], "{name}");
+        let outcomes: Vec<_> = detail
+            .alerts
+            .iter()
+            .map(|a| a.outcome.clone().unwrap())
+            .collect();
+        assert_eq!(
+            outcomes,
+            vec!["opened", "suppressed", "resolved", "stale"],
+            "{name}"
+        );
         store.close().await;
     }
 }
@@ -145,29 +229,68 @@ async fn incident_lifecycle() {
 async fn manual_changes_and_conflicts() {
     for (name, store, _guard) in stores("manual").await {
         let now = t0();
-        store.ingest(delivery(vec![alert("firing", "KubePodOOMKilled", "w-1", 0)], now)).await.unwrap();
+        store
+            .ingest(delivery(
+                vec![alert("firing", "KubePodOOMKilled", "w-1", 0)],
+                now,
+            ))
+            .await
+            .unwrap();
         drain(&store, now).await;
-        let id = store.list_incidents(&IncidentFilter::default()).await.unwrap().incidents[0].id;
+        let id = store
+            .list_incidents(&IncidentFilter::default())
+            .await
+            .unwrap()
+            .incidents[0]
+            .id;
 
-        let acked = store.change_incident(id, ManualChange::Acknowledge, "alice", now).await.unwrap();
+        let acked = store
+            .change_incident(id, ManualChange::Acknowledge, "alice", now)
+            .await
+            .unwrap();
         assert_eq!(acked.incident.state, IncidentState::Acknowledged, "{name}");
         assert_eq!(acked.incident.acknowledged_by.as_deref(), Some("alice"));
-        let again = store.change_incident(id, ManualChange::Acknowledge, "bob", now).await;
-        assert!(matches!(again, Err(StoreError::Conflict(TransitionError::AlreadyAcknowledged))), "{name}");
+        let again = store
+            .change_incident(id, ManualChange::Acknowledge, "bob", now)
+            .await;
+        assert!(
+            matches!(
+                again,
+                Err(StoreError::Conflict(TransitionError::AlreadyAcknowledged))
+            ),
+            "{name}"
+        );
 
-        let verdict = store.change_incident(id, ManualChange::SetVerdict(Verdict::Noise), "alice", now).await.unwrap();
+        let verdict = store
+            .change_incident(id, ManualChange::SetVerdict(Verdict::Noise), "alice", now)
+            .await
+            .unwrap();
         assert_eq!(verdict.incident.verdict, Some(Verdict::Noise));
-        let resolved = store.change_incident(id, ManualChange::Resolve, "bob", now).await.unwrap();
+        let resolved = store
+            .change_incident(id, ManualChange::Resolve, "bob", now)
+            .await
+            .unwrap();
         assert_eq!(resolved.incident.state, IncidentState::Resolved);
         assert_eq!(resolved.incident.resolved_by.as_deref(), Some("bob"));
         assert!(matches!(
-            store.change_incident(id, ManualChange::Acknowledge, "carol", now).await,
+            store
+                .change_incident(id, ManualChange::Acknowledge, "carol", now)
+                .await,
             Err(StoreError::Conflict(TransitionError::AlreadyResolved))
         ));
-        assert!(matches!(store.change_incident(9999, ManualChange::Resolve, "x", now).await, Err(StoreError::NotFound(9999))));
+        assert!(matches!(
+            store
+                .change_incident(9999, ManualChange::Resolve, "x", now)
+                .await,
+            Err(StoreError::NotFound(9999))
+        ));
 
         let detail = store.incident_detail(id).await.unwrap().unwrap();
-        let actors: Vec<_> = detail.events.iter().map(|e| (e.kind, e.actor.as_str())).collect();
+        let actors: Vec<_> = detail
+            .events
+            .iter()
+            .map(|e| (e.kind, e.actor.as_str()))
+            .collect();
         assert_eq!(
             actors,
             vec![
@@ -179,7 +302,13 @@ async fn manual_changes_and_conflicts() {
             "{name}"
         );
         // A resolved alert arriving later is recorded on the incident but changes nothing.
-        store.ingest(delivery(vec![alert("resolved", "KubePodOOMKilled", "w-1", 0)], now)).await.unwrap();
+        store
+            .ingest(delivery(
+                vec![alert("resolved", "KubePodOOMKilled", "w-1", 0)],
+                now,
+            ))
+            .await
+            .unwrap();
         drain(&store, now).await;
         let after = store.incident(id).await.unwrap().unwrap();
         assert_eq!(after.resolved_by.as_deref(), Some("bob"), "{name}");
@@ -191,28 +320,78 @@ async fn manual_changes_and_conflicts() {
 async fn filters_and_paging() {
     for (name, store, _guard) in stores("filters").await {
         let now = t0();
-        let alerts: Vec<_> = (0..7).map(|i| alert("firing", if i % 2 == 0 { "A" } else { "B" }, &format!("p{i}"), 0)).collect();
+        let alerts: Vec<_> = (0..7)
+            .map(|i| {
+                alert(
+                    "firing",
+                    if i % 2 == 0 { "A" } else { "B" },
+                    &format!("p{i}"),
+                    0,
+                )
+            })
+            .collect();
         store.ingest(delivery(alerts, now)).await.unwrap();
         drain(&store, now).await;
         let node_alert = json!({"status": "firing", "labels": {"alertname": "KubeNodeNotReady", "node": "n1"}, "startsAt": now.to_rfc3339()});
-        store.ingest(delivery(vec![node_alert], now + Duration::hours(1))).await.unwrap();
+        store
+            .ingest(delivery(vec![node_alert], now + Duration::hours(1)))
+            .await
+            .unwrap();
         drain(&store, now + Duration::hours(1)).await;
 
-        let by_name = |n: &str| IncidentFilter { alertname: Some(n.into()), ..Default::default() };
-        assert_eq!(store.list_incidents(&by_name("A")).await.unwrap().incidents.len(), 4, "{name}");
-        assert_eq!(store.list_incidents(&by_name("B")).await.unwrap().incidents.len(), 3, "{name}");
-        let node = IncidentFilter { node: Some("n1".into()), ..Default::default() };
+        let by_name = |n: &str| IncidentFilter {
+            alertname: Some(n.into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            store
+                .list_incidents(&by_name("A"))
+                .await
+                .unwrap()
+                .incidents
+                .len(),
+            4,
+            "{name}"
+        );
+        assert_eq!(
+            store
+                .list_incidents(&by_name("B"))
+                .await
+                .unwrap()
+                .incidents
+                .len(),
+            3,
+            "{name}"
+        );
+        let node = IncidentFilter {
+            node: Some("n1".into()),
+            ..Default::default()
+        };
         let node_page = store.list_incidents(&node).await.unwrap();
         assert_eq!(node_page.incidents.len(), 1);
         assert_eq!(node_page.incidents[0].fingerprint, "KubeNodeNotReady:n1");
-        let ns = IncidentFilter { namespace: Some("shop".into()), state: Some(IncidentState::Triggered), ..Default::default() };
+        let ns = IncidentFilter {
+            namespace: Some("shop".into()),
+            state: Some(IncidentState::Triggered),
+            ..Default::default()
+        };
         assert_eq!(store.list_incidents(&ns).await.unwrap().incidents.len(), 7);
-        let since = IncidentFilter { since: Some(now + Duration::minutes(30)), ..Default::default() };
-        assert_eq!(store.list_incidents(&since).await.unwrap().incidents.len(), 1, "{name}: opened_at uses processing time");
+        let since = IncidentFilter {
+            since: Some(now + Duration::minutes(30)),
+            ..Default::default()
+        };
+        assert_eq!(
+            store.list_incidents(&since).await.unwrap().incidents.len(),
+            1,
+            "{name}: opened_at uses processing time"
+        );
 
         // Paging walks every incident exactly once, newest first.
         let mut seen = Vec::new();
-        let mut filter = IncidentFilter { limit: Some(3), ..Default::default() };
+        let mut filter = IncidentFilter {
+            limit: Some(3),
+            ..Default::default()
+        };
         loop {
             let page = store.list_incidents(&filter).await.unwrap();
             seen.extend(page.incidents.iter().map(|i| i.id));
@@ -237,7 +416,13 @@ async fn concurrent_ingest_is_group_committed_and_complete() {
         for i in 0..200 {
             let store = store.clone();
             tasks.push(tokio::spawn(async move {
-                store.ingest(delivery(vec![alert("firing", "Load", &format!("p{i}"), 0)], t0())).await.unwrap()
+                store
+                    .ingest(delivery(
+                        vec![alert("firing", "Load", &format!("p{i}"), 0)],
+                        t0(),
+                    ))
+                    .await
+                    .unwrap()
             }));
         }
         let mut ids = Vec::new();
@@ -249,7 +434,13 @@ async fn concurrent_ingest_is_group_committed_and_complete() {
         assert_eq!(ids.len(), 200, "{name}: every request got its own delivery");
         assert_eq!(store.queue_depth().await.unwrap(), 200, "{name}");
         assert_eq!(drain(&store, t0()).await, 200);
-        let page = store.list_incidents(&IncidentFilter { limit: Some(500), ..Default::default() }).await.unwrap();
+        let page = store
+            .list_incidents(&IncidentFilter {
+                limit: Some(500),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
         assert_eq!(page.incidents.len(), 200, "{name}");
         Arc::into_inner(store).unwrap().close().await;
     }
@@ -258,7 +449,9 @@ async fn concurrent_ingest_is_group_committed_and_complete() {
 #[tokio::test]
 async fn storm_of_20k_alerts_in_one_delivery() {
     for (name, store, _guard) in stores("storm").await {
-        let alerts: Vec<_> = (0..20_000).map(|i| alert("firing", "Storm", &format!("pod-{}", i % 5_000), 0)).collect();
+        let alerts: Vec<_> = (0..20_000)
+            .map(|i| alert("firing", "Storm", &format!("pod-{}", i % 5_000), 0))
+            .collect();
         let started = std::time::Instant::now();
         let receipt = store.ingest(delivery(alerts, t0())).await.unwrap();
         eprintln!("TIMING {name} ingest {:?}", started.elapsed());
@@ -268,7 +461,11 @@ async fn storm_of_20k_alerts_in_one_delivery() {
         assert_eq!(drain(&store, t0()).await, 20_000, "{name}");
         eprintln!("TIMING {name} process {:?}", started.elapsed());
         let counts = store.incident_counts().await.unwrap();
-        assert_eq!(counts, vec![(IncidentState::Triggered, 5_000)], "{name}: 4 alerts per pod fold into one incident");
+        assert_eq!(
+            counts,
+            vec![(IncidentState::Triggered, 5_000)],
+            "{name}: 4 alerts per pod fold into one incident"
+        );
         store.close().await;
     }
 }
@@ -278,9 +475,17 @@ async fn storm_of_20k_alerts_in_one_delivery() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn replicas_never_open_two_incidents_for_one_fingerprint() {
     let url = nightwatch_testkit::fresh_postgres_url("replicas").await;
-    let a = Arc::new(Store::open(&url, FingerprintConfig::default()).await.unwrap());
+    let a = Arc::new(
+        Store::open(&url, FingerprintConfig::default())
+            .await
+            .unwrap(),
+    );
     a.migrate().await.unwrap();
-    let b = Arc::new(Store::open(&url, FingerprintConfig::default()).await.unwrap());
+    let b = Arc::new(
+        Store::open(&url, FingerprintConfig::default())
+            .await
+            .unwrap(),
+    );
     // Interleave firing and resolved for a few fingerprints, then let both replicas drain.
     for round in 0..31 {
         let mut alerts = Vec::new();
@@ -307,10 +512,20 @@ async fn replicas_never_open_two_incidents_for_one_fingerprint() {
     processed += drain(&a, t0()).await;
     assert_eq!(processed, total_alerts, "each alert applied exactly once");
     assert_eq!(a.queue_depth().await.unwrap(), 0);
-    let all = a.list_incidents(&IncidentFilter { limit: Some(500), ..Default::default() }).await.unwrap().incidents;
+    let all = a
+        .list_incidents(&IncidentFilter {
+            limit: Some(500),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .incidents;
     for pod in 0..4 {
         let pod = format!("p{pod}");
-        let mine: Vec<_> = all.iter().filter(|i| i.pod.as_deref() == Some(pod.as_str())).collect();
+        let mine: Vec<_> = all
+            .iter()
+            .filter(|i| i.pod.as_deref() == Some(pod.as_str()))
+            .collect();
         let open = mine.iter().filter(|i| i.state.is_open()).count();
         assert!(open <= 1, "{pod}: {open} open incidents");
         // Arrival order is kept per fingerprint: 10 resolve rounds → 10 resolved incidents and

@@ -66,6 +66,7 @@ CREATE TABLE incidents (
     resolved_at          BIGINT,
     resolved_by          TEXT,
     last_alert_at        BIGINT NOT NULL,
+    opened_starts_at     BIGINT,
     last_starts_at       BIGINT,
     alert_count          BIGINT NOT NULL DEFAULT 1,
     previous_incident_id BIGINT REFERENCES incidents (id)

@@ -1,0 +1,326 @@
+//! Durability through crashes and storage failures, on the real binary:
+//! - SIGKILL during a flood of posts, restart: every alert that got a 2xx is stored and
+//!   processed exactly once (SQLite and Postgres);
+//! - storage down answers 503 (so Alertmanager retries) and stores nothing; it recovers;
+//! - two processes on one Postgres never hold two open incidents for one fingerprint.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use nightwatch_testkit::{Nightwatch, both_backends_blocking, wait_for};
+use reqwest::blocking::Client;
+use serde_json::{Value, json};
+use sqlx::{AnyPool, Row};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_nightwatch");
+
+/// Direct SQL access to nightwatch's database, for checking what is really stored.
+struct Db {
+    rt: tokio::runtime::Runtime,
+    pool: AnyPool,
+}
+
+impl Db {
+    fn connect(url: &str) -> Db {
+        sqlx::any::install_default_drivers();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let pool = rt
+            .block_on(
+                sqlx::any::AnyPoolOptions::new()
+                    .max_connections(1)
+                    .connect(url),
+            )
+            .unwrap();
+        Db { rt, pool }
+    }
+
+    fn count(&self, sql: &str) -> i64 {
+        self.rt
+            .block_on(sqlx::query_scalar(sql).fetch_one(&self.pool))
+            .unwrap()
+    }
+
+    fn rows<'q>(
+        &self,
+        query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    ) -> Vec<sqlx::any::AnyRow> {
+        self.rt.block_on(query.fetch_all(&self.pool)).unwrap()
+    }
+
+    fn exec(&self, sql: &str) {
+        self.rt
+            .block_on(sqlx::query(sql).execute(&self.pool))
+            .unwrap();
+    }
+}
+
+fn flood_alert(seq: u64) -> Value {
+    json!({
+        "version": "4", "status": "firing",
+        "alerts": [{
+            "status": "firing",
+            "labels": {"alertname": "Flood", "namespace": "load", "pod": format!("pod-{seq}"), "seq": seq.to_string()},
+            "startsAt": "2026-11-25T10:00:00Z",
+        }]
+    })
+}
+
+#[test]
+fn sigkill_during_flood_loses_no_acknowledged_alert() {
+    for (name, url, _guard) in both_backends_blocking("sigkill") {
+        let mut nw = Nightwatch::start(BIN, &url, None);
+        let port = nw.port;
+        let acked = Arc::new(Mutex::new(Vec::<u64>::new()));
+        let next = Arc::new(AtomicU64::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let senders: Vec<_> = (0..8)
+            .map(|_| {
+                let (acked, next, stop, url) = (
+                    acked.clone(),
+                    next.clone(),
+                    stop.clone(),
+                    nw.url("/webhook/alertmanager"),
+                );
+                std::thread::spawn(move || {
+                    let client = Client::builder()
+                        .timeout(Duration::from_secs(10))
+                        .build()
+                        .unwrap();
+                    while !stop.load(Ordering::SeqCst) {
+                        let seq = next.fetch_add(1, Ordering::SeqCst);
+                        match client.post(&url).json(&flood_alert(seq)).send() {
+                            Ok(response) if response.status().is_success() => {
+                                acked.lock().unwrap().push(seq)
+                            }
+                            Ok(response) => panic!("unexpected status {}", response.status()),
+                            // The process died under us: this request was never acknowledged.
+                            Err(_) => {}
+                        }
+                    }
+                })
+            })
+            .collect();
+        wait_for("some acknowledged posts", Duration::from_secs(30), || {
+            (acked.lock().unwrap().len() > 300).then_some(())
+        });
+        nw.kill();
+        stop.store(true, Ordering::SeqCst);
+        for sender in senders {
+            sender.join().unwrap();
+        }
+        let acked: Vec<u64> = acked.lock().unwrap().clone();
+
+        // Restart on the same database; the queue left by the crash is worked off.
+        let nw = Nightwatch::start_on(BIN, &url, None, port);
+        let db = Db::connect(&url);
+        wait_for(
+            "queue drained after restart",
+            Duration::from_secs(60),
+            || (db.count("SELECT COUNT(*) FROM alert_queue") == 0).then_some(()),
+        );
+        let rows = db.rows(sqlx::query(
+            "SELECT a.labels, a.outcome, a.processed_at, (SELECT COUNT(*) FROM incident_events e WHERE e.alert_id = a.id) AS events \
+             FROM alerts a WHERE a.alertname = 'Flood'",
+        ));
+        let mut by_seq: HashMap<u64, Vec<(String, i64)>> = HashMap::new();
+        for row in &rows {
+            let labels: Value = serde_json::from_str(&row.get::<String, _>("labels")).unwrap();
+            let seq: u64 = labels["seq"].as_str().unwrap().parse().unwrap();
+            let outcome: Option<String> = row.get("outcome");
+            let processed: Option<i64> = row.get("processed_at");
+            assert!(processed.is_some(), "{name}: alert {seq} never processed");
+            by_seq
+                .entry(seq)
+                .or_default()
+                .push((outcome.unwrap(), row.get::<i64, _>("events")));
+        }
+        for seq in &acked {
+            let stored = by_seq
+                .get(seq)
+                .unwrap_or_else(|| panic!("{name}: acknowledged alert {seq} lost"));
+            assert_eq!(
+                stored.len(),
+                1,
+                "{name}: alert {seq} stored {} times",
+                stored.len()
+            );
+            assert_eq!(
+                stored[0],
+                ("opened".to_owned(), 1),
+                "{name}: alert {seq} processed exactly once"
+            );
+        }
+        // Each stored alert opened exactly one incident of its own.
+        let incidents = db.count("SELECT COUNT(*) FROM incidents WHERE alertname = 'Flood'");
+        assert_eq!(incidents as usize, by_seq.len(), "{name}");
+        eprintln!(
+            "{name}: {} acknowledged before SIGKILL, {} stored (unacknowledged ones may be stored too)",
+            acked.len(),
+            by_seq.len()
+        );
+        drop(nw);
+    }
+}
+
+#[test]
+fn storage_down_answers_503_and_stores_nothing() {
+    let url = nightwatch_testkit::fresh_postgres_url_blocking("storagedown");
+    let admin = nightwatch_testkit::postgres_admin_url();
+    let database = url.rsplit('/').next().unwrap().to_owned();
+    let nw = Nightwatch::start(BIN, &url, None);
+    let client = Client::new();
+    let post = |seq: u64| {
+        client
+            .post(nw.url("/webhook/alertmanager"))
+            .json(&flood_alert(seq))
+            .send()
+            .unwrap()
+    };
+    assert_eq!(post(1).status(), 200);
+
+    // Take the database away: refuse new connections and cut the open ones.
+    let admin_db = Db::connect(&admin);
+    admin_db.exec(&format!(
+        "ALTER DATABASE {database} ALLOW_CONNECTIONS false"
+    ));
+    admin_db.exec(&format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{database}'"
+    ));
+    let response = post(2);
+    assert_eq!(
+        response.status(),
+        503,
+        "storage failure must make Alertmanager retry"
+    );
+    assert_eq!(response.headers().get("retry-after").unwrap(), "5");
+    let body: Value = response.json().unwrap();
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("storage unavailable"),
+        "{body}"
+    );
+    assert_eq!(client.get(nw.url("/readyz")).send().unwrap().status(), 503);
+
+    // Back: the same request now succeeds, and only acknowledged deliveries exist.
+    admin_db.exec(&format!("ALTER DATABASE {database} ALLOW_CONNECTIONS true"));
+    let retried = wait_for("storage back", Duration::from_secs(30), || {
+        let response = post(2);
+        response.status().is_success().then_some(response)
+    });
+    assert_eq!(retried.status(), 200);
+    let db = Db::connect(&url);
+    let seqs: Vec<String> = db
+        .rows(sqlx::query("SELECT labels FROM alerts ORDER BY id"))
+        .iter()
+        .map(|row| {
+            serde_json::from_str::<Value>(&row.get::<String, _>("labels")).unwrap()["seq"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(
+        seqs,
+        vec!["1", "2"],
+        "the refused attempt left nothing behind"
+    );
+}
+
+/// Two nightwatch processes on one Postgres, both taking a flapping flood for a few
+/// fingerprints: at no point two open incidents for one fingerprint, and every alert applied
+/// once, in order per fingerprint.
+#[test]
+fn two_processes_on_one_postgres_never_open_two_incidents_per_fingerprint() {
+    let url = nightwatch_testkit::fresh_postgres_url_blocking("tworeplicas");
+    let config = "workers = 3\n";
+    let a = Nightwatch::start(BIN, &url, Some(config));
+    let b = Nightwatch::start(BIN, &url, Some(config));
+    let db = Db::connect(&url);
+    let violations = Arc::new(AtomicU64::new(0));
+    let done = Arc::new(AtomicBool::new(false));
+    // Watch for a violation while the flood is applied (the unique index would also refuse one).
+    let watcher = {
+        let (url, violations, done) = (url.clone(), violations.clone(), done.clone());
+        std::thread::spawn(move || {
+            let db = Db::connect(&url);
+            while !done.load(Ordering::SeqCst) {
+                let n = db.count(
+                    "SELECT COUNT(*) FROM (SELECT fingerprint FROM incidents WHERE state <> 'resolved' \
+                     GROUP BY fingerprint HAVING COUNT(*) > 1) t",
+                );
+                violations.fetch_add(n as u64, Ordering::SeqCst);
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        })
+    };
+    let rounds = 40;
+    let senders: Vec<_> = [a.url("/webhook/alertmanager"), b.url("/webhook/alertmanager")]
+        .into_iter()
+        .enumerate()
+        .map(|(replica, url)| {
+            std::thread::spawn(move || {
+                let client = Client::new();
+                for round in 0..rounds {
+                    let mut alerts = Vec::new();
+                    for pod in 0..5 {
+                        // Both replicas receive the same alerts, as two Alertmanagers in HA would send.
+                        let starts = format!("2026-11-25T10:{:02}:00Z", round);
+                        let labels = json!({"alertname": "Flap", "namespace": "ha", "pod": format!("p{pod}")});
+                        alerts.push(json!({"status": "firing", "labels": labels, "startsAt": starts}));
+                        if round % 4 == 3 {
+                            alerts.push(json!({"status": "resolved", "labels": labels, "startsAt": starts, "endsAt": "2026-11-25T11:00:00Z"}));
+                        }
+                    }
+                    let response = client.post(&url).json(&json!({"alerts": alerts})).send().unwrap();
+                    assert!(response.status().is_success(), "replica {replica}: {}", response.status());
+                }
+            })
+        })
+        .collect();
+    for sender in senders {
+        sender.join().unwrap();
+    }
+    wait_for("both queues drained", Duration::from_secs(60), || {
+        (db.count("SELECT COUNT(*) FROM alert_queue") == 0).then_some(())
+    });
+    done.store(true, Ordering::SeqCst);
+    watcher.join().unwrap();
+    assert_eq!(
+        violations.load(Ordering::SeqCst),
+        0,
+        "two open incidents for one fingerprint seen"
+    );
+    let unprocessed = db.count("SELECT COUNT(*) FROM alerts WHERE processed_at IS NULL");
+    assert_eq!(unprocessed, 0);
+    let events = db.count("SELECT COUNT(*) FROM incident_events WHERE alert_id IS NOT NULL");
+    let alerts = db.count("SELECT COUNT(*) FROM alerts");
+    assert_eq!(
+        events, alerts,
+        "one event per alert: each applied exactly once"
+    );
+    // 10 resolution rounds per pod: each resolution closes the open incident, and the next
+    // round's firing (a new startsAt) opens a new one.
+    for pod in 0..5 {
+        let rows = db.rows(
+            sqlx::query("SELECT state FROM incidents WHERE pod = $1 ORDER BY id")
+                .bind(format!("p{pod}")),
+        );
+        let states: Vec<String> = rows.iter().map(|r| r.get("state")).collect();
+        assert_eq!(states.len(), 10, "p{pod}: {states:?}");
+        assert!(states.iter().all(|s| s == "resolved"), "p{pod}: {states:?}");
+    }
+    assert!(
+        !a.log().contains("queue processing failed")
+            && !b.log().contains("queue processing failed"),
+        "{}\n{}",
+        a.log(),
+        b.log()
+    );
+}
