@@ -324,3 +324,35 @@ fn two_processes_on_one_postgres_never_open_two_incidents_per_fingerprint() {
         b.log()
     );
 }
+
+/// SIGTERM while requests are in flight: they finish (and are committed) before the process
+/// exits cleanly.
+#[test]
+fn sigterm_finishes_in_flight_requests() {
+    let (url, _guard) = nightwatch_testkit::fresh_sqlite_url();
+    let mut nw = Nightwatch::start(BIN, &url, None);
+    let endpoint = nw.url("/webhook/alertmanager");
+    let storm: Vec<Value> = (0..20_000)
+        .map(|i| json!({"status": "firing", "labels": {"alertname": "Storm", "namespace": "s", "pod": format!("p{i}")}}))
+        .collect();
+    let body = serde_json::to_vec(&json!({"alerts": storm})).unwrap();
+    let posters: Vec<_> = (0..4)
+        .map(|_| {
+            let (endpoint, body) = (endpoint.clone(), body.clone());
+            std::thread::spawn(move || Client::new().post(&endpoint).body(body).send().map(|r| r.status().as_u16()))
+        })
+        .collect();
+    // Let the requests get going, then ask the process to stop.
+    std::thread::sleep(Duration::from_millis(150));
+    assert!(nw.terminate(), "clean exit on SIGTERM:\n{}", nw.log());
+    let acknowledged = posters
+        .into_iter()
+        .map(|p| p.join().unwrap())
+        .filter(|status| matches!(status, Ok(200)))
+        .count();
+    let db = Db::connect(&url);
+    let stored = db.count("SELECT COUNT(*) FROM deliveries");
+    assert_eq!(stored as usize, acknowledged, "every acknowledged delivery stored, no other");
+    assert!(nw.log().contains("shutting down"), "{}", nw.log());
+    eprintln!("{acknowledged} of 4 storm posts acknowledged before shutdown");
+}
