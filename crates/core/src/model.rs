@@ -153,7 +153,10 @@ pub struct Alert {
 
 impl Alert {
     pub fn alertname(&self) -> &str {
-        self.labels.get("alertname").map(String::as_str).unwrap_or("")
+        self.labels
+            .get("alertname")
+            .map(String::as_str)
+            .unwrap_or("")
     }
 
     pub fn severity(&self) -> Severity {

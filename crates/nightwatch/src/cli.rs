@@ -6,7 +6,11 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
-#[command(name = "nightwatch", version, about = "An autonomous SRE agent for Kubernetes")]
+#[command(
+    name = "nightwatch",
+    version,
+    about = "An autonomous SRE agent for Kubernetes"
+)]
 pub struct Cli {
     /// Config file (TOML).
     #[arg(long, global = true, env = "NIGHTWATCH_CONFIG")]

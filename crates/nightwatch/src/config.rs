@@ -189,7 +189,9 @@ secret = "s3cret"
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("bad.toml");
         std::fs::write(&path, "listne = \"127.0.0.1:1\"\n").unwrap();
-        let cli = Cli::try_parse_from(["nightwatch", "--config", path.to_str().unwrap(), "migrate"]).unwrap();
+        let cli =
+            Cli::try_parse_from(["nightwatch", "--config", path.to_str().unwrap(), "migrate"])
+                .unwrap();
         let error = format!("{:#}", Config::load(&cli).unwrap_err());
         assert!(error.contains("listne"), "{error}");
     }

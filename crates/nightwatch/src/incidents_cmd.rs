@@ -15,7 +15,13 @@ async fn list(store: &Store, args: ListArgs) -> anyhow::Result<()> {
     let state = args
         .state
         .as_deref()
-        .map(|s| s.parse().map_err(|_| anyhow::anyhow!("--state: expected triggered, acknowledged or resolved, found {s:?}")))
+        .map(|s| {
+            s.parse().map_err(|_| {
+                anyhow::anyhow!(
+                    "--state: expected triggered, acknowledged or resolved, found {s:?}"
+                )
+            })
+        })
         .transpose()?;
     let filter = IncidentFilter {
         state,
@@ -30,7 +36,10 @@ async fn list(store: &Store, args: ListArgs) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&page)?);
         return Ok(());
     }
-    println!("{:>6}  {:<12}  {:<8}  {:<28}  {:<40}  OPENED", "ID", "STATE", "SEVERITY", "ALERT", "WHERE");
+    println!(
+        "{:>6}  {:<12}  {:<8}  {:<28}  {:<40}  OPENED",
+        "ID", "STATE", "SEVERITY", "ALERT", "WHERE"
+    );
     for i in &page.incidents {
         let place = [&i.namespace, &i.pod, &i.container, &i.node]
             .into_iter()
@@ -51,7 +60,11 @@ async fn list(store: &Store, args: ListArgs) -> anyhow::Result<()> {
 }
 
 async fn show(store: &Store, id: i64, json: bool) -> anyhow::Result<()> {
-    let Some(detail) = store.incident_detail(id).await.context("reading the incident")? else {
+    let Some(detail) = store
+        .incident_detail(id)
+        .await
+        .context("reading the incident")?
+    else {
         bail!("incident {id} not found");
     };
     if json {
@@ -59,11 +72,22 @@ async fn show(store: &Store, id: i64, json: bool) -> anyhow::Result<()> {
         return Ok(());
     }
     let i = &detail.incident;
-    println!("#{} {} [{}] {}", i.id, i.alertname, i.state.as_str(), i.severity.as_str());
+    println!(
+        "#{} {} [{}] {}",
+        i.id,
+        i.alertname,
+        i.state.as_str(),
+        i.severity.as_str()
+    );
     if let Some(summary) = &i.summary {
         println!("{summary}");
     }
-    println!("fingerprint {}  opened {}  alerts {}", i.fingerprint, i.opened_at.to_rfc3339(), i.alert_count);
+    println!(
+        "fingerprint {}  opened {}  alerts {}",
+        i.fingerprint,
+        i.opened_at.to_rfc3339(),
+        i.alert_count
+    );
     if let Some(verdict) = i.verdict {
         println!("verdict {}", verdict.as_str());
     }
@@ -73,7 +97,13 @@ async fn show(store: &Store, id: i64, json: bool) -> anyhow::Result<()> {
     }
     println!("\ntimeline:");
     for e in &detail.events {
-        println!("  {}  {:<14} {:<14} {}", e.at.to_rfc3339(), e.kind.as_str(), e.actor, e.payload);
+        println!(
+            "  {}  {:<14} {:<14} {}",
+            e.at.to_rfc3339(),
+            e.kind.as_str(),
+            e.actor,
+            e.payload
+        );
     }
     Ok(())
 }

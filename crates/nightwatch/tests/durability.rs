@@ -339,7 +339,13 @@ fn sigterm_finishes_in_flight_requests() {
     let posters: Vec<_> = (0..4)
         .map(|_| {
             let (endpoint, body) = (endpoint.clone(), body.clone());
-            std::thread::spawn(move || Client::new().post(&endpoint).body(body).send().map(|r| r.status().as_u16()))
+            std::thread::spawn(move || {
+                Client::new()
+                    .post(&endpoint)
+                    .body(body)
+                    .send()
+                    .map(|r| r.status().as_u16())
+            })
         })
         .collect();
     // Let the requests get going, then ask the process to stop.
@@ -352,7 +358,10 @@ fn sigterm_finishes_in_flight_requests() {
         .count();
     let db = Db::connect(&url);
     let stored = db.count("SELECT COUNT(*) FROM deliveries");
-    assert_eq!(stored as usize, acknowledged, "every acknowledged delivery stored, no other");
+    assert_eq!(
+        stored as usize, acknowledged,
+        "every acknowledged delivery stored, no other"
+    );
     assert!(nw.log().contains("shutting down"), "{}", nw.log());
     eprintln!("{acknowledged} of 4 storm posts acknowledged before shutdown");
 }

@@ -29,7 +29,12 @@ impl Nightwatch {
         Self::start_on(binary, database_url, config, free_port())
     }
 
-    pub fn start_on(binary: &str, database_url: &str, config: Option<&str>, port: u16) -> Nightwatch {
+    pub fn start_on(
+        binary: &str,
+        database_url: &str,
+        config: Option<&str>,
+        port: u16,
+    ) -> Nightwatch {
         let dir = tempfile::tempdir().unwrap();
         let log_path = dir.path().join("nightwatch.log");
         let log = std::fs::File::create(&log_path).unwrap();
@@ -49,7 +54,9 @@ impl Nightwatch {
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log);
-        let child = command.spawn().unwrap_or_else(|e| panic!("spawning {binary}: {e}"));
+        let child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawning {binary}: {e}"));
         let mut process = Nightwatch {
             child: Some(child),
             base_url: format!("http://127.0.0.1:{port}"),
@@ -75,7 +82,11 @@ impl Nightwatch {
             {
                 panic!("nightwatch exited early ({status}):\n{}", self.log());
             }
-            assert!(Instant::now() < deadline, "nightwatch not ready in {timeout:?}:\n{}", self.log());
+            assert!(
+                Instant::now() < deadline,
+                "nightwatch not ready in {timeout:?}:\n{}",
+                self.log()
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -102,8 +113,13 @@ impl Nightwatch {
 
     /// SIGTERM and wait for a clean exit; returns whether it exited successfully.
     pub fn terminate(&mut self) -> bool {
-        let Some(mut child) = self.child.take() else { return false };
-        let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+        let Some(mut child) = self.child.take() else {
+            return false;
+        };
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status();
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Ok(Some(status)) = child.try_wait() {
@@ -132,7 +148,10 @@ pub fn wait_for<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Opt
         if let Some(value) = check() {
             return value;
         }
-        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }

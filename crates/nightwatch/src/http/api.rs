@@ -6,7 +6,9 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use chrono::{DateTime, Duration, Utc};
 use nightwatch_core::incident::{IncidentState, ManualChange, Verdict};
-use nightwatch_store::{IncidentDetail, IncidentFilter, IncidentPage, IncidentRow, RelatedIncidents};
+use nightwatch_store::{
+    IncidentDetail, IncidentFilter, IncidentPage, IncidentRow, RelatedIncidents,
+};
 use serde::{Deserialize, Serialize};
 
 /// Query parameters of `GET /api/incidents` (and the UI list), as text so a bad value gets a
@@ -35,9 +37,9 @@ impl ListQuery {
         let number = |name: &str, value: &Option<String>| -> Result<Option<i64>, ApiError> {
             text(value)
                 .map(|s| {
-                    s.trim()
-                        .parse::<i64>()
-                        .map_err(|_| ApiError::bad_request(format!("{name}: expected an integer, found {s:?}")))
+                    s.trim().parse::<i64>().map_err(|_| {
+                        ApiError::bad_request(format!("{name}: expected an integer, found {s:?}"))
+                    })
                 })
                 .transpose()
         };
@@ -50,7 +52,9 @@ impl ListQuery {
                 })
             })
             .transpose()?;
-        let since = text(&self.since).map(|s| parse_since(&s, now)).transpose()?;
+        let since = text(&self.since)
+            .map(|s| parse_since(&s, now))
+            .transpose()?;
         Ok(IncidentFilter {
             state,
             alertname: text(&self.alertname),
@@ -68,8 +72,14 @@ fn parse_since(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, ApiError
     if let Ok(t) = DateTime::parse_from_rfc3339(text) {
         return Ok(t.with_timezone(&Utc));
     }
-    let invalid = || ApiError::bad_request(format!("since: expected an RFC 3339 time or a duration like 24h, found {text:?}"));
-    let split = text.find(|c: char| !c.is_ascii_digit()).ok_or_else(invalid)?;
+    let invalid = || {
+        ApiError::bad_request(format!(
+            "since: expected an RFC 3339 time or a duration like 24h, found {text:?}"
+        ))
+    };
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(invalid)?;
     let (amount, unit) = text.split_at(split);
     let amount: i64 = amount.parse().map_err(|_| invalid())?;
     let duration = match unit {
@@ -102,11 +112,12 @@ pub async fn get_incident(
     State(state): State<AppState>,
     Path(id): Path<i64>,
 ) -> Result<Json<IncidentResponse>, ApiError> {
-    let detail = state
-        .store
-        .incident_detail(id)
-        .await?
-        .ok_or_else(|| ApiError::new(axum::http::StatusCode::NOT_FOUND, format!("incident {id} not found")))?;
+    let detail = state.store.incident_detail(id).await?.ok_or_else(|| {
+        ApiError::new(
+            axum::http::StatusCode::NOT_FOUND,
+            format!("incident {id} not found"),
+        )
+    })?;
     let related = state.store.related_incidents(&detail.incident).await?;
     Ok(Json(IncidentResponse { detail, related }))
 }
@@ -124,7 +135,8 @@ fn change_body(body: &Bytes) -> Result<ChangeBody, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(ChangeBody::default());
     }
-    serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
 }
 
 pub(super) async fn apply_change(
@@ -133,7 +145,9 @@ pub(super) async fn apply_change(
     change: ManualChange,
     by: Option<String>,
 ) -> Result<IncidentRow, ApiError> {
-    let actor = by.filter(|s| !s.trim().is_empty()).unwrap_or_else(|| "api".to_owned());
+    let actor = by
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or_else(|| "api".to_owned());
     let outcome = state
         .store
         .change_incident(id, change, &actor, state.clock.now())
@@ -142,7 +156,9 @@ pub(super) async fn apply_change(
 }
 
 pub(super) fn parse_verdict(text: Option<&str>) -> Result<Verdict, ApiError> {
-    let text = text.ok_or_else(|| ApiError::bad_request("verdict: missing (noise, real, auto-fixed or escalated)"))?;
+    let text = text.ok_or_else(|| {
+        ApiError::bad_request("verdict: missing (noise, real, auto-fixed or escalated)")
+    })?;
     text.parse().map_err(|_| {
         ApiError::bad_request(format!(
             "verdict: expected noise, real, auto-fixed or escalated, found {text:?}"
@@ -156,7 +172,9 @@ pub async fn acknowledge(
     body: Bytes,
 ) -> Result<Json<IncidentRow>, ApiError> {
     let body = change_body(&body)?;
-    Ok(Json(apply_change(&state, id, ManualChange::Acknowledge, body.by).await?))
+    Ok(Json(
+        apply_change(&state, id, ManualChange::Acknowledge, body.by).await?,
+    ))
 }
 
 pub async fn resolve(
@@ -165,7 +183,9 @@ pub async fn resolve(
     body: Bytes,
 ) -> Result<Json<IncidentRow>, ApiError> {
     let body = change_body(&body)?;
-    Ok(Json(apply_change(&state, id, ManualChange::Resolve, body.by).await?))
+    Ok(Json(
+        apply_change(&state, id, ManualChange::Resolve, body.by).await?,
+    ))
 }
 
 pub async fn verdict(
@@ -175,7 +195,9 @@ pub async fn verdict(
 ) -> Result<Json<IncidentRow>, ApiError> {
     let body = change_body(&body)?;
     let verdict = parse_verdict(body.verdict.as_deref())?;
-    Ok(Json(apply_change(&state, id, ManualChange::SetVerdict(verdict), body.by).await?))
+    Ok(Json(
+        apply_change(&state, id, ManualChange::SetVerdict(verdict), body.by).await?,
+    ))
 }
 
 #[cfg(test)]
@@ -188,7 +210,10 @@ mod tests {
         let now = Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap();
         assert_eq!(parse_since("24h", now).unwrap(), now - Duration::hours(24));
         assert_eq!(parse_since("7d", now).unwrap(), now - Duration::days(7));
-        assert_eq!(parse_since("30m", now).unwrap(), now - Duration::minutes(30));
+        assert_eq!(
+            parse_since("30m", now).unwrap(),
+            now - Duration::minutes(30)
+        );
         assert_eq!(
             parse_since("2026-11-25T10:00:00+02:00", now).unwrap(),
             Utc.with_ymd_and_hms(2026, 11, 25, 8, 0, 0).unwrap()
@@ -205,8 +230,16 @@ mod tests {
         let error = query.to_filter(now).unwrap_err();
         assert!(error.body["error"].as_str().unwrap().starts_with("state:"));
         let query = ListQuery::parse(Some("limit=ten")).unwrap();
-        assert!(query.to_filter(now).unwrap_err().body["error"].as_str().unwrap().starts_with("limit:"));
-        let ok = ListQuery::parse(Some("state=resolved&alertname=X&namespace=&limit=5")).unwrap().to_filter(now).unwrap();
+        assert!(
+            query.to_filter(now).unwrap_err().body["error"]
+                .as_str()
+                .unwrap()
+                .starts_with("limit:")
+        );
+        let ok = ListQuery::parse(Some("state=resolved&alertname=X&namespace=&limit=5"))
+            .unwrap()
+            .to_filter(now)
+            .unwrap();
         assert_eq!(ok.state, Some(IncidentState::Resolved));
         assert_eq!(ok.alertname.as_deref(), Some("X"));
         assert_eq!(ok.namespace, None);

@@ -64,7 +64,10 @@ pub fn verify(
         mac.update(body);
         let expected = hex::encode(mac.finalize().into_bytes());
         if let Some(given) = signature
-            && equal(given.trim().to_ascii_lowercase().as_bytes(), expected.as_bytes())
+            && equal(
+                given.trim().to_ascii_lowercase().as_bytes(),
+                expected.as_bytes(),
+            )
         {
             return Ok(Some("hmac".to_owned()));
         }
@@ -115,25 +118,55 @@ mod tests {
 
     #[test]
     fn open_source_accepts_anything() {
-        assert_eq!(verify(&SourceAuth::default(), &HeaderMap::new(), b"{}", NOW), Ok(None));
+        assert_eq!(
+            verify(&SourceAuth::default(), &HeaderMap::new(), b"{}", NOW),
+            Ok(None)
+        );
     }
 
     #[test]
     fn bearer_and_basic() {
         let auth = SourceAuth {
             bearer_token: Some("t0ken".into()),
-            basic: Some(BasicAuth { username: "am".into(), password: "pw".into() }),
+            basic: Some(BasicAuth {
+                username: "am".into(),
+                password: "pw".into(),
+            }),
             hmac: None,
         };
-        let basic = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode("am:pw"));
-        let wrong_basic = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode("am:nope"));
+        let basic = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode("am:pw")
+        );
+        let wrong_basic = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode("am:nope")
+        );
         let cases: Vec<(HeaderMap, Result<Option<String>, Unauthorized>)> = vec![
-            (headers(&[("authorization", "Bearer t0ken")]), Ok(Some("bearer".into()))),
-            (headers(&[("authorization", "bearer t0ken")]), Ok(Some("bearer".into()))),
-            (headers(&[("authorization", basic.as_str())]), Ok(Some("basic:am".into()))),
-            (headers(&[("authorization", "Bearer t0ken2")]), Err(Unauthorized("missing or invalid credentials"))),
-            (headers(&[("authorization", wrong_basic.as_str())]), Err(Unauthorized("missing or invalid credentials"))),
-            (HeaderMap::new(), Err(Unauthorized("missing or invalid credentials"))),
+            (
+                headers(&[("authorization", "Bearer t0ken")]),
+                Ok(Some("bearer".into())),
+            ),
+            (
+                headers(&[("authorization", "bearer t0ken")]),
+                Ok(Some("bearer".into())),
+            ),
+            (
+                headers(&[("authorization", basic.as_str())]),
+                Ok(Some("basic:am".into())),
+            ),
+            (
+                headers(&[("authorization", "Bearer t0ken2")]),
+                Err(Unauthorized("missing or invalid credentials")),
+            ),
+            (
+                headers(&[("authorization", wrong_basic.as_str())]),
+                Err(Unauthorized("missing or invalid credentials")),
+            ),
+            (
+                HeaderMap::new(),
+                Err(Unauthorized("missing or invalid credentials")),
+            ),
         ];
         for (index, (given, expected)) in cases.into_iter().enumerate() {
             assert_eq!(verify(&auth, &given, b"{}", NOW), expected, "case {index}");
@@ -144,12 +177,32 @@ mod tests {
     fn grafana_hmac_with_and_without_timestamp() {
         let body = br#"{"alerts":[]}"#;
         let plain = SourceAuth {
-            hmac: Some(HmacAuth { secret: "s".into(), header: "X-Grafana-Alerting-Signature".into(), timestamp_header: None }),
+            hmac: Some(HmacAuth {
+                secret: "s".into(),
+                header: "X-Grafana-Alerting-Signature".into(),
+                timestamp_header: None,
+            }),
             ..Default::default()
         };
         let good = grafana_signature("s", None, body);
-        assert_eq!(verify(&plain, &headers(&[("x-grafana-alerting-signature", &good)]), body, NOW), Ok(Some("hmac".into())));
-        assert!(verify(&plain, &headers(&[("x-grafana-alerting-signature", &good)]), b"tampered", NOW).is_err());
+        assert_eq!(
+            verify(
+                &plain,
+                &headers(&[("x-grafana-alerting-signature", &good)]),
+                body,
+                NOW
+            ),
+            Ok(Some("hmac".into()))
+        );
+        assert!(
+            verify(
+                &plain,
+                &headers(&[("x-grafana-alerting-signature", &good)]),
+                b"tampered",
+                NOW
+            )
+            .is_err()
+        );
 
         let stamped = SourceAuth {
             hmac: Some(HmacAuth {
@@ -161,13 +214,19 @@ mod tests {
         };
         let ts = NOW.to_string();
         let signed = grafana_signature("s", Some(&ts), body);
-        let ok = headers(&[("x-grafana-alerting-signature", &signed), ("x-grafana-alerting-timestamp", &ts)]);
+        let ok = headers(&[
+            ("x-grafana-alerting-signature", &signed),
+            ("x-grafana-alerting-timestamp", &ts),
+        ]);
         assert_eq!(verify(&stamped, &ok, body, NOW), Ok(Some("hmac".into())));
         assert_eq!(
             verify(&stamped, &ok, body, NOW + 3600),
             Err(Unauthorized("signature timestamp too old or in the future"))
         );
-        let unsigned_ts = headers(&[("x-grafana-alerting-signature", &good), ("x-grafana-alerting-timestamp", &ts)]);
+        let unsigned_ts = headers(&[
+            ("x-grafana-alerting-signature", &good),
+            ("x-grafana-alerting-timestamp", &ts),
+        ]);
         assert!(verify(&stamped, &unsigned_ts, body, NOW).is_err());
     }
 }

@@ -53,7 +53,10 @@ impl From<StoreError> for ApiError {
             // Storage trouble is temporary from the sender's side: 503 makes Alertmanager retry.
             other => {
                 tracing::error!(error = %other, "storage failure");
-                Self::new(StatusCode::SERVICE_UNAVAILABLE, format!("storage unavailable: {other}"))
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!("storage unavailable: {other}"),
+                )
             }
         }
     }

@@ -47,7 +47,10 @@ impl Row {
             opened_at: incident.opened_at.to_rfc3339(),
             opened_ago: ago(incident.opened_at, now),
             alert_count: incident.alert_count,
-            verdict: incident.verdict.map(Verdict::as_str).unwrap_or("no verdict"),
+            verdict: incident
+                .verdict
+                .map(Verdict::as_str)
+                .unwrap_or("no verdict"),
             verdict_class: incident.verdict.map(Verdict::as_str).unwrap_or("none"),
             fingerprint: incident.fingerprint.clone(),
             source: incident.source.clone(),
@@ -131,10 +134,16 @@ pub async fn incidents_page(
         .filter_map(|(name, value)| value.clone().filter(|v| !v.is_empty()).map(|v| (name, v)))
         .collect();
         pairs.push(("before", before.to_string()));
-        format!("/?{}", serde_urlencoded::to_string(pairs).unwrap_or_default())
+        format!(
+            "/?{}",
+            serde_urlencoded::to_string(pairs).unwrap_or_default()
+        )
     });
     let page = IncidentsPage {
-        rows: rows.iter().map(|incident| Row::new(incident, now)).collect(),
+        rows: rows
+            .iter()
+            .map(|incident| Row::new(incident, now))
+            .collect(),
         states: IncidentState::ALL.iter().map(|s| s.as_str()).collect(),
         filter_state: query.state.clone().unwrap_or_default(),
         filter_alertname: query.alertname.clone().unwrap_or_default(),
@@ -231,9 +240,16 @@ pub async fn incident_page(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let now = state.clock.now();
-    let query: PageQuery = serde_urlencoded::from_str(raw.as_deref().unwrap_or("")).unwrap_or_default();
+    let query: PageQuery =
+        serde_urlencoded::from_str(raw.as_deref().unwrap_or("")).unwrap_or_default();
     let Some(detail) = state.store.incident_detail(id).await? else {
-        return Ok((StatusCode::NOT_FOUND, Html(format!("<h1>Incident {id} not found</h1><p><a href=\"/\">Incidents</a></p>"))).into_response());
+        return Ok((
+            StatusCode::NOT_FOUND,
+            Html(format!(
+                "<h1>Incident {id} not found</h1><p><a href=\"/\">Incidents</a></p>"
+            )),
+        )
+            .into_response());
     };
     let related = state.store.related_incidents(&detail.incident).await?;
     let incident = &detail.incident;
@@ -293,17 +309,28 @@ pub async fn change_from_form(
     Path((id, change)): Path<(i64, String)>,
     Form(form): Form<ChangeForm>,
 ) -> Result<Redirect, ApiError> {
-    let by = form.by.filter(|s| !s.trim().is_empty()).or(Some("ui".to_owned()));
+    let by = form
+        .by
+        .filter(|s| !s.trim().is_empty())
+        .or(Some("ui".to_owned()));
     let change = match change.as_str() {
         "ack" => ManualChange::Acknowledge,
         "resolve" => ManualChange::Resolve,
         "verdict" => ManualChange::SetVerdict(parse_verdict(form.verdict.as_deref())?),
-        other => return Err(ApiError::new(StatusCode::NOT_FOUND, format!("no such action {other:?}"))),
+        other => {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                format!("no such action {other:?}"),
+            ));
+        }
     };
     match apply_change(&state, id, change, by).await {
         Ok(_) => Ok(Redirect::to(&format!("/incident/{id}"))),
         Err(error) if error.status == StatusCode::CONFLICT => {
-            let message = error.body["error"].as_str().unwrap_or("conflict").to_owned();
+            let message = error.body["error"]
+                .as_str()
+                .unwrap_or("conflict")
+                .to_owned();
             let query = serde_urlencoded::to_string([("error", message)]).unwrap_or_default();
             Ok(Redirect::to(&format!("/incident/{id}?{query}")))
         }

@@ -1,0 +1,881 @@
+//! The web UI as a person sees it: a real nightwatch fed real webhook payloads, both pages driven
+//! in headless Chromium through chromedriver (WebDriver). Checks the rendered text, the computed
+//! colours, the filter form and the Acknowledge button, and saves screenshots of every page to
+//! `target/ui-screenshots/` so they can be looked at.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use chrono::{DateTime, Duration as ChronoDuration, Utc};
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use nightwatch_testkit::{Nightwatch, free_port, fresh_sqlite_url, third_party_fixtures, wait_for};
+use reqwest::blocking::Client as Http;
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, BTreeSet};
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_nightwatch");
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CRASH: &str = "KubePodCrashLooping";
+const WAIT: Duration = Duration::from_secs(60);
+
+/// `chromedriver` in a process group of its own, so that it and every Chromium process it
+/// started are killed together when the test ends, passing or not.
+struct ChromeDriver {
+    child: Child,
+    url: String,
+    /// Chromium's `--user-data-dir` and chromedriver's log.
+    dir: tempfile::TempDir,
+}
+
+impl ChromeDriver {
+    fn start() -> ChromeDriver {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let log = std::fs::File::create(dir.path().join("chromedriver.log")).unwrap();
+        let child = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .process_group(0)
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("starting {CHROMEDRIVER}: {e} (install Debian's chromium-driver)")
+            });
+        let driver = ChromeDriver {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            dir,
+        };
+        wait_for("chromedriver listening", Duration::from_secs(30), || {
+            std::net::TcpStream::connect(("127.0.0.1", port)).ok()
+        });
+        driver
+    }
+
+    fn profile(&self) -> PathBuf {
+        self.dir.path().join("profile")
+    }
+}
+
+impl Drop for ChromeDriver {
+    fn drop(&mut self) {
+        // The whole group: chromedriver and the browser it launched.
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.child.id())])
+            .stderr(Stdio::null())
+            .status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn open_browser(driver: &ChromeDriver) -> Client {
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert("browserName".into(), json!("chrome"));
+    capabilities.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": CHROMIUM,
+            "args": [
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--window-size=1400,1000",
+                format!("--user-data-dir={}", driver.profile().display()),
+            ],
+        }),
+    );
+    ClientBuilder::native()
+        .capabilities(capabilities)
+        .connect(&driver.url)
+        .await
+        .unwrap_or_else(|e| {
+            let log = std::fs::read_to_string(driver.dir.path().join("chromedriver.log"))
+                .unwrap_or_default();
+            panic!("starting Chromium through chromedriver: {e}\n{log}")
+        })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Data: real payloads plus one pod's crash loop that fires, resolves and fires again.
+
+/// Incident ids of the crash-looping pod `shop/api-1`, oldest first.
+#[derive(Debug, Clone, Copy)]
+struct Seeded {
+    /// Fired, fired again (suppressed), resolved, then a late retry (stale). Verdict noise.
+    first: i64,
+    /// Fired again later, resolved. Verdict real.
+    second: i64,
+    /// Firing now (and a duplicate folded in): the page the test acts on.
+    current: i64,
+}
+
+fn list(http: &Http, nw: &Nightwatch, query: &str) -> Vec<Value> {
+    let page: Value = http
+        .get(nw.url(&format!("/api/incidents?{query}")))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    page["incidents"].as_array().unwrap().clone()
+}
+
+fn detail(http: &Http, nw: &Nightwatch, id: i64) -> Value {
+    http.get(nw.url(&format!("/api/incidents/{id}")))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap()
+}
+
+fn post(http: &Http, nw: &Nightwatch, path: &str, body: Vec<u8>) {
+    let response = http
+        .post(nw.url(path))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .unwrap();
+    let status = response.status();
+    assert!(
+        status.is_success(),
+        "POST {path}: {status} {}",
+        response.text().unwrap_or_default()
+    );
+}
+
+fn event_kinds(detail: &Value) -> Vec<String> {
+    detail["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Waits until the incident's timeline is exactly `kinds` (the queue worked the last delivery).
+fn wait_events(http: &Http, nw: &Nightwatch, id: i64, kinds: &[&str]) {
+    wait_for(&format!("incident {id} events {kinds:?}"), WAIT, || {
+        (event_kinds(&detail(http, nw, id)) == kinds).then_some(())
+    });
+}
+
+/// The crash-looping pod's alert, as Alertmanager's webhook sends it.
+fn crash_delivery(starts_at: DateTime<Utc>, ends_at: Option<DateTime<Utc>>) -> Vec<u8> {
+    let status = if ends_at.is_some() {
+        "resolved"
+    } else {
+        "firing"
+    };
+    let labels = json!({
+        "alertname": CRASH, "namespace": "shop", "pod": "api-1", "container": "app",
+        "severity": "critical", "team": "checkout",
+    });
+    let body = json!({
+        "version": "4",
+        "groupKey": "{}:{alertname=\"KubePodCrashLooping\"}",
+        "truncatedAlerts": 0,
+        "status": status,
+        "receiver": "nightwatch",
+        "groupLabels": {"alertname": CRASH},
+        "commonLabels": labels,
+        "commonAnnotations": {},
+        "externalURL": "http://alertmanager.example:9093",
+        "alerts": [{
+            "status": status,
+            "labels": labels,
+            "annotations": {
+                "summary": "Pod shop/api-1 is crash looping",
+                "description": "Back-off restarting failed container app in pod shop/api-1 (5 restarts in 10m).",
+            },
+            "startsAt": starts_at.to_rfc3339(),
+            "endsAt": ends_at.map(|t| t.to_rfc3339()).unwrap_or_else(|| "0001-01-01T00:00:00Z".to_owned()),
+            "generatorURL": "http://prometheus.example:9090/graph?g0.expr=kube_pod_container_status_restarts_total",
+            "fingerprint": "a1b2c3d4e5f60718",
+        }],
+    });
+    serde_json::to_vec(&body).unwrap()
+}
+
+fn seed(nw: &Nightwatch) -> Seeded {
+    let http = Http::new();
+    let payloads = third_party_fixtures().join("payloads");
+    let read =
+        |name: &str| std::fs::read(payloads.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+    // Nine CPUThrottlingHigh alerts, each about its own container; one Grafana test notification.
+    post(
+        &http,
+        nw,
+        "/webhook/alertmanager",
+        read("am_kubesphere_alert.json"),
+    );
+    post(
+        &http,
+        nw,
+        "/webhook/grafana",
+        read("grafana_keep_v12_test_notification.json"),
+    );
+    wait_for("the fixtures' ten incidents", WAIT, || {
+        (list(&http, nw, "").len() == 10).then_some(())
+    });
+
+    let now = Utc::now();
+    let (t0, t1, t2) = (
+        now - ChronoDuration::hours(3),
+        now - ChronoDuration::hours(2),
+        now - ChronoDuration::minutes(10),
+    );
+    let crash_ids = |count: usize| {
+        wait_for(&format!("{count} {CRASH} incidents"), WAIT, || {
+            let ids: Vec<i64> = list(&http, nw, &format!("alertname={CRASH}"))
+                .iter()
+                .map(|i| i["id"].as_i64().unwrap())
+                .collect();
+            (ids.len() == count).then(|| ids.into_iter().max().unwrap())
+        })
+    };
+    let am = |body: Vec<u8>| post(&http, nw, "/webhook/alertmanager", body);
+
+    am(crash_delivery(t0, None));
+    let first = crash_ids(1);
+    am(crash_delivery(t0, None));
+    wait_events(&http, nw, first, &["triggered", "suppressed"]);
+    am(crash_delivery(t0, Some(t0 + ChronoDuration::minutes(12))));
+    wait_events(&http, nw, first, &["triggered", "suppressed", "resolved"]);
+    am(crash_delivery(t0, None)); // a late retry of the first occurrence
+    wait_events(
+        &http,
+        nw,
+        first,
+        &["triggered", "suppressed", "resolved", "stale_alert"],
+    );
+
+    am(crash_delivery(t1, None));
+    let second = crash_ids(2);
+    am(crash_delivery(t1, Some(t1 + ChronoDuration::minutes(20))));
+    wait_events(&http, nw, second, &["triggered", "resolved"]);
+
+    am(crash_delivery(t2, None));
+    let current = crash_ids(3);
+    am(crash_delivery(t2, None));
+    wait_events(&http, nw, current, &["triggered", "suppressed"]);
+
+    for (id, verdict) in [(first, "noise"), (second, "real")] {
+        let body = serde_json::to_vec(&json!({"verdict": verdict, "by": "alice"})).unwrap();
+        post(&http, nw, &format!("/api/incidents/{id}/verdict"), body);
+    }
+    assert_eq!(list(&http, nw, "").len(), 13);
+    Seeded {
+        first,
+        second,
+        current,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Browser helpers.
+
+async fn api(url: String) -> Value {
+    tokio::task::spawn_blocking(move || {
+        Http::new()
+            .get(url)
+            .send()
+            .unwrap()
+            .json::<Value>()
+            .unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+async fn find(client: &Client, css: &str) -> Element {
+    match client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(css))
+        .await
+    {
+        Ok(element) => element,
+        Err(e) => panic!(
+            "no element {css:?} on {}: {e}",
+            client.current_url().await.unwrap()
+        ),
+    }
+}
+
+async fn texts(client: &Client, css: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for element in client.find_all(Locator::Css(css)).await.unwrap() {
+        out.push(element.text().await.unwrap());
+    }
+    out
+}
+
+/// A two-column table (`th` key, `td` value) as a map.
+async fn key_values(client: &Client, css: &str) -> BTreeMap<String, String> {
+    let keys = texts(client, &format!("{css} th")).await;
+    let values = texts(client, &format!("{css} td")).await;
+    assert_eq!(keys.len(), values.len(), "{css}");
+    keys.into_iter().zip(values).collect()
+}
+
+async fn text(client: &Client, css: &str) -> String {
+    find(client, css).await.text().await.unwrap()
+}
+
+async fn computed(client: &Client, element: &Element, property: &str) -> String {
+    let value = client
+        .execute(
+            "return getComputedStyle(arguments[0]).getPropertyValue(arguments[1]);",
+            vec![serde_json::to_value(element).unwrap(), json!(property)],
+        )
+        .await
+        .unwrap();
+    value.as_str().unwrap().to_owned()
+}
+
+/// Waits until the browser is on a fully loaded page whose URL passes `check` (after a click
+/// that navigates, or a form post answered with a redirect).
+async fn wait_url(client: &Client, what: &str, check: impl Fn(&str) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let url = client.current_url().await.unwrap();
+        if check(url.as_str()) && ready(client).await {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}, still on {url}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn ready(client: &Client) -> bool {
+    client
+        .execute("return document.readyState", vec![])
+        .await
+        .is_ok_and(|state| state == "complete")
+}
+
+/// A screenshot of the whole page (the window grown to the page's height for the shot).
+async fn screenshot(client: &Client, name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/ui-screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    let dir = dir.canonicalize().unwrap();
+    let number = |v: Value| v.as_u64().unwrap();
+    let page_height = number(
+        client
+            .execute("return document.documentElement.scrollHeight", vec![])
+            .await
+            .unwrap(),
+    );
+    let inner_height = number(
+        client
+            .execute("return window.innerHeight", vec![])
+            .await
+            .unwrap(),
+    );
+    let (width, height) = client.get_window_size().await.unwrap();
+    let chrome = height.saturating_sub(inner_height);
+    client
+        .set_window_size(width as u32, (page_height + chrome).max(height) as u32)
+        .await
+        .unwrap();
+    let png = client.screenshot().await.unwrap();
+    client
+        .set_window_size(width as u32, height as u32)
+        .await
+        .unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, png).unwrap();
+    path
+}
+
+/// The list page's rows by incident id: the texts of every cell.
+async fn rows(client: &Client) -> BTreeMap<i64, Vec<String>> {
+    let mut out = BTreeMap::new();
+    for row in client
+        .find_all(Locator::Css("#incidents tbody tr"))
+        .await
+        .unwrap()
+    {
+        let id: i64 = row.attr("data-id").await.unwrap().unwrap().parse().unwrap();
+        let mut cells = Vec::new();
+        for cell in row.find_all(Locator::Css("td")).await.unwrap() {
+            cells.push(cell.text().await.unwrap());
+        }
+        out.insert(id, cells);
+    }
+    out
+}
+
+fn ids(rows: &BTreeMap<i64, Vec<String>>) -> BTreeSet<i64> {
+    rows.keys().copied().collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The checks.
+
+async fn check_list_page(client: &Client, base: &str, seeded: Seeded) {
+    client.goto(&format!("{base}/")).await.unwrap();
+    find(client, "#incidents").await;
+    assert_eq!(client.title().await.unwrap(), "Incidents · nightwatch");
+    assert_eq!(text(client, "main h1").await, "Incidents");
+
+    // Every incident the API knows is a row, with the same state, severity and verdict.
+    let all = api(format!("{base}/api/incidents")).await;
+    let all = all["incidents"].as_array().unwrap().clone();
+    let shown = rows(client).await;
+    assert_eq!(
+        shown.len(),
+        all.len(),
+        "rows on the page vs incidents in the API"
+    );
+    assert_eq!(shown.len(), 13);
+    for incident in &all {
+        let id = incident["id"].as_i64().unwrap();
+        let cells = &shown[&id];
+        assert_eq!(cells[0], id.to_string());
+        assert_eq!(
+            cells[1],
+            incident["state"].as_str().unwrap(),
+            "state of #{id}"
+        );
+        assert_eq!(
+            cells[2],
+            incident["severity"].as_str().unwrap(),
+            "severity of #{id}"
+        );
+        let alertname = incident["alertname"].as_str().unwrap();
+        assert_eq!(
+            cells[3],
+            if alertname.is_empty() {
+                "(no alertname)"
+            } else {
+                alertname
+            }
+        );
+        assert_eq!(
+            cells[8],
+            incident["verdict"].as_str().unwrap_or("no verdict"),
+            "verdict of #{id}"
+        );
+    }
+    let current = &shown[&seeded.current];
+    assert_eq!(current[1..4], ["triggered", "critical", CRASH]);
+    assert_eq!(current[4], "shop/api-1/app");
+    assert_eq!(current[5], "Pod shop/api-1 is crash looping");
+    assert!(
+        current[6].ends_with("s ago"),
+        "opened moments ago: {:?}",
+        current[6]
+    );
+    assert_eq!(
+        current[7], "2",
+        "two alerts folded into the current incident"
+    );
+    assert_eq!(shown[&seeded.first][1], "resolved");
+    assert_eq!(shown[&seeded.first][8], "noise");
+    assert_eq!(shown[&seeded.second][8], "real");
+    let throttling: Vec<_> = shown
+        .values()
+        .filter(|c| c[3] == "CPUThrottlingHigh")
+        .collect();
+    assert_eq!(throttling.len(), 9);
+    assert!(
+        throttling
+            .iter()
+            .all(|c| c[1] == "triggered" && c[2] == "warning")
+    );
+    assert!(
+        shown
+            .values()
+            .any(|c| c[3] == "TestAlert" && c[5] == "TEST"),
+        "the Grafana test alert"
+    );
+
+    // Badges are coloured by state and severity (what a person tells rows apart by).
+    let row_badge = |id: i64, column: usize| {
+        format!("#incidents tr[data-id=\"{id}\"] td:nth-child({column}) .badge")
+    };
+    let triggered = find(client, &row_badge(seeded.current, 2)).await;
+    let resolved = find(client, &row_badge(seeded.first, 2)).await;
+    assert_eq!(
+        computed(client, &triggered, "background-color").await,
+        "rgb(229, 83, 75)"
+    );
+    assert_eq!(
+        computed(client, &resolved, "background-color").await,
+        "rgb(87, 171, 90)"
+    );
+    assert!(triggered.is_displayed().await.unwrap());
+    let path = screenshot(client, "incidents.png").await;
+    eprintln!("screenshot: {}", path.display());
+
+    // Filter by alertname: only the crash loop's three incidents remain.
+    let alertname = find(client, "form.filters input[name=alertname]").await;
+    alertname.send_keys(CRASH).await.unwrap();
+    find(client, "form.filters button[type=submit]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    wait_url(client, "the alertname filter", |url| {
+        url.contains("alertname=KubePodCrashLooping")
+    })
+    .await;
+    let filtered = rows(client).await;
+    assert_eq!(
+        ids(&filtered),
+        BTreeSet::from([seeded.first, seeded.second, seeded.current])
+    );
+    assert!(
+        filtered
+            .values()
+            .all(|c| c[3] == CRASH && c[4] == "shop/api-1/app")
+    );
+    let kept = find(client, "form.filters input[name=alertname]").await;
+    assert_eq!(
+        kept.prop("value").await.unwrap().as_deref(),
+        Some(CRASH),
+        "the filter stays filled in"
+    );
+
+    // And by state: only the two resolved ones.
+    find(client, "form.filters select[name=state]")
+        .await
+        .select_by_value("resolved")
+        .await
+        .unwrap();
+    find(client, "form.filters button[type=submit]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    wait_url(client, "the state filter", |url| {
+        url.contains("state=resolved")
+    })
+    .await;
+    let resolved_rows = rows(client).await;
+    assert_eq!(
+        ids(&resolved_rows),
+        BTreeSet::from([seeded.first, seeded.second])
+    );
+    assert!(resolved_rows.values().all(|c| c[1] == "resolved"));
+    let state = find(client, "form.filters select[name=state]").await;
+    assert_eq!(
+        state.prop("value").await.unwrap().as_deref(),
+        Some("resolved")
+    );
+    let path = screenshot(client, "incidents-filtered.png").await;
+    eprintln!("screenshot: {}", path.display());
+
+    // "Open" in the header: the triggered ones, as the API counts them.
+    find(client, "header a[href=\"/?state=triggered\"]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    wait_url(client, "the Open link", |url| {
+        url.ends_with("/?state=triggered")
+    })
+    .await;
+    let open = api(format!("{base}/api/incidents?state=triggered")).await;
+    let open: BTreeSet<i64> = open["incidents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(open.len(), 11);
+    assert_eq!(ids(&rows(client).await), open);
+
+    // A filter that matches nothing says so.
+    client
+        .goto(&format!("{base}/?alertname=NoSuchAlert"))
+        .await
+        .unwrap();
+    assert_eq!(text(client, "main .empty").await, "No incidents match.");
+    // A bad filter shows its message on the page.
+    client
+        .goto(&format!("{base}/?since=yesterday"))
+        .await
+        .unwrap();
+    assert!(text(client, "main .flash").await.starts_with("since:"));
+
+    // Clicking an incident's name opens its page.
+    client
+        .goto(&format!("{base}/?alertname={CRASH}"))
+        .await
+        .unwrap();
+    let link = format!(
+        "#incidents tr[data-id=\"{}\"] td:nth-child(4) a",
+        seeded.current
+    );
+    find(client, &link).await.click().await.unwrap();
+    let target = format!("/incident/{}", seeded.current);
+    wait_url(client, "the incident page", |url| url.ends_with(&target)).await;
+}
+
+async fn check_incident_page(client: &Client, base: &str, seeded: Seeded) {
+    let Seeded {
+        first,
+        second,
+        current,
+    } = seeded;
+    assert_eq!(text(client, "main h1").await, format!("#{current} {CRASH}"));
+    assert_eq!(
+        client.title().await.unwrap(),
+        format!("#{current} {CRASH} · nightwatch")
+    );
+    assert_eq!(text(client, "#state").await, "triggered");
+    assert_eq!(text(client, "#verdict").await, "no verdict");
+    assert_eq!(
+        text(client, "#summary").await,
+        "Pod shop/api-1 is crash looping"
+    );
+    let facts = texts(client, "main > p.muted").await;
+    let facts = facts.iter().find(|p| p.starts_with("Opened")).unwrap();
+    assert!(
+        facts.contains("2 alert(s)") && facts.contains("source alertmanager"),
+        "{facts}"
+    );
+    assert!(facts.contains(&format!("follows #{second}")), "{facts}");
+
+    // Labels and annotations, key by value.
+    let labels = key_values(client, "#labels").await;
+    assert_eq!(labels["namespace"], "shop");
+    assert_eq!(labels["pod"], "api-1");
+    assert_eq!(labels["container"], "app");
+    assert_eq!(labels["alertname"], CRASH);
+    assert_eq!(labels["severity"], "critical");
+    assert_eq!(labels["team"], "checkout");
+    let annotations = key_values(client, "#annotations").await;
+    assert_eq!(annotations["summary"], "Pod shop/api-1 is crash looping");
+    assert!(annotations["description"].starts_with("Back-off restarting failed container app"));
+
+    // The timeline: opened (following the previous occurrence), then the duplicate folded in.
+    let kinds = texts(client, "#timeline tbody td.kind").await;
+    assert_eq!(kinds, ["triggered", "suppressed"]);
+    let details = texts(client, "#timeline tbody td:nth-child(4)").await;
+    assert!(
+        details[0].contains(&format!("follows #{second}")),
+        "{details:?}"
+    );
+    assert!(details[1].starts_with("duplicate alert"), "{details:?}");
+    let alerts = texts(client, "#alerts tbody td:nth-child(2)").await;
+    assert_eq!(alerts, ["firing", "firing"]);
+
+    // History: the same pod's earlier incidents, newest first, colour-coded by verdict.
+    // Shown as written: names are case-sensitive, so these headings are not upper-cased.
+    assert_eq!(
+        text(client, "#history-pod h2").await,
+        "Same pod (shop/api-1)"
+    );
+    assert_eq!(
+        text(client, "#history-alertname h2").await,
+        format!("Same alert ({CRASH})")
+    );
+    let items = client
+        .find_all(Locator::Css("#history-pod li"))
+        .await
+        .unwrap();
+    assert_eq!(items.len(), 2);
+    let mut history = Vec::new();
+    for item in &items {
+        let link = item.find(Locator::Css("a")).await.unwrap();
+        let badge = item.find(Locator::Css(".badge")).await.unwrap();
+        history.push((
+            link.text().await.unwrap(),
+            badge.text().await.unwrap(),
+            computed(client, &badge, "background-color").await,
+            badge.css_value("background-color").await.unwrap(),
+            computed(client, item, "border-left-color").await,
+            item.text().await.unwrap(),
+        ));
+    }
+    let (real, noise) = (&history[0], &history[1]);
+    assert_eq!(
+        (real.0.as_str(), real.1.as_str()),
+        (format!("#{second}").as_str(), "real")
+    );
+    assert_eq!(
+        (noise.0.as_str(), noise.1.as_str()),
+        (format!("#{first}").as_str(), "noise")
+    );
+    assert_eq!(noise.2, "rgb(118, 131, 144)", "noise badge colour");
+    assert_eq!(real.2, "rgb(229, 83, 75)", "real badge colour");
+    assert_ne!(noise.3, real.3, "WebDriver's CSS value differs too");
+    assert_eq!(
+        noise.4, noise.2,
+        "the item's left border takes the verdict colour"
+    );
+    assert_eq!(real.4, real.2);
+    assert!(
+        noise.5.contains("shop/api-1/app") && noise.5.ends_with("ago · resolved"),
+        "{}",
+        noise.5
+    );
+    // The same alert's history also holds both.
+    let same_alert = texts(client, "#history-alertname li a").await;
+    assert_eq!(same_alert, [format!("#{second}"), format!("#{first}")]);
+
+    let path = screenshot(client, "incident.png").await;
+    eprintln!("screenshot: {}", path.display());
+
+    // Acknowledge as bob: the state badge changes and the timeline says who.
+    let name = find(
+        client,
+        &format!("form[action=\"/incident/{current}/ack\"] input[name=by]"),
+    )
+    .await;
+    assert_eq!(
+        name.attr("placeholder").await.unwrap().as_deref(),
+        Some("your name")
+    );
+    name.send_keys("bob").await.unwrap();
+    find(client, "#ack").await.click().await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let badge = match client.find(Locator::Css("#state")).await {
+            Ok(badge) => badge.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        if badge == "acknowledged" && ready(client).await {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "state badge still {badge:?} after Acknowledge"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let state = find(client, "#state").await;
+    assert_eq!(
+        computed(client, &state, "background-color").await,
+        "rgb(198, 144, 38)"
+    );
+    assert!(
+        client
+            .current_url()
+            .await
+            .unwrap()
+            .as_str()
+            .ends_with(&format!("/incident/{current}"))
+    );
+    let last = client
+        .find_all(Locator::Css("#timeline tbody tr"))
+        .await
+        .unwrap();
+    assert_eq!(last.len(), 3);
+    let cells: Vec<String> = {
+        let mut cells = Vec::new();
+        for cell in last[2].find_all(Locator::Css("td")).await.unwrap() {
+            cells.push(cell.text().await.unwrap());
+        }
+        cells
+    };
+    assert_eq!(cells[1..], ["acknowledged", "bob", "acknowledged by bob"]);
+    assert!(
+        client.find(Locator::Css("#ack")).await.is_err(),
+        "no Acknowledge button any more"
+    );
+    assert!(
+        client.find(Locator::Css("#resolve")).await.is_ok(),
+        "Resolve is still offered"
+    );
+    let stored = api(format!("{base}/api/incidents/{current}")).await;
+    assert_eq!(stored["incident"]["state"], "acknowledged");
+    assert_eq!(stored["incident"]["acknowledged_by"], "bob");
+    let path = screenshot(client, "incident-acknowledged.png").await;
+    eprintln!("screenshot: {}", path.display());
+
+    // The earlier incident, from its history link: resolved, its whole story, verdict noise.
+    find(
+        client,
+        &format!("#history-pod a[href=\"/incident/{first}\"]"),
+    )
+    .await
+    .click()
+    .await
+    .unwrap();
+    let target = format!("/incident/{first}");
+    wait_url(client, "the first incident's page", |url| {
+        url.ends_with(&target)
+    })
+    .await;
+    assert_eq!(text(client, "#state").await, "resolved");
+    assert_eq!(text(client, "#verdict").await, "noise");
+    let kinds = texts(client, "#timeline tbody td.kind").await;
+    assert_eq!(
+        kinds,
+        [
+            "triggered",
+            "suppressed",
+            "resolved",
+            "stale_alert",
+            "verdict"
+        ]
+    );
+    let details = texts(client, "#timeline tbody td:nth-child(4)").await;
+    assert!(details[2].ends_with("resolved"), "{details:?}");
+    assert_eq!(details[4], "verdict noise by alice");
+    let actors = texts(client, "#timeline tbody td:nth-child(3)").await;
+    assert_eq!(actors[4], "alice");
+    assert!(client.find(Locator::Css("#ack")).await.is_err());
+    assert!(client.find(Locator::Css("#resolve")).await.is_err());
+    assert!(client.find(Locator::Css("#set-verdict")).await.is_ok());
+    let later = texts(client, "#history-pod li a").await;
+    assert_eq!(later, [format!("#{current}"), format!("#{second}")]);
+    let path = screenshot(client, "incident-resolved.png").await;
+    eprintln!("screenshot: {}", path.display());
+}
+
+async fn check_pages(client: Client, base: String, seeded: Seeded) {
+    check_list_page(&client, &base, seeded).await;
+    check_incident_page(&client, &base, seeded).await;
+}
+
+#[tokio::test]
+async fn ui_pages_in_headless_chromium() {
+    let started = Instant::now();
+    let (database_url, _db_dir) = fresh_sqlite_url();
+    let (nw, seeded) = tokio::task::spawn_blocking(move || {
+        let nw = Nightwatch::start(BIN, &database_url, None);
+        let seeded = seed(&nw);
+        (nw, seeded)
+    })
+    .await
+    .unwrap();
+    let seeded_in = started.elapsed();
+    let driver = tokio::task::spawn_blocking(ChromeDriver::start)
+        .await
+        .unwrap();
+    let client = open_browser(&driver).await;
+
+    // The checks run as their own task so that the browser session is closed even when one fails.
+    let outcome = tokio::spawn(check_pages(client.clone(), nw.base_url.clone(), seeded)).await;
+    let _ = client.close().await;
+    drop(driver);
+    if let Err(error) = outcome {
+        eprintln!("nightwatch log:\n{}", nw.log());
+        match error.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(error) => panic!("UI checks did not finish: {error}"),
+        }
+    }
+    eprintln!(
+        "seeded in {seeded_in:?}, whole test {:?}",
+        started.elapsed()
+    );
+}
