@@ -92,11 +92,19 @@ mod tests {
                 "KubePodCrashLooping:shop:api-1:app",
             ),
             (
-                labels(&[("alertname", "OOM"), ("namespace", "shop"), ("pod", "api-1")]),
+                labels(&[
+                    ("alertname", "OOM"),
+                    ("namespace", "shop"),
+                    ("pod", "api-1"),
+                ]),
                 "OOM:shop:api-1:",
             ),
             (
-                labels(&[("alertname", "KubeNodeNotReady"), ("node", "n1"), ("job", "ksm")]),
+                labels(&[
+                    ("alertname", "KubeNodeNotReady"),
+                    ("node", "n1"),
+                    ("job", "ksm"),
+                ]),
                 "KubeNodeNotReady:n1",
             ),
         ];
@@ -114,7 +122,9 @@ mod tests {
         let value: serde_json::Value = serde_json::from_str(body).unwrap();
         let mut checked = 0;
         for alert in value["alerts"].as_array().unwrap() {
-            let Some(expected) = alert["fingerprint"].as_str() else { continue };
+            let Some(expected) = alert["fingerprint"].as_str() else {
+                continue;
+            };
             let labels: Labels = serde_json::from_value(alert["labels"].clone()).unwrap();
             assert_eq!(format!("{:016x}", label_set_hash(&labels)), expected);
             checked += 1;

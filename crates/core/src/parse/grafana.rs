@@ -24,7 +24,9 @@ const UNIFIED_FIELDS: &[&str] = &[
 
 pub(super) fn parse(value: &Value, received_at: DateTime<Utc>) -> Result<Delivery, ParseError> {
     let top = json::as_object(value, "body")?;
-    if top.get("alerts").is_none() && (top.contains_key("ruleName") || top.contains_key("evalMatches")) {
+    if top.get("alerts").is_none()
+        && (top.contains_key("ruleName") || top.contains_key("evalMatches"))
+    {
         return legacy(top, received_at);
     }
     let mut delivery = alertmanager::envelope(Source::Grafana, top)?;
@@ -90,7 +92,10 @@ fn legacy(top: &Object, received_at: DateTime<Utc>) -> Result<Delivery, ParseErr
         ends_at: (status == AlertStatus::Resolved).then_some(received_at),
         generator_url: json::scalar_text(top, "ruleUrl", "")?,
         source_fingerprint: None,
-        extra: json::extras(top, &["ruleName", "ruleId", "ruleUrl", "message", "title", "tags"]),
+        extra: json::extras(
+            top,
+            &["ruleName", "ruleId", "ruleUrl", "message", "title", "tags"],
+        ),
     };
     Ok(Delivery {
         source: Source::Grafana,

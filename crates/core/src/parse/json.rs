@@ -8,9 +8,9 @@ use serde_json::{Map, Value};
 pub(crate) type Object = Map<String, Value>;
 
 pub(crate) fn as_object<'a>(value: &'a Value, path: &str) -> Result<&'a Object, ParseError> {
-    value
-        .as_object()
-        .ok_or_else(|| ParseError::shape(path, format!("expected an object, found {}", kind(value))))
+    value.as_object().ok_or_else(|| {
+        ParseError::shape(path, format!("expected an object, found {}", kind(value)))
+    })
 }
 
 pub(crate) fn kind(value: &Value) -> &'static str {
@@ -34,7 +34,11 @@ pub(crate) fn join(parent: &str, field: &str) -> String {
 
 /// A scalar as text: strings as they are, numbers in their exact JSON spelling (so a groupKey
 /// beyond u64 keeps every digit), booleans as `true`/`false`. Null and empty strings are absent.
-pub(crate) fn scalar_text(obj: &Object, field: &str, parent: &str) -> Result<Option<String>, ParseError> {
+pub(crate) fn scalar_text(
+    obj: &Object,
+    field: &str,
+    parent: &str,
+) -> Result<Option<String>, ParseError> {
     match obj.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if s.is_empty() => Ok(None),
@@ -101,7 +105,11 @@ pub(crate) fn timestamp(
     }
 }
 
-pub(crate) fn status(obj: &Object, field: &str, parent: &str) -> Result<Option<AlertStatus>, ParseError> {
+pub(crate) fn status(
+    obj: &Object,
+    field: &str,
+    parent: &str,
+) -> Result<Option<AlertStatus>, ParseError> {
     match scalar_text(obj, field, parent)? {
         None => Ok(None),
         Some(text) => text.to_ascii_lowercase().parse().map(Some).map_err(|_| {
@@ -120,7 +128,10 @@ pub(crate) fn unsigned(obj: &Object, field: &str, parent: &str) -> Result<u64, P
             ParseError::shape(join(parent, field), format!("expected a count, found {n}"))
         }),
         Some(Value::String(s)) => s.trim().parse().map_err(|_| {
-            ParseError::shape(join(parent, field), format!("expected a count, found {s:?}"))
+            ParseError::shape(
+                join(parent, field),
+                format!("expected a count, found {s:?}"),
+            )
         }),
         Some(other) => Err(ParseError::shape(
             join(parent, field),

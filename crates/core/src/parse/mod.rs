@@ -59,9 +59,7 @@ pub fn parse(
             message: syntax_message(&e),
         })?;
     match source {
-        Source::Alertmanager | Source::Signoz => {
-            alertmanager::parse(source, &value, received_at)
-        }
+        Source::Alertmanager | Source::Signoz => alertmanager::parse(source, &value, received_at),
         Source::Grafana => grafana::parse(&value, received_at),
     }
 }
