@@ -214,13 +214,14 @@ mod tests {
         let acked = facts(7, IncidentState::Acknowledged, at(0));
         let resolved = facts(3, IncidentState::Resolved, at(5));
         let later = facts(8, IncidentState::Triggered, at(4));
-        let cases: Vec<(
-            Option<&IncidentFacts>,
-            Option<&IncidentFacts>,
+        type Case<'a> = (
+            Option<&'a IncidentFacts>,
+            Option<&'a IncidentFacts>,
             AlertStatus,
             Option<DateTime<Utc>>,
             AlertOutcome,
-        )> = vec![
+        );
+        let cases: Vec<Case> = vec![
             (
                 None,
                 None,

@@ -23,7 +23,8 @@ macro_rules! payload {
 #[test]
 fn every_third_party_payload_parses() {
     // (file, source, alerts, first alertname, groupKey text)
-    let cases: &[(&str, &[u8], Source, usize, &str, Option<&str>)] = &[
+    type Case<'a> = (&'a str, &'a [u8], Source, usize, &'a str, Option<&'a str>);
+    let cases: &[Case] = &[
         (
             "kubesphere",
             payload!("am_kubesphere_alert.json"),
