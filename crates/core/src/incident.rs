@@ -106,7 +106,7 @@ pub enum AlertOutcome {
     /// A firing alert that belongs to an occurrence already resolved (a retry or a late
     /// delivery with the same `startsAt`): record it on that incident, open nothing.
     Stale { incident: i64 },
-    /// A resolution for an older occurrence than the one that opened the open incident (a late
+    /// A resolution for an older occurrence than the newest one in the open incident (a late
     /// delivery, e.g. from a second Alertmanager): recorded, resolves nothing.
     StaleResolution { incident: i64 },
     /// A resolution with nothing open to resolve (late or duplicate): recorded on the alert only,
@@ -126,8 +126,10 @@ pub fn on_alert(
         (AlertStatus::Firing, Some(incident)) => AlertOutcome::Suppressed {
             incident: incident.id,
         },
-        (AlertStatus::Resolved, Some(incident)) => match (starts_at, incident.first_starts_at) {
-            (Some(started), Some(opened)) if started < opened => AlertOutcome::StaleResolution {
+        // A resolution older than the newest occurrence folded into the incident is a late
+        // copy: that newer occurrence is still firing.
+        (AlertStatus::Resolved, Some(incident)) => match (starts_at, incident.last_starts_at) {
+            (Some(started), Some(latest)) if started < latest => AlertOutcome::StaleResolution {
                 incident: incident.id,
             },
             _ => AlertOutcome::Resolve {
