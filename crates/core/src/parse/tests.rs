@@ -1,237 +1,1911 @@
-//! Parser tables over the real third-party payloads and odd inputs; property tests that no
-//! input panics.
+//! Parser tests: a table over every real third-party payload, odd inputs, the error paths, and
+//! property tests (no input panics; valid bodies round-trip).
 
 use super::{ParseError, parse};
-use crate::model::{AlertStatus, Source};
-use chrono::{DateTime, TimeZone, Utc};
+use crate::model::{Alert, AlertStatus, Delivery, Labels, Source};
+use chrono::{DateTime, FixedOffset, TimeZone, Utc};
 use proptest::prelude::*;
+use serde_json::{Value, json};
 
+use AlertStatus::{Firing, Resolved};
+
+/// Every test parses "now" = 2026-11-25T10:00:00Z.
 fn received() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 25, 10, 0, 0).unwrap()
 }
 
-macro_rules! payload {
-    ($name:literal) => {
-        include_bytes!(concat!(
-            "../../../../../shared/fixtures/third-party/payloads/",
-            $name
-        ))
-        .as_slice()
+fn ts(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text)
+        .unwrap_or_else(|e| panic!("{text}: {e}"))
+        .with_timezone(&Utc)
+}
+
+fn ok(source: Source, body: &[u8]) -> Delivery {
+    parse(source, body, received()).unwrap_or_else(|e| {
+        panic!(
+            "{source}: {e}\nbody: {}",
+            String::from_utf8_lossy(&body[..body.len().min(300)])
+        )
+    })
+}
+
+fn am(body: &str) -> Delivery {
+    ok(Source::Alertmanager, body.as_bytes())
+}
+
+fn one_alert(body: &str) -> Alert {
+    let mut delivery = am(body);
+    assert_eq!(delivery.alerts.len(), 1, "{body}");
+    delivery.alerts.remove(0)
+}
+
+/// The field path of a [`ParseError::Shape`]; panics on anything else.
+fn shape_path(source: Source, body: &str) -> String {
+    match parse(source, body.as_bytes(), received()) {
+        Err(ParseError::Shape { path, message }) => {
+            assert!(!message.is_empty(), "{body}");
+            path
+        }
+        other => panic!("{source} {body}: expected a shape error, got {other:?}"),
+    }
+}
+
+fn labels(pairs: &[(&str, &str)]) -> Labels {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Third-party payloads
+// ---------------------------------------------------------------------------------------------
+
+/// Relative to this file: src/parse → src → core → crates → main (repo root) → /work.
+macro_rules! fixture {
+    ($name:literal, $source:expr) => {
+        (
+            $name,
+            $source,
+            include_bytes!(concat!(
+                "../../../../../shared/fixtures/third-party/payloads/",
+                $name
+            ))
+            .as_slice(),
+        )
     };
 }
 
+const AM: Source = Source::Alertmanager;
+const GRAFANA: Source = Source::Grafana;
+
+/// Every file in /work/shared/fixtures/third-party/payloads, with the parser it belongs to.
+const FIXTURES: &[(&str, Source, &[u8])] = &[
+    fixture!("am_kubesphere_alert-auditing.json", AM),
+    fixture!("am_kubesphere_alert.json", AM),
+    fixture!("am_kubesphere_alert1.json", AM),
+    fixture!("am_kubesphere_alert10.json", AM),
+    fixture!("am_kubesphere_alert11.json", AM),
+    fixture!("am_kubesphere_alert12.json", AM),
+    fixture!("am_kubesphere_alerts-without-namespace.json", AM),
+    fixture!("am_msteams_card-grafana-inspired-payload.json", AM),
+    fixture!("am_msteams_prom_post_request.json", AM),
+    fixture!("am_opensre_alertmanager_alert.json", AM),
+    fixture!("am_prom2teams_with_common_items.json", AM),
+    fixture!("am_prom2teams_without_fingerprint.json", AM),
+    fixture!("am_prom2teams_without_mandatory_field.json", AM),
+    fixture!("am_prom2teams_without_optional_field.json", AM),
+    fixture!("am_prometheus_bot_emptyValue.json", AM),
+    fixture!("am_prometheus_bot_noGenURL.json", AM),
+    fixture!("am_prometheus_bot_simpe.json", AM),
+    fixture!("grafana_keep_v12_test_notification.json", GRAFANA),
+    fixture!("grafana_zulip_alert_no_alertname_v11.json", GRAFANA),
+];
+
+fn fixture_body(name: &str) -> (Source, &'static [u8]) {
+    let (_, source, body) = FIXTURES
+        .iter()
+        .find(|(file, _, _)| *file == name)
+        .unwrap_or_else(|| panic!("no fixture {name}"));
+    (*source, body)
+}
+
+fn fixture(name: &str) -> Delivery {
+    let (source, body) = fixture_body(name);
+    ok(source, body)
+}
+
+/// What each payload must parse into, read off the file by hand. `label`, `annotation`,
+/// `starts_at`, `ends_at` and `fingerprint` are those of the first alert; `alertname` is every
+/// alert's; `statuses` has one entry per alert.
+struct Expect {
+    file: &'static str,
+    statuses: &'static [AlertStatus],
+    alertname: &'static str,
+    version: Option<&'static str>,
+    group_key: Option<&'static str>,
+    receiver: Option<&'static str>,
+    status: Option<AlertStatus>,
+    truncated: u64,
+    external_url: Option<&'static str>,
+    label: (&'static str, &'static str),
+    annotation: (&'static str, &'static str),
+    starts_at: &'static str,
+    ends_at: Option<&'static str>,
+    fingerprint: Option<&'static str>,
+}
+
+const KUBESPHERE_STARTS: &str = "2020-02-26T07:04:04.989876849Z";
+const PROM2TEAMS_STARTS: &str = "2017-05-09T07:01:37.803Z";
+const PROM2TEAMS_ENDS: &str = "2017-05-09T07:08:37.818278Z";
+
+const EXPECTED: &[Expect] = &[
+    Expect {
+        file: "am_kubesphere_alert-auditing.json",
+        statuses: &[Firing; 6],
+        alertname: "ResourceChange",
+        version: None,
+        group_key: None,
+        receiver: None,
+        status: None,
+        truncated: 0,
+        external_url: None,
+        label: ("name", "default-email-config"),
+        annotation: ("message", "admin update configs 'default-email-config'"),
+        starts_at: "2022-11-03T07:11:59.012609645Z",
+        ends_at: None,
+        fingerprint: None,
+    },
+    Expect {
+        file: "am_kubesphere_alert.json",
+        statuses: &[Firing; 9],
+        alertname: "CPUThrottlingHigh",
+        version: None,
+        group_key: None,
+        receiver: Some("Default"),
+        status: Some(Firing),
+        truncated: 0,
+        external_url: Some("http://alertmanager-main-1:9093"),
+        label: ("pod", "calico-kube-controllers-67f5689d7-sqg89"),
+        annotation: (
+            "message",
+            "30.21% throttling of CPU in namespace kube-system for container \
+             calico-kube-controllers in pod calico-kube-controllers-67f5689d7-sqg89.",
+        ),
+        starts_at: "2020-03-21T05:45:44.782098546Z",
+        ends_at: None,
+        fingerprint: Some("83fb3d34d52108b0"),
+    },
+    Expect {
+        file: "am_kubesphere_alert1.json",
+        statuses: &[Firing],
+        alertname: "KubePodCrashLooping",
+        version: None,
+        group_key: None,
+        receiver: Some("Critical"),
+        status: Some(Firing),
+        truncated: 0,
+        external_url: Some("http://alertmanager-main-2:9093"),
+        label: ("pod", "dd1-0"),
+        annotation: (
+            "message",
+            "Pod pp1/dd1-0 (busybox-3jb7u6) is restarting 1.07 times / 5 minutes.",
+        ),
+        starts_at: "2020-02-26T07:05:04.989876849Z",
+        ends_at: None,
+        fingerprint: Some("a4c6c4f7a49ca0ae"),
+    },
+    Expect {
+        file: "am_kubesphere_alert10.json",
+        statuses: &[Firing, Firing],
+        alertname: "KubePodNotReady",
+        version: None,
+        group_key: None,
+        receiver: Some("Critical"),
+        status: Some(Firing),
+        truncated: 0,
+        external_url: Some("http://alertmanager-main-2:9093"),
+        label: ("pod", "s2i-1-viafnz-5474c8b5b7-px7kz"),
+        annotation: (
+            "runbook_url",
+            "https://github.com/kubernetes-monitoring/kubernetes-mixin/tree/master/runbook.md\
+             #alert-name-kubepodnotready",
+        ),
+        starts_at: KUBESPHERE_STARTS,
+        ends_at: None,
+        fingerprint: Some("6362d3bf47e6c5a5"),
+    },
+    Expect {
+        file: "am_kubesphere_alert11.json",
+        statuses: &[Firing],
+        alertname: "KubeDeploymentReplicasMismatch",
+        version: None,
+        group_key: None,
+        receiver: Some("Critical"),
+        status: Some(Firing),
+        truncated: 0,
+        external_url: Some("http://alertmanager-main-2:9093"),
+        label: ("deployment", "nginx"),
+        annotation: (
+            "message",
+            "Deployment default/nginx has not matched the expected number of replicas for \
+             longer than 15 minutes.",
+        ),
+        starts_at: KUBESPHERE_STARTS,
+        ends_at: None,
+        fingerprint: Some("62b01482fb2e79e3"),
+    },
+    Expect {
+        file: "am_kubesphere_alert12.json",
+        statuses: &[Firing],
+        alertname: "KubeJobFailed",
+        version: None,
+        group_key: None,
+        receiver: Some("Default"),
+        status: Some(Firing),
+        truncated: 0,
+        external_url: Some("http://alertmanager-main-2:9093"),
+        label: ("job_name", "dddd"),
+        annotation: ("message", "Job demo-project/dddd failed to complete."),
+        starts_at: KUBESPHERE_STARTS,
+        ends_at: None,
+        fingerprint: Some("3c8dec50ef8cf6fd"),
+    },
+    Expect {
+        file: "am_kubesphere_alerts-without-namespace.json",
+        statuses: &[Firing],
+        alertname: "KubeletDown",
+        version: None,
+        group_key: None,
+        receiver: Some("Critical"),
+        status: Some(Firing),
+        truncated: 0,
+        external_url: Some("http://alertmanager-main-2:9093"),
+        label: ("severity", "critical"),
+        annotation: (
+            "message",
+            "Kubelet has disappeared from Prometheus target discovery.",
+        ),
+        starts_at: "2020-02-26T07:03:36.952819501Z",
+        ends_at: None,
+        fingerprint: Some("784778fbea8cd7a6"),
+    },
+    Expect {
+        file: "am_msteams_card-grafana-inspired-payload.json",
+        statuses: &[Firing; 3],
+        alertname: "JustATestAlert_1",
+        version: Some("4"),
+        group_key: Some(r#"{}/{namespace="whatever/promstack"}:{alertname="JustATestAlert_1"}"#),
+        receiver: Some("whatever_promstack_with_resolve"),
+        status: Some(Firing),
+        truncated: 0,
+        external_url: Some("https://domain.com/promstack/alertmanager"),
+        label: ("name", "grafana"),
+        // `\u003c` in the file.
+        annotation: (
+            "summary",
+            "Ratio(Max(Working Set, RSS) / Reservation) [5m Avg] < 40 %",
+        ),
+        starts_at: "2020-10-11T14:34:11.279383004Z",
+        ends_at: None,
+        fingerprint: Some("ff6a7a0f5f1c1309"),
+    },
+    Expect {
+        file: "am_msteams_prom_post_request.json",
+        // No alert status, zero endsAt: the group's status.
+        statuses: &[Firing],
+        alertname: "high_memory_load",
+        version: Some("4"),
+        group_key: Some(r#"{}:{alertname="high_memory_load"}"#),
+        receiver: Some("teams_proxy"),
+        status: Some(Firing),
+        truncated: 0,
+        external_url: Some("http://docker.for.mac.host.internal:9093"),
+        label: ("instance", "instance-with-hyphen_and_underscore"),
+        annotation: (
+            "description",
+            "10.80.40.11 reported high memory usage with 23.28%.",
+        ),
+        // "2018-03-07T06:33:21.873077559-05:00" in the file.
+        starts_at: "2018-03-07T11:33:21.873077559Z",
+        ends_at: None,
+        fingerprint: None,
+    },
+    Expect {
+        file: "am_opensre_alertmanager_alert.json",
+        statuses: &[Firing],
+        alertname: "HighErrorRate",
+        version: Some("4"),
+        group_key: Some(r#"{}:{alertname="HighErrorRate"}"#),
+        receiver: Some("opensre-webhook"),
+        status: Some(Firing),
+        truncated: 0,
+        external_url: Some("http://alertmanager.monitoring.svc:9093"),
+        label: ("instance", "checkout-api-pod-7d9f8b-xkp2q:8080"),
+        annotation: ("summary", "Error rate above 5% threshold for checkout-api"),
+        starts_at: "2024-01-15T10:25:00Z",
+        ends_at: None,
+        fingerprint: Some("a1b2c3d4e5f6a7b8"),
+    },
+    Expect {
+        file: "am_prom2teams_with_common_items.json",
+        statuses: &[Resolved],
+        alertname: "CPUThrottlingHigh",
+        version: Some("4"),
+        group_key: Some(r#"{}/{alertname="CPUThrottlingHigh"}:{}"#),
+        receiver: Some("echo"),
+        status: Some(Resolved),
+        truncated: 0,
+        external_url: Some("http://ot-mon-prometheus-operator-alertmanager.monitoring:9093"),
+        label: (
+            "pod_name",
+            "alertmanager-ot-mon-prometheus-operator-alertmanager-0",
+        ),
+        annotation: ("summary", "CPU throttling"),
+        starts_at: "2019-01-28T20:26:23.868893Z",
+        ends_at: Some("2019-01-28T20:27:23.868893Z"),
+        fingerprint: Some("dd19ae3d4e06ac55"),
+    },
+    Expect {
+        file: "am_prom2teams_without_fingerprint.json",
+        statuses: &[Resolved],
+        alertname: "DiskSpace",
+        version: Some("4"),
+        group_key: None,
+        receiver: Some("test_webhook"),
+        status: Some(Resolved),
+        truncated: 0,
+        external_url: Some("my.prometheusalertmanager.url"),
+        label: ("instance", "cs30.evilcorp"),
+        annotation: ("description", "disk usage 93% on rootfs device"),
+        starts_at: PROM2TEAMS_STARTS,
+        ends_at: Some(PROM2TEAMS_ENDS),
+        fingerprint: None,
+    },
+    Expect {
+        file: "am_prom2teams_without_mandatory_field.json",
+        // No status anywhere; endsAt (2017) is before received_at.
+        statuses: &[Resolved],
+        // No alertname anywhere, nothing to inherit it from.
+        alertname: "",
+        version: Some("4"),
+        group_key: None,
+        receiver: Some("test_webhook"),
+        status: None,
+        truncated: 0,
+        external_url: Some("my.prometheusalertmanager.url"),
+        label: ("job", "fsociety"),
+        annotation: ("description", "disk usage 73% on rootfs device"),
+        starts_at: PROM2TEAMS_STARTS,
+        ends_at: Some(PROM2TEAMS_ENDS),
+        fingerprint: Some("dd19ae3d4e06ac55"),
+    },
+    Expect {
+        file: "am_prom2teams_without_optional_field.json",
+        statuses: &[Resolved],
+        alertname: "DiskSpace",
+        version: Some("4"),
+        group_key: None,
+        receiver: Some("test_webhook"),
+        status: Some(Resolved),
+        truncated: 0,
+        external_url: Some("my.prometheusalertmanager.url"),
+        label: ("job", "fsociety"),
+        annotation: ("summary", "Disk usage alert on CS30.evilcorp"),
+        starts_at: PROM2TEAMS_STARTS,
+        ends_at: Some(PROM2TEAMS_ENDS),
+        fingerprint: None,
+    },
+    Expect {
+        file: "am_prometheus_bot_emptyValue.json",
+        statuses: &[Firing],
+        alertname: "empty_value",
+        version: Some("3"),
+        // A JSON number beyond u64, every digit kept.
+        group_key: Some("43434343434343434343"),
+        receiver: Some("admins"),
+        status: Some(Firing),
+        truncated: 0,
+        external_url: Some("https://alert-manager.example.com"),
+        label: ("supervisor", "runit"),
+        annotation: ("summary", "Oops, empty value!"),
+        starts_at: "2016-04-27T20:46:37.903Z",
+        ends_at: None,
+        fingerprint: None,
+    },
+    Expect {
+        file: "am_prometheus_bot_noGenURL.json",
+        // No alert status, no endsAt: the group's status (resolved).
+        statuses: &[Resolved; 8],
+        alertname: "node_down",
+        // `"version": 0` and `"groupKey": 0`, numbers.
+        version: Some("0"),
+        group_key: Some("0"),
+        receiver: Some("admins-critical"),
+        status: Some(Resolved),
+        truncated: 0,
+        external_url: Some("https://alert-manager.example.com"),
+        label: ("instance", "mail01.example.com"),
+        annotation: ("summary", "Service mail01.example.com down"),
+        starts_at: "2016-10-19T15:03:37.811Z",
+        ends_at: None,
+        fingerprint: None,
+    },
+    Expect {
+        file: "am_prometheus_bot_simpe.json",
+        statuses: &[Firing],
+        alertname: "something_happend",
+        version: Some("3"),
+        group_key: Some("43434343434343434343"),
+        receiver: Some("admins"),
+        status: Some(Firing),
+        truncated: 0,
+        external_url: Some("https://alert-manager.example.com"),
+        label: ("env", "prod"),
+        annotation: ("summary", "Oops, something happend!"),
+        starts_at: "2016-04-27T20:46:37.903Z",
+        ends_at: None,
+        fingerprint: None,
+    },
+    Expect {
+        file: "grafana_keep_v12_test_notification.json",
+        statuses: &[Firing],
+        alertname: "TestAlert",
+        version: Some("1"),
+        group_key: Some("webhook-c4edaaf9f9f839b0-1777986297"),
+        receiver: Some("webhook"),
+        status: Some(Firing),
+        truncated: 0,
+        external_url: Some("https://grafana.example.com/"),
+        label: ("grafana_folder", "Test Folder"),
+        annotation: ("summary", "TEST"),
+        starts_at: "2026-05-05T13:04:57.62281314Z",
+        ends_at: None,
+        fingerprint: Some("c4edaaf9f9f839b0"),
+    },
+    Expect {
+        file: "grafana_zulip_alert_no_alertname_v11.json",
+        statuses: &[Firing],
+        // Not in the alert's labels: inherited from the group.
+        alertname: "Memory (copy)",
+        version: Some("1"),
+        group_key: Some(
+            r#"{}/{debug="true"}:{alertname="Memory (copy)", grafana_folder="device"}"#,
+        ),
+        receiver: Some("Debug webhook"),
+        status: Some(Firing),
+        truncated: 0,
+        external_url: Some("https://play.grafana.org/"),
+        label: ("debug", "true"),
+        annotation: ("summary", "High memory usage"),
+        starts_at: "2024-03-01T02:09:00Z",
+        ends_at: None,
+        fingerprint: Some("e6349a25f5ef0e9e"),
+    },
+];
+
 #[test]
-fn every_third_party_payload_parses() {
-    // (file, source, alerts, first alertname, groupKey text)
-    type Case<'a> = (&'a str, &'a [u8], Source, usize, &'a str, Option<&'a str>);
-    let cases: &[Case] = &[
-        (
-            "kubesphere",
-            payload!("am_kubesphere_alert.json"),
-            Source::Alertmanager,
-            9,
-            "CPUThrottlingHigh",
-            None,
-        ),
-        (
-            "prometheus_bot",
-            payload!("am_prometheus_bot_emptyValue.json"),
-            Source::Alertmanager,
-            1,
-            "empty_value",
-            Some("43434343434343434343"),
-        ),
-        (
-            "opensre",
-            payload!("am_opensre_alertmanager_alert.json"),
-            Source::Alertmanager,
-            1,
-            "HighErrorRate",
-            Some("{}:{alertname=\"HighErrorRate\"}"),
-        ),
-        (
-            "grafana v12",
-            payload!("grafana_keep_v12_test_notification.json"),
-            Source::Grafana,
-            1,
-            "TestAlert",
-            Some("webhook-c4edaaf9f9f839b0-1777986297"),
-        ),
-        (
-            "grafana no alertname",
-            payload!("grafana_zulip_alert_no_alertname_v11.json"),
-            Source::Grafana,
-            1,
-            "Memory (copy)",
-            None,
-        ),
-    ];
-    for (name, body, source, count, alertname, group_key) in cases {
-        let delivery = parse(*source, body, received()).unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert_eq!(delivery.alerts.len(), *count, "{name}");
-        assert_eq!(delivery.alerts[0].alertname(), *alertname, "{name}");
-        if let Some(key) = group_key {
-            assert_eq!(delivery.group_key.as_deref(), Some(*key), "{name}");
+fn fixture_list_covers_the_payload_directory() {
+    let dir = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/fixtures/third-party/payloads"
+    );
+    let mut on_disk: Vec<String> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{dir}: {e}"))
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    on_disk.sort();
+    let mut listed: Vec<&str> = FIXTURES.iter().map(|(name, _, _)| *name).collect();
+    listed.sort_unstable();
+    assert_eq!(on_disk, listed, "a payload was added or removed");
+    for (name, source, _) in FIXTURES {
+        let expected = if name.starts_with("am_") {
+            AM
+        } else if name.starts_with("grafana_") {
+            GRAFANA
+        } else {
+            panic!("{name}: unknown prefix")
+        };
+        assert_eq!(*source, expected, "{name}");
+    }
+    let mut expected: Vec<&str> = EXPECTED.iter().map(|e| e.file).collect();
+    expected.sort_unstable();
+    assert_eq!(expected, listed, "every payload has its expectations");
+}
+
+#[test]
+fn every_third_party_payload_parses_as_expected() {
+    for e in EXPECTED {
+        let name = e.file;
+        let (source, body) = fixture_body(name);
+        let delivery = ok(source, body);
+
+        assert_eq!(delivery.source, source, "{name}");
+        assert_eq!(
+            delivery.alerts.len(),
+            e.statuses.len(),
+            "{name}: alert count"
+        );
+        let statuses: Vec<AlertStatus> = delivery.alerts.iter().map(|a| a.status).collect();
+        assert_eq!(statuses, e.statuses, "{name}: statuses");
+        for (i, alert) in delivery.alerts.iter().enumerate() {
+            assert_eq!(
+                alert.alertname(),
+                e.alertname,
+                "{name}: alerts[{i}] alertname"
+            );
+            assert!(alert.starts_at.is_some(), "{name}: alerts[{i}] startsAt");
+        }
+        assert_eq!(delivery.version.as_deref(), e.version, "{name}: version");
+        assert_eq!(
+            delivery.group_key.as_deref(),
+            e.group_key,
+            "{name}: groupKey"
+        );
+        assert_eq!(delivery.receiver.as_deref(), e.receiver, "{name}: receiver");
+        assert_eq!(delivery.status, e.status, "{name}: status");
+        assert_eq!(delivery.truncated_alerts, e.truncated, "{name}: truncated");
+        assert_eq!(
+            delivery.external_url.as_deref(),
+            e.external_url,
+            "{name}: externalURL"
+        );
+
+        let first = &delivery.alerts[0];
+        let (key, value) = e.label;
+        assert_eq!(
+            first.labels.get(key).map(String::as_str),
+            Some(value),
+            "{name}: label {key}"
+        );
+        let (key, value) = e.annotation;
+        assert_eq!(
+            first.annotations.get(key).map(String::as_str),
+            Some(value),
+            "{name}: annotation {key}"
+        );
+        assert_eq!(first.starts_at, Some(ts(e.starts_at)), "{name}: startsAt");
+        assert_eq!(first.ends_at, e.ends_at.map(ts), "{name}: endsAt");
+        assert_eq!(
+            first.source_fingerprint.as_deref(),
+            e.fingerprint,
+            "{name}: fingerprint"
+        );
+
+        // The parsed delivery survives serde (the store keeps it as JSON).
+        let text = serde_json::to_string(&delivery).unwrap();
+        let back: Delivery = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, delivery, "{name}: serde round trip");
+
+        // Alertmanager-shaped payloads parse the same way as SigNoz bodies.
+        if source == AM {
+            let signoz = ok(Source::Signoz, body);
+            assert_eq!(signoz.alerts, delivery.alerts, "{name}: as signoz");
         }
     }
 }
 
 #[test]
-fn grafana_extras_are_kept() {
-    let delivery = parse(
-        Source::Grafana,
-        payload!("grafana_keep_v12_test_notification.json"),
-        received(),
-    )
-    .unwrap();
-    assert_eq!(delivery.version.as_deref(), Some("1"));
-    assert_eq!(delivery.extra["title"], "TestAlert");
-    assert_eq!(delivery.extra["state"], "alerting");
-    assert_eq!(delivery.extra["orgId"], 1);
-    let alert = &delivery.alerts[0];
-    assert_eq!(alert.extra["values"]["B"], 22);
+fn group_key_beyond_u64_keeps_every_digit() {
+    for name in [
+        "am_prometheus_bot_emptyValue.json",
+        "am_prometheus_bot_simpe.json",
+    ] {
+        let delivery = fixture(name);
+        assert_eq!(
+            delivery.group_key.as_deref(),
+            Some("43434343434343434343"),
+            "{name}"
+        );
+        assert_eq!(delivery.version.as_deref(), Some("3"), "{name}");
+    }
+    let numeric = fixture("am_prometheus_bot_noGenURL.json");
+    assert_eq!(numeric.version.as_deref(), Some("0"));
+    assert_eq!(numeric.group_key.as_deref(), Some("0"));
+    // Even longer, and negative, and fractional: still the exact text.
+    let delivery = am(
+        r#"{"groupKey": 123456789012345678901234567890123456789, "version": -1.50, "alerts": []}"#,
+    );
+    assert_eq!(
+        delivery.group_key.as_deref(),
+        Some("123456789012345678901234567890123456789")
+    );
+    assert_eq!(delivery.version.as_deref(), Some("-1.50"));
+}
+
+#[test]
+fn grafana_unified_extras() {
+    let keep = fixture("grafana_keep_v12_test_notification.json");
+    assert_eq!(keep.extra["title"], "TestAlert");
+    assert_eq!(keep.extra["state"], "alerting");
+    assert_eq!(keep.extra["message"], "Firing");
+    assert_eq!(keep.extra["orgId"], 1);
+    assert_eq!(keep.extra["appVersion"], "12.4.2");
+    for known in ["version", "groupKey", "alerts", "status", "truncatedAlerts"] {
+        assert!(!keep.extra.contains_key(known), "{known} is not an extra");
+    }
+    assert_eq!(keep.group_labels, labels(&[("alertname", "TestAlert")]));
+    assert_eq!(
+        keep.common_annotations,
+        labels(&[("description", "Test Description")])
+    );
+    let alert = &keep.alerts[0];
+    assert_eq!(alert.extra["values"], json!({"B": 22, "C": 1}));
+    assert_eq!(
+        alert.extra["silenceURL"],
+        "https://grafana.example.com/alerting/silence/new"
+    );
     assert_eq!(
         alert.extra["dashboardURL"],
         "https://grafana.example.com/d/dashboard_uid"
     );
-    assert_eq!(alert.ends_at, None, "Go's zero time means no end");
     assert_eq!(
-        alert.source_fingerprint.as_deref(),
-        Some("c4edaaf9f9f839b0")
+        alert.extra["panelURL"],
+        "https://grafana.example.com/d/dashboard_uid?viewPanel=1"
     );
+    assert_eq!(alert.extra["valueString"], "[ var='B' value=22 ]");
+    assert_eq!(alert.extra["orgId"], 1);
+    for known in [
+        "status",
+        "labels",
+        "annotations",
+        "startsAt",
+        "endsAt",
+        "fingerprint",
+    ] {
+        assert!(!alert.extra.contains_key(known), "{known} is not an extra");
+    }
+    assert_eq!(alert.generator_url.as_deref(), Some("?orgId=1"));
+    assert_eq!(
+        alert.labels,
+        labels(&[
+            ("alertname", "TestAlert"),
+            ("grafana_folder", "Test Folder"),
+            ("instance", "Grafana"),
+        ])
+    );
+
+    let zulip = fixture("grafana_zulip_alert_no_alertname_v11.json");
+    assert_eq!(
+        zulip.extra["title"],
+        "[FIRING:1] Memory (copy) device (true)"
+    );
+    assert_eq!(zulip.extra["state"], "alerting");
+    assert_eq!(zulip.extra["orgId"], 1);
+    assert!(
+        zulip.extra["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("**Firing**\n\nValue: A=2.473545728e+09")
+    );
+    let alert = &zulip.alerts[0];
+    assert_eq!(
+        alert.extra["values"],
+        json!({"A": 2_473_545_728_u64, "B": 0, "C": 1, "minute": 9})
+    );
+    // `\u0026` in the file.
+    assert!(
+        alert.extra["silenceURL"]
+            .as_str()
+            .unwrap()
+            .contains("alertmanager=grafana&matcher=alertname%3DMemory+%28copy%29")
+    );
+    assert_eq!(
+        alert.extra["dashboardURL"],
+        "https://play.grafana.org/d/ece9fb32-7f71-4be9-bd94-2f23608ae5b9?orgId=1"
+    );
+    assert_eq!(
+        alert.extra["panelURL"],
+        "https://play.grafana.org/d/ece9fb32-7f71-4be9-bd94-2f23608ae5b9?orgId=1&viewPanel=2"
+    );
+    assert_eq!(
+        alert.extra["imageURL"],
+        "https://grafana.com/assets/img/blog/mixed_styles.png"
+    );
+}
+
+#[test]
+fn alertname_is_inherited_from_the_group() {
+    let zulip = fixture("grafana_zulip_alert_no_alertname_v11.json");
+    assert_eq!(
+        zulip.alerts[0].labels,
+        labels(&[
+            ("alertname", "Memory (copy)"),
+            ("debug", "true"),
+            ("grafana_folder", "device"),
+        ]),
+        "the group's alertname, not the title"
+    );
+
+    // From groupLabels when commonLabels has none; commonLabels first when both do.
+    let alert = one_alert(
+        r#"{"groupLabels": {"alertname": "FromGroup"}, "alerts": [{"labels": {"a": "b"}}]}"#,
+    );
+    assert_eq!(alert.alertname(), "FromGroup");
+    let alert = one_alert(
+        r#"{"groupLabels": {"alertname": "G"}, "commonLabels": {"alertname": "C"},
+            "alerts": [{"labels": {}}]}"#,
+    );
+    assert_eq!(alert.alertname(), "C");
+    // An alert's own alertname is never overwritten.
+    let alert = one_alert(
+        r#"{"commonLabels": {"alertname": "C"}, "alerts": [{"labels": {"alertname": "Own"}}]}"#,
+    );
+    assert_eq!(alert.alertname(), "Own");
+
+    // Grafana: with no alertname anywhere the title names the alert.
+    let body = r#"{"version": "1", "title": "Disk full", "alerts": [{"labels": {"x": "1"}}]}"#;
+    let delivery = ok(GRAFANA, body.as_bytes());
+    assert_eq!(delivery.alerts[0].alertname(), "Disk full");
+    // ...but the Alertmanager parser knows no title.
+    assert_eq!(am(body).alerts[0].alertname(), "");
 }
 
 #[test]
 fn missing_status_is_derived_from_ends_at() {
-    let delivery = parse(
-        Source::Alertmanager,
-        payload!("am_prom2teams_without_mandatory_field.json"),
-        received(),
-    )
-    .unwrap();
-    assert_eq!(
-        delivery.alerts[0].status,
-        AlertStatus::Resolved,
-        "endsAt in 2017 is past"
-    );
+    let delivery = fixture("am_prom2teams_without_mandatory_field.json");
     assert_eq!(delivery.status, None);
+    let alert = &delivery.alerts[0];
+    assert_eq!(alert.ends_at, Some(ts(PROM2TEAMS_ENDS)));
+    assert_eq!(alert.status, Resolved, "endsAt in 2017 is past");
+    assert_eq!(alert.alertname(), "");
+
+    // The same body received before its endsAt is still firing.
+    let (_, body) = fixture_body("am_prom2teams_without_mandatory_field.json");
+    let early = parse(AM, body, ts("2017-05-09T07:05:00Z")).unwrap();
+    assert_eq!(early.alerts[0].status, Firing);
+    // endsAt exactly at reception counts as over.
+    let exact = parse(AM, body, ts(PROM2TEAMS_ENDS)).unwrap();
+    assert_eq!(exact.alerts[0].status, Resolved);
+
+    // Future endsAt: the group's status, else firing. Zero endsAt: likewise.
+    let status_of = |body: &str| one_alert(body).status;
+    assert_eq!(
+        status_of(r#"{"alerts": [{"endsAt": "2099-01-01T00:00:00Z"}]}"#),
+        Firing
+    );
+    assert_eq!(
+        status_of(r#"{"status": "resolved", "alerts": [{"endsAt": "2099-01-01T00:00:00Z"}]}"#),
+        Resolved
+    );
+    assert_eq!(
+        status_of(r#"{"status": "resolved", "alerts": [{"endsAt": "0001-01-01T00:00:00Z"}]}"#),
+        Resolved
+    );
+    assert_eq!(
+        status_of(r#"{"alerts": [{"endsAt": "0001-01-01T00:00:00Z"}]}"#),
+        Firing
+    );
+    // An explicit status wins over endsAt.
+    assert_eq!(
+        status_of(r#"{"alerts": [{"status": "firing", "endsAt": "2017-01-01T00:00:00Z"}]}"#),
+        Firing
+    );
+    // Status spelled in capitals, or empty (= absent).
+    assert_eq!(
+        status_of(r#"{"alerts": [{"status": "RESOLVED"}]}"#),
+        Resolved
+    );
+    assert_eq!(
+        status_of(r#"{"alerts": [{"status": "", "endsAt": "2017-01-01T00:00:00Z"}]}"#),
+        Resolved
+    );
 }
 
 #[test]
-fn odd_timestamps_and_values() {
-    let body = r#"{"version": 0, "truncatedAlerts": 3, "alerts": [
-        {"labels": {"alertname": "Ünïcødé ⚠", "n": 5, "b": true, "gone": null}, "startsAt": "2024-01-01 10:00:00.123456789Z"},
-        {"labels": {"alertname": "x"}, "startsAt": "2024-01-01T12:00:00.1+02:00", "endsAt": "2099-01-01T00:00:00Z"},
-        {"labels": {"alertname": "y"}, "startsAt": 1704103200}
-    ]}"#;
-    let delivery = parse(Source::Alertmanager, body.as_bytes(), received()).unwrap();
-    assert_eq!(delivery.version.as_deref(), Some("0"));
-    assert_eq!(delivery.truncated_alerts, 3);
-    let first = &delivery.alerts[0];
-    assert_eq!(first.alertname(), "Ünïcødé ⚠");
-    assert_eq!(first.labels["n"], "5");
-    assert_eq!(first.labels["b"], "true");
-    assert!(!first.labels.contains_key("gone"));
+fn go_zero_time_is_no_end() {
+    let mut seen = 0;
+    for (name, source, body) in FIXTURES {
+        let delivery = ok(*source, body);
+        let text = std::str::from_utf8(body).unwrap();
+        if text.contains(r#""endsAt": "0001-01-01T00:00:00Z""#) {
+            seen += 1;
+            assert!(
+                delivery.alerts.iter().all(|a| a.ends_at.is_none()),
+                "{name}"
+            );
+        }
+    }
+    assert_eq!(seen, 14, "payloads with Go's zero endsAt");
+    for zero in [
+        "0001-01-01T00:00:00Z",
+        "0001-01-01T00:00:00.000Z",
+        "0001-01-01 00:00:00 +0000 UTC",
+        "",
+    ] {
+        let alert = one_alert(&format!(r#"{{"alerts": [{{"endsAt": "{zero}"}}]}}"#));
+        assert_eq!(alert.ends_at, None, "{zero:?}");
+        assert_eq!(alert.status, Firing, "{zero:?}");
+    }
+    assert_eq!(one_alert(r#"{"alerts": [{"endsAt": null}]}"#).ends_at, None);
+}
+
+#[test]
+fn payload_details() {
+    // Labels that look like timestamps are labels, kept verbatim.
+    let auditing = fixture("am_kubesphere_alert-auditing.json");
     assert_eq!(
-        first.starts_at.unwrap().timestamp_subsec_nanos(),
-        123_456_789
+        auditing.alerts[0].labels["requestReceivedTimestamp"],
+        "2022-11-03 15:11:56.676195 +0800 CST"
     );
     assert_eq!(
-        delivery.alerts[1].starts_at,
+        auditing.alerts[0].labels["group"],
+        r#"["system:authenticated"]"#
+    );
+    assert_eq!(auditing.alerts[5].labels["name"], "global-email-receiver");
+    assert!(auditing.common_annotations.is_empty());
+    assert_eq!(
+        auditing.common_labels["group"],
+        r#"["system:authenticated"]"#
+    );
+    assert!(auditing.alerts.iter().all(|a| a.generator_url.is_none()));
+
+    // `\u0026` decoded.
+    let kubesphere = fixture("am_kubesphere_alert.json");
+    assert!(
+        kubesphere.alerts[0]
+            .generator_url
+            .as_deref()
+            .unwrap()
+            .ends_with("%3E+%2825+%2F+100%29&g0.tab=1")
+    );
+    assert_eq!(
+        kubesphere.group_labels,
+        labels(&[
+            ("alertname", "CPUThrottlingHigh"),
+            ("namespace", "kube-system")
+        ])
+    );
+    assert_eq!(kubesphere.alerts[8].labels["container"], "csi-snapshotter");
+
+    // Empty generatorURL is absent; unknown alert fields land in extra.
+    let no_gen = fixture("am_prometheus_bot_noGenURL.json");
+    assert!(no_gen.alerts[..7].iter().all(|a| a.generator_url.is_none()));
+    assert_eq!(
+        no_gen.alerts[7].generator_url.as_deref(),
         Some(
-            Utc.with_ymd_and_hms(2024, 1, 1, 10, 0, 0).unwrap()
-                + chrono::Duration::milliseconds(100)
+            "https://example.com/graph#%5B%7B%22expr%22%3A%22up%20%3D%3D%200%22%2C%22tab%22%3A0%7D%5D"
         )
     );
+    assert!(no_gen.alerts.iter().all(|a| a.extra["sendsAt"] == ""));
+    assert_eq!(no_gen.alerts[3].labels["node"], "smpt03.example.com");
+
+    let common = fixture("am_prom2teams_with_common_items.json");
+    assert!(common.group_labels.is_empty());
+    assert_eq!(common.common_labels["container_name"], "config-reloader");
+
+    let without = fixture("am_prom2teams_without_fingerprint.json");
     assert_eq!(
-        delivery.alerts[1].status,
-        AlertStatus::Firing,
-        "endsAt in the future"
+        without.alerts[0].generator_url.as_deref(),
+        Some("my.prometheusserver.url")
+    );
+    assert!(without.group_labels.is_empty() && without.common_labels.is_empty());
+
+    // The description keeps its literal backslash-n (`\\n` in the file).
+    let card = fixture("am_msteams_card-grafana-inspired-payload.json");
+    assert!(card.alerts[0].annotations["description"].ends_with("et ea.\\n"));
+    assert_eq!(card.common_labels["name_space"], "wh_ate_ver/promstack");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Odd inputs
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn unicode_labels_and_scalar_values() {
+    let alert = one_alert(
+        r#"{"alerts": [{"labels": {
+            "alertname": "Ünïcødé ⚠",
+            "服务": "支付-网关",
+            "emoji 🔥": "🚒\u200d🧑‍🚒",
+            "rtl": "\u05e9\u05dc\u05d5\u05dd",
+            "escaped": "\ud83d\ude00 tab\there \"q\" \\",
+            "nul": "a\u0000b",
+            "n": 5, "f": 1.50, "neg": -3, "big": 18446744073709551616,
+            "t": true, "false": false, "gone": null, "": "empty key", "empty": ""
+        }}]}"#,
+    );
+    let l = &alert.labels;
+    assert_eq!(alert.alertname(), "Ünïcødé ⚠");
+    assert_eq!(l["服务"], "支付-网关");
+    assert_eq!(l["emoji 🔥"], "🚒\u{200d}🧑‍🚒");
+    assert_eq!(l["rtl"], "שלום");
+    assert_eq!(l["escaped"], "😀 tab\there \"q\" \\");
+    assert_eq!(l["nul"], "a\0b");
+    assert_eq!(l["n"], "5");
+    assert_eq!(l["f"], "1.50", "exact JSON spelling");
+    assert_eq!(l["neg"], "-3");
+    assert_eq!(l["big"], "18446744073709551616");
+    assert_eq!(l["t"], "true");
+    assert_eq!(l["false"], "false");
+    assert!(!l.contains_key("gone"), "null values are dropped");
+    assert_eq!(l[""], "empty key");
+    assert_eq!(l["empty"], "", "empty values are kept");
+    assert_eq!(l.len(), 14);
+}
+
+#[test]
+fn huge_annotation() {
+    let big = "x".repeat(1 << 20);
+    let body = json!({
+        "truncatedAlerts": 0,
+        "alerts": [{"labels": {"alertname": "big"}, "annotations": {"description": big}}],
+    });
+    for source in Source::ALL {
+        let delivery = ok(source, &serde_json::to_vec(&body).unwrap());
+        assert_eq!(
+            delivery.alerts[0].annotations["description"], big,
+            "{source}"
+        );
+    }
+    // Many alerts, for good measure.
+    let alerts: Vec<Value> = (0..5000)
+        .map(|i| json!({"labels": {"alertname": "many", "i": i}}))
+        .collect();
+    let delivery = am(&json!({ "alerts": alerts }).to_string());
+    assert_eq!(delivery.alerts.len(), 5000);
+    assert_eq!(delivery.alerts[4999].labels["i"], "4999");
+}
+
+#[test]
+fn truncated_alerts_version_and_missing_fields() {
+    let delivery = am(r#"{"version": 0, "truncatedAlerts": 3, "alerts": [{}]}"#);
+    assert_eq!(delivery.version.as_deref(), Some("0"));
+    assert_eq!(delivery.truncated_alerts, 3);
+    assert_eq!(
+        am(r#"{"truncatedAlerts": "42", "alerts": []}"#).truncated_alerts,
+        42
     );
     assert_eq!(
-        delivery.alerts[2].starts_at,
-        Some(Utc.with_ymd_and_hms(2024, 1, 1, 10, 0, 0).unwrap())
+        am(r#"{"truncatedAlerts": 18446744073709551615, "alerts": []}"#).truncated_alerts,
+        u64::MAX
     );
-    let huge = format!(
-        r#"{{"alerts": [{{"labels": {{"alertname": "big"}}, "annotations": {{"description": "{}"}}}}]}}"#,
-        "x".repeat(1 << 20)
+    assert_eq!(
+        am(r#"{"truncatedAlerts": null, "alerts": []}"#).truncated_alerts,
+        0
     );
-    let delivery = parse(Source::Signoz, huge.as_bytes(), received()).unwrap();
-    assert_eq!(delivery.alerts[0].annotations["description"].len(), 1 << 20);
+    assert_eq!(
+        am(r#"{"version": 4, "alerts": []}"#).version.as_deref(),
+        Some("4")
+    );
+    assert_eq!(am(r#"{"version": "", "alerts": []}"#).version, None);
+    let grafana = ok(
+        GRAFANA,
+        br#"{"version": "1", "truncatedAlerts": 7, "alerts": []}"#,
+    );
+    assert_eq!(grafana.truncated_alerts, 7);
+
+    // An alert with nothing at all.
+    let alert = &delivery.alerts[0];
+    assert_eq!(alert.status, Firing);
+    assert!(alert.labels.is_empty() && alert.annotations.is_empty());
+    assert_eq!((alert.starts_at, alert.ends_at), (None, None));
+    assert_eq!(alert.generator_url, None);
+    assert_eq!(alert.source_fingerprint, None);
+    assert!(alert.extra.is_empty());
+    assert_eq!(delivery.receiver, None);
+    assert_eq!(delivery.status, None);
+    assert_eq!(delivery.group_key, None);
+    assert!(delivery.extra.is_empty());
+
+    // Empty and null alerts.
+    assert!(am(r#"{"alerts": []}"#).alerts.is_empty());
+    let labels_null = one_alert(r#"{"alerts": [{"labels": null, "annotations": null}]}"#);
+    assert!(labels_null.labels.is_empty());
+
+    // No alerts[] but a common alertname: one alert made of the group (OpenSRE's alert.json).
+    let delivery = am(
+        r#"{"status": "resolved", "commonLabels": {"alertname": "KubePodCrashLooping", "pod": "p"},
+            "commonAnnotations": {"summary": "s"}}"#,
+    );
+    assert_eq!(delivery.alerts.len(), 1);
+    let alert = &delivery.alerts[0];
+    assert_eq!(alert.alertname(), "KubePodCrashLooping");
+    assert_eq!(alert.labels["pod"], "p");
+    assert_eq!(alert.annotations["summary"], "s");
+    assert_eq!(alert.status, Resolved);
+    let null_alerts = am(r#"{"alerts": null, "commonLabels": {"alertname": "A"}}"#);
+    assert_eq!(null_alerts.alerts[0].alertname(), "A");
+    assert_eq!(null_alerts.alerts[0].status, Firing);
+
+    // Unknown top-level fields are kept.
+    let delivery = am(r#"{"alerts": [], "tenant": {"id": 7}, "x": [1]}"#);
+    assert_eq!(delivery.extra["tenant"], json!({"id": 7}));
+    assert_eq!(delivery.extra["x"], json!([1]));
+}
+
+#[test]
+fn timestamps_with_any_fraction_digits() {
+    let digits = "123456789";
+    for n in 0..=9 {
+        let fraction = if n == 0 {
+            String::new()
+        } else {
+            format!(".{}", &digits[..n])
+        };
+        let nanos: u32 = format!("{:0<9}", &digits[..n]).parse().unwrap();
+        let expected = Utc.with_ymd_and_hms(2024, 1, 1, 10, 0, 0).unwrap()
+            + chrono::Duration::nanoseconds(i64::from(nanos));
+        for time in [
+            format!("2024-01-01T10:00:00{fraction}Z"),
+            format!("2024-01-01 10:00:00{fraction}Z"),
+            format!("2024-01-01T12:00:00{fraction}+02:00"),
+            format!("2024-01-01 12:00:00{fraction}+02:00"),
+            format!("2024-01-01T12:00:00{fraction}+0200"),
+            format!("2024-01-01 12:00:00{fraction}+0200"),
+            format!("2024-01-01T04:30:00{fraction}-05:30"),
+            format!("2024-01-01T10:00:00{fraction}+00:00"),
+            format!("2024-01-01t10:00:00{fraction}z"),
+            // No offset: UTC.
+            format!("2024-01-01T10:00:00{fraction}"),
+            format!("2024-01-01 10:00:00{fraction}"),
+            // Go's time.String(), with and without the zone name.
+            format!("2024-01-01 18:00:00{fraction} +0800 CST"),
+            format!("2024-01-01 10:00:00{fraction} +0000 UTC"),
+            format!("2024-01-01 10:00:00{fraction} +0000"),
+            // Offsets that cross midnight and the year.
+            format!("2023-12-31T23:00:00{fraction}-11:00"),
+            format!("2024-01-02T00:00:00{fraction}+14:00"),
+            format!("  2024-01-01T10:00:00{fraction}Z  "),
+        ] {
+            let body = json!({"alerts": [{"startsAt": time, "endsAt": time}]});
+            let alert = one_alert(&body.to_string());
+            assert_eq!(alert.starts_at, Some(expected), "{time:?}");
+            assert_eq!(alert.ends_at, Some(expected), "{time:?}");
+            assert_eq!(alert.starts_at.unwrap().timestamp_subsec_nanos(), nanos);
+        }
+    }
+    // More than nine digits: truncated to nanoseconds.
+    assert_eq!(
+        one_alert(r#"{"alerts": [{"startsAt": "2024-01-01T10:00:00.1234567891234Z"}]}"#).starts_at,
+        Some(ts("2024-01-01T10:00:00.123456789Z"))
+    );
+}
+
+#[test]
+fn epoch_timestamps() {
+    let at =
+        |value: &str| one_alert(&format!(r#"{{"alerts": [{{"startsAt": {value}}}]}}"#)).starts_at;
+    let ten = ts("2024-01-01T10:00:00Z");
+    assert_eq!(at("1704103200"), Some(ten), "seconds");
+    assert_eq!(at("1704103200000"), Some(ten), "milliseconds");
+    assert_eq!(
+        at("1704103200123"),
+        Some(ts("2024-01-01T10:00:00.123Z")),
+        "milliseconds"
+    );
+    assert_eq!(at("1704103200.5"), Some(ts("2024-01-01T10:00:00.5Z")));
+    assert_eq!(at("1.7041032e9"), Some(ten));
+    assert_eq!(at("\"1704103200\""), Some(ten), "epoch in a string");
+    assert_eq!(
+        at("\"1704103200123\""),
+        Some(ts("2024-01-01T10:00:00.123Z"))
+    );
+    assert_eq!(at("0"), Some(ts("1970-01-01T00:00:00Z")));
+    assert_eq!(at("null"), None);
+    // Epochs that cannot be a time are refused, not wrapped.
+    for bad in ["-1", "1e400", "1e16", "\"-5\""] {
+        assert_eq!(
+            shape_path(AM, &format!(r#"{{"alerts": [{{"startsAt": {bad}}}]}}"#)),
+            "alerts[0].startsAt",
+            "{bad}"
+        );
+    }
 }
 
 #[test]
 fn legacy_grafana() {
-    let alerting = br#"{"title": "[Alerting] CPU", "ruleId": 7, "ruleName": "CPU", "state": "alerting", "evalMatches": [{"value": 100, "metric": "cpu"}], "message": "high", "ruleUrl": "http://g/d/1"}"#;
-    let delivery = parse(Source::Grafana, alerting, received()).unwrap();
-    assert_eq!(delivery.alerts[0].alertname(), "CPU");
-    assert_eq!(delivery.alerts[0].labels["grafana_rule_id"], "7");
-    assert_eq!(delivery.alerts[0].status, AlertStatus::Firing);
-    let ok = br#"{"ruleName": "CPU", "state": "ok"}"#;
+    let alerting = br#"{
+        "title": "[Alerting] CPU high", "ruleId": 1, "ruleName": "CPU high", "state": "alerting",
+        "evalMatches": [{"value": 100, "metric": "cpu", "tags": {"host": "a"}}],
+        "message": "CPU above 90%", "ruleUrl": "http://grafana/d/abc?panelId=2",
+        "orgId": 1, "dashboardId": 3, "panelId": 2, "tags": {"team": "infra", "tier": 1}
+    }"#;
+    let delivery = ok(GRAFANA, alerting);
+    assert_eq!(delivery.source, GRAFANA);
+    assert_eq!(delivery.status, Some(Firing));
+    assert_eq!(delivery.alerts.len(), 1);
+    let alert = &delivery.alerts[0];
+    assert_eq!(alert.status, Firing);
     assert_eq!(
-        parse(Source::Grafana, ok, received()).unwrap().alerts[0].status,
-        AlertStatus::Resolved
+        alert.labels,
+        labels(&[
+            ("alertname", "CPU high"),
+            ("grafana_rule_id", "1"),
+            ("team", "infra"),
+            ("tier", "1"),
+        ])
+    );
+    assert_eq!(alert.annotations["description"], "CPU above 90%");
+    assert_eq!(alert.annotations["summary"], "[Alerting] CPU high");
+    assert_eq!(
+        alert.generator_url.as_deref(),
+        Some("http://grafana/d/abc?panelId=2")
+    );
+    assert_eq!(alert.starts_at, Some(received()));
+    assert_eq!(alert.ends_at, None);
+    assert_eq!(alert.extra["state"], "alerting");
+    assert_eq!(alert.extra["evalMatches"][0]["value"], 100);
+    assert_eq!(alert.extra["orgId"], 1);
+    assert_eq!(delivery.common_labels, alert.labels);
+
+    let resolved = ok(
+        GRAFANA,
+        br#"{"title": "[OK] CPU high", "ruleId": 1, "ruleName": "CPU high", "state": "ok",
+            "evalMatches": [], "message": "back to normal", "ruleUrl": "http://grafana/d/abc"}"#,
+    );
+    assert_eq!(resolved.status, Some(Resolved));
+    let alert = &resolved.alerts[0];
+    assert_eq!(alert.status, Resolved);
+    assert_eq!(alert.ends_at, Some(received()));
+    assert_eq!(alert.alertname(), "CPU high", "same name as when it fired");
+    assert_eq!(alert.labels["grafana_rule_id"], "1");
+
+    for (state, status) in [
+        ("paused", Resolved),
+        ("no_data", Resolved),
+        ("pending", Firing),
+        ("", Firing),
+    ] {
+        let body = format!(r#"{{"ruleName": "r", "state": "{state}"}}"#);
+        assert_eq!(
+            ok(GRAFANA, body.as_bytes()).alerts[0].status,
+            status,
+            "{state:?}"
+        );
+    }
+    // Title only, evalMatches only.
+    let titled = ok(GRAFANA, br#"{"title": "T", "evalMatches": null}"#);
+    assert_eq!(titled.alerts[0].alertname(), "T");
+    let bare = ok(GRAFANA, br#"{"evalMatches": []}"#);
+    assert_eq!(bare.alerts[0].alertname(), "");
+    assert_eq!(bare.alerts[0].status, Firing);
+
+    assert_eq!(
+        shape_path(GRAFANA, r#"{"ruleName": "r", "state": "exploded"}"#),
+        "state"
+    );
+    assert_eq!(
+        shape_path(GRAFANA, r#"{"ruleName": "r", "evalMatches": "x"}"#),
+        "evalMatches"
+    );
+    assert_eq!(
+        shape_path(GRAFANA, r#"{"ruleName": "r", "tags": [1]}"#),
+        "tags"
+    );
+    assert_eq!(
+        shape_path(GRAFANA, r#"{"ruleName": "r", "tags": {"t": [1]}}"#),
+        "tags.t"
+    );
+    assert_eq!(shape_path(GRAFANA, r#"{"ruleName": ["r"]}"#), "ruleName");
+    // The Alertmanager parser does not read legacy bodies.
+    assert_eq!(
+        shape_path(AM, r#"{"ruleName": "r", "state": "ok"}"#),
+        "alerts"
     );
 }
 
 #[test]
-fn errors_name_the_problem() {
-    match parse(Source::Alertmanager, b"{\n  \"alerts\": [,]\n}", received()) {
-        Err(ParseError::Syntax { line, column, .. }) => assert_eq!((line, column), (2, 14)),
-        other => panic!("{other:?}"),
-    }
-    let shape = |body: &str| match parse(Source::Alertmanager, body.as_bytes(), received()) {
-        Err(ParseError::Shape { path, .. }) => path,
-        other => panic!("{body}: {other:?}"),
-    };
-    assert_eq!(shape(r#"{"alerts": "x"}"#), "alerts");
+fn signoz() {
+    let body = br#"{
+        "receiver": "nightwatch",
+        "status": "firing",
+        "alerts": [
+            {
+                "status": "firing",
+                "labels": {
+                    "alertname": "High p99 latency",
+                    "ruleId": "0196c0c5-7c7e-7d0d-9a9b-1f2e3d4c5b6a",
+                    "ruleSource": "https://signoz.example.com/alerts/edit?ruleId=0196c0c5-7c7e-7d0d-9a9b-1f2e3d4c5b6a",
+                    "service_name": "checkout",
+                    "severity": "critical",
+                    "threshold.name": "critical"
+                },
+                "annotations": {
+                    "description": "p99 latency is 2.3s (threshold 1s)",
+                    "summary": "checkout is slow"
+                },
+                "startsAt": "2026-11-25T09:51:10.123456789Z",
+                "endsAt": "0001-01-01T00:00:00Z",
+                "generatorURL": "https://signoz.example.com/alerts/edit?ruleId=0196c0c5-7c7e-7d0d-9a9b-1f2e3d4c5b6a",
+                "fingerprint": "5f4dcc3b5aa765d6"
+            },
+            {
+                "status": "resolved",
+                "labels": {"alertname": "High p99 latency", "ruleId": "4", "ruleSource": "r", "service_name": "cart"},
+                "annotations": {},
+                "startsAt": "2026-11-25T08:00:00Z",
+                "endsAt": "2026-11-25T09:00:00Z"
+            }
+        ],
+        "groupLabels": {"alertname": "High p99 latency"},
+        "commonLabels": {"alertname": "High p99 latency"},
+        "commonAnnotations": {},
+        "externalURL": "https://signoz.example.com",
+        "version": "4",
+        "groupKey": "{}/{ruleId=~\"-1|0196c0c5-7c7e-7d0d-9a9b-1f2e3d4c5b6a\"}:{alertname=\"High p99 latency\"}",
+        "truncatedAlerts": 0
+    }"#;
+    let delivery = ok(Source::Signoz, body);
+    assert_eq!(delivery.source, Source::Signoz);
+    assert_eq!(delivery.version.as_deref(), Some("4"));
     assert_eq!(
-        shape(r#"{"alerts": [{}, {"labels": ["a"]}]}"#),
-        "alerts[1].labels"
+        delivery.group_key.as_deref(),
+        Some(
+            r#"{}/{ruleId=~"-1|0196c0c5-7c7e-7d0d-9a9b-1f2e3d4c5b6a"}:{alertname="High p99 latency"}"#
+        )
     );
+    assert_eq!(delivery.alerts.len(), 2);
+    let first = &delivery.alerts[0];
+    assert_eq!(first.status, Firing);
+    assert_eq!(first.alertname(), "High p99 latency");
     assert_eq!(
-        shape(r#"{"alerts": [{"labels": {"foo": {"a": 1}}}]}"#),
-        "alerts[0].labels.foo"
+        first.labels["ruleId"],
+        "0196c0c5-7c7e-7d0d-9a9b-1f2e3d4c5b6a"
     );
+    assert!(first.labels["ruleSource"].starts_with("https://signoz.example.com/alerts/edit"));
+    assert_eq!(first.labels["threshold.name"], "critical");
+    assert_eq!(first.severity(), crate::model::Severity::Critical);
+    assert_eq!(first.ends_at, None);
     assert_eq!(
-        shape(r#"{"alerts": [{"startsAt": "yesterday"}]}"#),
-        "alerts[0].startsAt"
+        first.source_fingerprint.as_deref(),
+        Some("5f4dcc3b5aa765d6")
     );
-    assert_eq!(
-        shape(r#"{"alerts": [{"status": "weird"}]}"#),
-        "alerts[0].status"
-    );
-    assert_eq!(shape(r#"[1, 2]"#), "body");
-    assert_eq!(shape(r#"{"receiver": "x"}"#), "alerts");
+    let second = &delivery.alerts[1];
+    assert_eq!(second.status, Resolved);
+    assert_eq!(second.labels["ruleId"], "4");
+    assert_eq!(second.ends_at, Some(ts("2026-11-25T09:00:00Z")));
+    assert!(second.annotations.is_empty());
 }
 
-fn json_value() -> impl Strategy<Value = serde_json::Value> {
-    let leaf = prop_oneof![
-        Just(serde_json::Value::Null),
-        any::<bool>().prop_map(serde_json::Value::from),
-        any::<i64>().prop_map(serde_json::Value::from),
-        "[a-zA-Z0-9 :.+TZ-]{0,30}".prop_map(serde_json::Value::from),
+// ---------------------------------------------------------------------------------------------
+// Errors
+// ---------------------------------------------------------------------------------------------
+
+fn syntax(body: &[u8]) -> (usize, usize, String) {
+    match parse(AM, body, received()) {
+        Err(ParseError::Syntax {
+            line,
+            column,
+            message,
+        }) => (line, column, message),
+        other => panic!(
+            "{:?}: expected a syntax error, got {other:?}",
+            String::from_utf8_lossy(body)
+        ),
+    }
+}
+
+#[test]
+fn malformed_json_reports_line_and_column() {
+    let (line, column, message) = syntax(b"{\n  \"alerts\": [,]\n}");
+    assert_eq!((line, column), (2, 14), "{message}");
+    assert!(!message.contains(" at line "), "{message}");
+    assert!(message.contains("expected value"), "{message}");
+
+    assert_eq!(syntax(b"").0, 1);
+    assert_eq!(syntax(b"   \n\n  ").0, 3);
+    let (line, column, _) = syntax(b"{\"alerts\": []}\n\nx");
+    assert_eq!((line, column), (3, 1));
+    assert_eq!(
+        syntax(b"{\"alerts\": [\n{},\n{\"labels\": {\"a\" \"b\"}}]}").0,
+        3
+    );
+    let (line, _, message) = syntax(b"{\"a\": \"unterminated");
+    assert_eq!(line, 1);
+    assert!(message.contains("EOF"), "{message}");
+    // Not UTF-8; a byte-order mark; single quotes; trailing commas; NaN.
+    for bad in [
+        b"{\"alerts\": [{\"labels\": {\"a\": \"\xff\"}}]}".as_slice(),
+        b"\xef\xbb\xbf{\"alerts\": []}",
+        b"{'alerts': []}",
+        b"{\"alerts\": [],}",
+        b"{\"alerts\": [{\"startsAt\": NaN}]}",
+    ] {
+        syntax(bad);
+    }
+    // Deep nesting is refused by serde_json's recursion limit, not a stack overflow.
+    let deep = "[".repeat(100_000);
+    let (_, _, message) = syntax(deep.as_bytes());
+    assert!(message.contains("recursion limit"), "{message}");
+
+    let error = parse(AM, b"{", received()).unwrap_err();
+    assert_eq!(error.reason(), "malformed_json");
+    assert!(
+        error
+            .to_string()
+            .starts_with("malformed JSON at line 1, column 1: ")
+    );
+    // Every source reports syntax errors the same way.
+    for source in Source::ALL {
+        assert_eq!(
+            parse(source, b"{\n  \"alerts\": [,]\n}", received()),
+            parse(AM, b"{\n  \"alerts\": [,]\n}", received())
+        );
+    }
+}
+
+#[test]
+fn wrong_shapes_name_the_field() {
+    let cases = [
+        (r#"{"alerts": "x"}"#, "alerts"),
+        (r#"{"alerts": {"0": {}}}"#, "alerts"),
+        (r#"{"alerts": [{}, {"labels": ["a"]}]}"#, "alerts[1].labels"),
+        (
+            r#"{"alerts": [{"labels": {"foo": {"a": 1}}}]}"#,
+            "alerts[0].labels.foo",
+        ),
+        (
+            r#"{"alerts": [{"labels": {"foo": [1]}}]}"#,
+            "alerts[0].labels.foo",
+        ),
+        (
+            r#"{"alerts": [{"startsAt": "yesterday"}]}"#,
+            "alerts[0].startsAt",
+        ),
+        (
+            r#"{"alerts": [{"startsAt": "2024-13-01T00:00:00Z"}]}"#,
+            "alerts[0].startsAt",
+        ),
+        (
+            r#"{"alerts": [{"startsAt": "2024-01-01"}]}"#,
+            "alerts[0].startsAt",
+        ),
+        (r#"{"alerts": [{"startsAt": true}]}"#, "alerts[0].startsAt"),
+        (
+            r#"{"alerts": [{}, {}, {"endsAt": {}}]}"#,
+            "alerts[2].endsAt",
+        ),
+        (r#"{"alerts": [{"status": "weird"}]}"#, "alerts[0].status"),
+        (r#"{"alerts": [{"status": 1}]}"#, "alerts[0].status"),
+        (
+            r#"{"alerts": [{"status": ["firing"]}]}"#,
+            "alerts[0].status",
+        ),
+        (
+            r#"{"alerts": [{"annotations": "text"}]}"#,
+            "alerts[0].annotations",
+        ),
+        (
+            r#"{"alerts": [{"annotations": {"d": {}}}]}"#,
+            "alerts[0].annotations.d",
+        ),
+        (
+            r#"{"alerts": [{"fingerprint": {}}]}"#,
+            "alerts[0].fingerprint",
+        ),
+        (
+            r#"{"alerts": [{"generatorURL": []}]}"#,
+            "alerts[0].generatorURL",
+        ),
+        (r#"{"alerts": [{}, "alert"]}"#, "alerts[1]"),
+        (r#"{"alerts": [null]}"#, "alerts[0]"),
+        (r#"[1, 2]"#, "body"),
+        (r#"[]"#, "body"),
+        (r#""alerts""#, "body"),
+        ("null", "body"),
+        ("42", "body"),
+        (r#"{"receiver": "x"}"#, "alerts"),
+        ("{}", "alerts"),
+        (r#"{"commonLabels": {"severity": "critical"}}"#, "alerts"),
+        (r#"{"alerts": null, "commonLabels": {"x": "y"}}"#, "alerts"),
+        (r#"{"status": "weird", "alerts": []}"#, "status"),
+        (r#"{"receiver": {}, "alerts": []}"#, "receiver"),
+        (r#"{"groupKey": [1], "alerts": []}"#, "groupKey"),
+        (r#"{"version": {}, "alerts": []}"#, "version"),
+        (r#"{"externalURL": [], "alerts": []}"#, "externalURL"),
+        (
+            r#"{"truncatedAlerts": -1, "alerts": []}"#,
+            "truncatedAlerts",
+        ),
+        (
+            r#"{"truncatedAlerts": 1.5, "alerts": []}"#,
+            "truncatedAlerts",
+        ),
+        (
+            r#"{"truncatedAlerts": "many", "alerts": []}"#,
+            "truncatedAlerts",
+        ),
+        (
+            r#"{"truncatedAlerts": true, "alerts": []}"#,
+            "truncatedAlerts",
+        ),
+        (r#"{"groupLabels": "x", "alerts": []}"#, "groupLabels"),
+        (r#"{"commonLabels": [], "alerts": []}"#, "commonLabels"),
+        (
+            r#"{"commonAnnotations": {"a": {}}, "alerts": []}"#,
+            "commonAnnotations.a",
+        ),
     ];
-    leaf.prop_recursive(4, 64, 8, |inner| {
+    for (body, path) in cases {
+        for source in Source::ALL {
+            assert_eq!(shape_path(source, body), path, "{source}: {body}");
+        }
+    }
+    let error = parse(AM, br#"{"alerts": "x"}"#, received()).unwrap_err();
+    assert_eq!(error.reason(), "invalid_shape");
+    assert_eq!(
+        error.to_string(),
+        "alerts: expected an array, found a string"
+    );
+    let error = parse(AM, br#"{"alerts": [{"status": "weird"}]}"#, received()).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        r#"alerts[0].status: expected "firing" or "resolved", found "weird""#
+    );
+}
+
+#[test]
+fn the_first_bad_field_is_reported() {
+    // Envelope before alerts, alerts in order, labels before timestamps.
+    assert_eq!(
+        shape_path(AM, r#"{"status": 1, "alerts": [{"labels": []}]}"#),
+        "status"
+    );
+    assert_eq!(
+        shape_path(
+            AM,
+            r#"{"alerts": [{}, {"labels": [], "startsAt": "x"}, {"status": "x"}]}"#
+        ),
+        "alerts[1].labels"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Property tests
+// ---------------------------------------------------------------------------------------------
+
+/// Field names the parsers look at, so generated objects reach past the top level.
+const FIELD_NAMES: &[&str] = &[
+    "version",
+    "groupKey",
+    "truncatedAlerts",
+    "status",
+    "receiver",
+    "groupLabels",
+    "commonLabels",
+    "commonAnnotations",
+    "externalURL",
+    "alerts",
+    "labels",
+    "annotations",
+    "startsAt",
+    "endsAt",
+    "generatorURL",
+    "fingerprint",
+    "alertname",
+    "title",
+    "state",
+    "ruleName",
+    "ruleId",
+    "ruleUrl",
+    "message",
+    "tags",
+    "evalMatches",
+];
+
+fn json_number() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        any::<i64>().prop_map(Value::from),
+        any::<u64>().prop_map(Value::from),
+        any::<f64>().prop_map(Value::from),
+        "-?(0|[1-9][0-9]{0,39})(\\.[0-9]{1,10})?([eE][+-]?[0-9]{1,4})?"
+            .prop_map(|text| Value::Number(text.parse().expect("a JSON number"))),
+    ]
+}
+
+fn json_string() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("firing".to_owned()),
+        Just("resolved".to_owned()),
+        Just("ok".to_owned()),
+        Just("alerting".to_owned()),
+        Just("alertname".to_owned()),
+        Just("0001-01-01T00:00:00Z".to_owned()),
+        Just(String::new()),
+        "[+-]?[0-9]{4,6}-[0-9]{2}-[0-9]{2}[T t][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{0,12})?\
+         ( ?(Z|z|[+-][0-9]{2}:?[0-9]{0,2}))?( [A-Z]{1,4})?",
+        "-?[0-9]{1,20}(\\.[0-9]{0,6})?",
+        "\\PC{0,24}",
+        ".{0,12}",
+    ]
+}
+
+fn json_scalar() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        json_number(),
+        json_string().prop_map(Value::String),
+    ]
+}
+
+/// Any JSON value: scalars of every kind, nested arrays and objects with parser field names.
+fn json_value() -> impl Strategy<Value = Value> {
+    json_scalar().prop_recursive(5, 96, 8, |inner| {
         prop_oneof![
-            prop::collection::vec(inner.clone(), 0..6).prop_map(serde_json::Value::from),
-            prop::collection::btree_map(
-                prop_oneof![
-                    Just("alerts".to_owned()),
-                    Just("labels".to_owned()),
-                    Just("status".to_owned()),
-                    Just("startsAt".to_owned()),
-                    "[a-z]{1,8}"
-                ],
-                inner,
-                0..6
+            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+            prop::collection::vec(
+                (
+                    prop_oneof![
+                        3 => prop::sample::select(FIELD_NAMES).prop_map(str::to_owned),
+                        1 => "\\PC{0,10}",
+                    ],
+                    inner
+                ),
+                0..8
             )
-            .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+            .prop_map(|fields| Value::Object(fields.into_iter().collect())),
         ]
     })
 }
 
+fn scalar_map() -> impl Strategy<Value = Value> {
+    prop::collection::btree_map("\\PC{0,8}", json_scalar(), 0..5)
+        .prop_map(|m| Value::Object(m.into_iter().collect()))
+}
+
+fn status_text() -> impl Strategy<Value = Value> {
+    prop::sample::select(&["firing", "resolved", "FIRING", "Resolved", ""][..])
+        .prop_map(Value::from)
+}
+
+fn time_value() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        4 => (instant(), style()).prop_map(|(t, s)| write_time(t, s).0),
+        1 => Just(Value::from("0001-01-01T00:00:00Z")),
+        1 => json_scalar(),
+    ]
+}
+
+/// A well-formed Alertmanager/Grafana-like body with a few fields (top-level or in one alert)
+/// replaced by arbitrary JSON, so the checks deep inside see garbage too.
+fn delivery_like() -> impl Strategy<Value = Value> {
+    const TOP: &[&str] = &[
+        "version",
+        "groupKey",
+        "truncatedAlerts",
+        "status",
+        "receiver",
+        "groupLabels",
+        "commonLabels",
+        "commonAnnotations",
+        "externalURL",
+        "alerts",
+        "title",
+        "state",
+        "ruleName",
+        "ruleId",
+        "message",
+        "tags",
+        "evalMatches",
+    ];
+    const ALERT: &[&str] = &[
+        "status",
+        "labels",
+        "annotations",
+        "startsAt",
+        "endsAt",
+        "generatorURL",
+        "fingerprint",
+        "values",
+    ];
+    let alert = (
+        scalar_map(),
+        scalar_map(),
+        prop::option::of(status_text()),
+        prop::option::of(time_value()),
+        prop::option::of(time_value()),
+    )
+        .prop_map(|(labels, annotations, status, starts, ends)| {
+            let mut obj = json!({"labels": labels, "annotations": annotations});
+            for (key, value) in [("status", status), ("startsAt", starts), ("endsAt", ends)] {
+                if let Some(value) = value {
+                    obj[key] = value;
+                }
+            }
+            obj
+        });
+    (
+        prop::option::of(status_text()),
+        scalar_map(),
+        scalar_map(),
+        prop::option::of(prop::collection::vec(alert, 0..5)),
+        prop::collection::vec((prop::sample::select(TOP), json_value()), 0..3),
+        prop::collection::vec(
+            (
+                any::<prop::sample::Index>(),
+                prop::sample::select(ALERT),
+                json_value(),
+            ),
+            0..3,
+        ),
+    )
+        .prop_map(|(status, group, common, alerts, top_junk, alert_junk)| {
+            let mut body = json!({"version": "4", "groupLabels": group, "commonLabels": common});
+            if let Some(status) = status {
+                body["status"] = status;
+            }
+            if let Some(mut alerts) = alerts {
+                if !alerts.is_empty() {
+                    for (index, key, value) in alert_junk {
+                        let i = index.index(alerts.len());
+                        alerts[i][key] = value;
+                    }
+                }
+                body["alerts"] = Value::Array(alerts);
+            }
+            for (key, value) in top_junk {
+                body[key] = value;
+            }
+            body
+        })
+}
+
+/// What must hold for any valid JSON: never a syntax error; a shape error names a field that is
+/// there (or `body`, or the missing `alerts`); a successful Alertmanager/SigNoz parse has one
+/// alert per element of `alerts`; a parsed delivery survives serde.
+fn check_json(value: &Value) -> Result<(), TestCaseError> {
+    let body = serde_json::to_vec(value).unwrap();
+    for source in Source::ALL {
+        match parse(source, &body, received()) {
+            Ok(delivery) => {
+                prop_assert_eq!(delivery.source, source);
+                if source != GRAFANA
+                    && let Some(Value::Array(items)) = value.get("alerts")
+                {
+                    prop_assert_eq!(delivery.alerts.len(), items.len());
+                }
+                let text = serde_json::to_string(&delivery).unwrap();
+                let back: Delivery = serde_json::from_str(&text)
+                    .map_err(|e| TestCaseError::fail(format!("{e}: {text}")))?;
+                prop_assert_eq!(back, delivery);
+            }
+            Err(ParseError::Shape { path, .. }) => {
+                let head = path.split(['.', '[']).next().unwrap_or_default();
+                match value {
+                    Value::Object(top) => prop_assert!(
+                        head == "alerts" || top.contains_key(head),
+                        "{}: path {:?} names no field",
+                        source,
+                        path
+                    ),
+                    _ => prop_assert_eq!(path.as_str(), "body"),
+                }
+            }
+            Err(error @ ParseError::Syntax { .. }) => {
+                prop_assert!(false, "{}: valid JSON gave {:?}", source, error);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// How a generated instant is written into a body.
+#[derive(Debug, Clone, Copy)]
+enum Style {
+    Rfc3339 {
+        digits: usize,
+        offset_minutes: i32,
+        space: bool,
+        colon: bool,
+    },
+    GoString {
+        digits: usize,
+        offset_minutes: i32,
+    },
+    EpochSeconds {
+        quoted: bool,
+    },
+    EpochMillis {
+        quoted: bool,
+    },
+}
+
+fn style() -> impl Strategy<Value = Style> {
+    let offset = -14 * 60..=14 * 60;
+    prop_oneof![
+        3 => (0..=9usize, offset.clone(), any::<bool>(), any::<bool>()).prop_map(
+            |(digits, offset_minutes, space, colon)| Style::Rfc3339 {
+                digits,
+                offset_minutes,
+                space,
+                colon,
+            }
+        ),
+        1 => (0..=9usize, offset).prop_map(|(digits, offset_minutes)| Style::GoString {
+            digits,
+            offset_minutes,
+        }),
+        1 => any::<bool>().prop_map(|quoted| Style::EpochSeconds { quoted }),
+        1 => any::<bool>().prop_map(|quoted| Style::EpochMillis { quoted }),
+    ]
+}
+
+/// Writes `instant` in `style`; returns the JSON value and the instant it must parse back to.
+fn write_time(instant: DateTime<Utc>, style: Style) -> (Value, DateTime<Utc>) {
+    let keep = |digits: usize| {
+        let nanos = instant.timestamp_subsec_nanos();
+        let unit = 10_u32.pow(9 - u32::try_from(digits).unwrap());
+        let kept = DateTime::from_timestamp(instant.timestamp(), nanos - nanos % unit).unwrap();
+        let fraction = if digits == 0 {
+            String::new()
+        } else {
+            format!(".{nanos:09}")[..=digits].to_owned()
+        };
+        (kept, fraction)
+    };
+    let local = |minutes: i32| instant.with_timezone(&FixedOffset::east_opt(minutes * 60).unwrap());
+    let offset_text = |minutes: i32, colon: bool| {
+        let sign = if minutes < 0 { '-' } else { '+' };
+        let (h, m) = (minutes.abs() / 60, minutes.abs() % 60);
+        if colon {
+            format!("{sign}{h:02}:{m:02}")
+        } else {
+            format!("{sign}{h:02}{m:02}")
+        }
+    };
+    match style {
+        Style::Rfc3339 {
+            digits,
+            offset_minutes,
+            space,
+            colon,
+        } => {
+            let (kept, fraction) = keep(digits);
+            let zone = if offset_minutes == 0 && colon {
+                "Z".to_owned()
+            } else {
+                offset_text(offset_minutes, colon)
+            };
+            let separator = if space { ' ' } else { 'T' };
+            let local = local(offset_minutes);
+            let text = format!(
+                "{}{separator}{}{fraction}{zone}",
+                local.format("%Y-%m-%d"),
+                local.format("%H:%M:%S")
+            );
+            (Value::from(text), kept)
+        }
+        Style::GoString {
+            digits,
+            offset_minutes,
+        } => {
+            let (kept, fraction) = keep(digits);
+            let text = format!(
+                "{}{fraction} {} XYZ",
+                local(offset_minutes).format("%Y-%m-%d %H:%M:%S"),
+                offset_text(offset_minutes, false)
+            );
+            (Value::from(text), kept)
+        }
+        Style::EpochSeconds { quoted } => {
+            let secs = instant.timestamp();
+            let value = if quoted {
+                Value::from(secs.to_string())
+            } else {
+                Value::from(secs)
+            };
+            (value, DateTime::from_timestamp(secs, 0).unwrap())
+        }
+        Style::EpochMillis { quoted } => {
+            let millis = instant.timestamp_millis();
+            let value = if quoted {
+                Value::from(millis.to_string())
+            } else {
+                Value::from(millis)
+            };
+            (value, DateTime::from_timestamp_millis(millis).unwrap())
+        }
+    }
+}
+
+/// An instant between 2001 and 2100 (epoch milliseconds stay above the seconds/millis cut).
+fn instant() -> impl Strategy<Value = DateTime<Utc>> {
+    (1_000_000_000_i64..4_102_444_800, 0..1_000_000_000_u32)
+        .prop_map(|(secs, nanos)| DateTime::from_timestamp(secs, nanos).unwrap())
+}
+
+#[derive(Debug, Clone)]
+enum GenEnd {
+    Absent,
+    Zero,
+    At(DateTime<Utc>, Style),
+}
+
+#[derive(Debug, Clone)]
+struct GenAlert {
+    labels: Labels,
+    annotations: Labels,
+    status: Option<AlertStatus>,
+    starts: Option<(DateTime<Utc>, Style)>,
+    ends: GenEnd,
+}
+
+fn label_map() -> impl Strategy<Value = Labels> {
+    prop::collection::btree_map(
+        prop_oneof!["[a-zA-Z_][a-zA-Z0-9_]{0,12}", "\\PC{1,12}"],
+        "\\PC{0,24}",
+        0..8,
+    )
+}
+
+fn alert_status() -> impl Strategy<Value = AlertStatus> {
+    prop_oneof![Just(Firing), Just(Resolved)]
+}
+
+fn gen_alert() -> impl Strategy<Value = GenAlert> {
+    (
+        label_map(),
+        label_map(),
+        prop::option::of(alert_status()),
+        prop::option::of((instant(), style())),
+        prop_oneof![
+            Just(GenEnd::Absent),
+            Just(GenEnd::Zero),
+            (instant(), style()).prop_map(|(t, s)| GenEnd::At(t, s)),
+        ],
+    )
+        .prop_map(|(labels, annotations, status, starts, ends)| GenAlert {
+            labels,
+            annotations,
+            status,
+            starts,
+            ends,
+        })
+}
+
+/// An expected alert: labels (with any inherited alertname), status, startsAt, endsAt.
+type Want = (
+    Labels,
+    AlertStatus,
+    Option<DateTime<Utc>>,
+    Option<DateTime<Utc>>,
+);
+
+/// Writes one generated alert as JSON and works out what it must parse into.
+fn build_alert(
+    alert: &GenAlert,
+    group_status: Option<AlertStatus>,
+    common_alertname: Option<&String>,
+) -> (Value, Want) {
+    let mut item = json!({"labels": alert.labels, "annotations": alert.annotations});
+    if let Some(status) = alert.status {
+        item["status"] = Value::from(status.as_str());
+    }
+    let starts_at = alert.starts.map(|(t, style)| {
+        let (value, back) = write_time(t, style);
+        item["startsAt"] = value;
+        back
+    });
+    let ends_at = match alert.ends {
+        GenEnd::Absent => None,
+        GenEnd::Zero => {
+            item["endsAt"] = Value::from("0001-01-01T00:00:00Z");
+            None
+        }
+        GenEnd::At(t, style) => {
+            let (value, back) = write_time(t, style);
+            item["endsAt"] = value;
+            Some(back)
+        }
+    };
+    let status = alert.status.unwrap_or(match ends_at {
+        Some(end) if end <= received() => Resolved,
+        _ => group_status.unwrap_or(Firing),
+    });
+    let mut labels = alert.labels.clone();
+    if let Some(name) = common_alertname {
+        labels
+            .entry("alertname".to_owned())
+            .or_insert_with(|| name.clone());
+    }
+    (item, (labels, status, starts_at, ends_at))
+}
+
 proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
     #[test]
     fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
         for source in Source::ALL {
@@ -240,28 +1914,83 @@ proptest! {
     }
 
     #[test]
-    fn arbitrary_json_never_panics(value in json_value()) {
-        let body = serde_json::to_vec(&value).unwrap();
+    fn mangled_payloads_never_panic(
+        index in 0..FIXTURES.len(),
+        at in any::<prop::sample::Index>(),
+        cut in 0..64usize,
+        insert in prop::collection::vec(any::<u8>(), 0..16),
+    ) {
+        let (_, _, original) = FIXTURES[index];
+        let start = at.index(original.len());
+        let end = (start + cut).min(original.len());
+        let mut body = original[..start].to_vec();
+        body.extend_from_slice(&insert);
+        body.extend_from_slice(&original[end..]);
         for source in Source::ALL {
             let _ = parse(source, &body, received());
         }
     }
 
     #[test]
-    fn valid_bodies_round_trip(alerts in prop::collection::vec(
-        (prop::collection::btree_map("[a-z_]{1,10}", "\\PC{0,20}", 0..6), any::<bool>()), 0..20)
+    fn arbitrary_json_never_panics(value in json_value()) {
+        check_json(&value)?;
+    }
+
+    #[test]
+    fn delivery_like_json_never_panics(value in delivery_like()) {
+        check_json(&value)?;
+    }
+
+    #[test]
+    fn valid_bodies_round_trip(
+        alerts in prop::collection::vec(gen_alert(), 0..12),
+        group_status in prop::option::of(alert_status()),
+        common_alertname in prop::option::of("\\PC{1,16}"),
+        group_key in prop_oneof![
+            "\\PC{0,30}".prop_map(Value::from),
+            "[1-9][0-9]{0,40}".prop_map(|n| Value::Number(n.parse().unwrap())),
+        ],
+        truncated in any::<u64>(),
     ) {
-        let items: Vec<_> = alerts.iter().map(|(labels, resolved)| serde_json::json!({
-            "status": if *resolved { "resolved" } else { "firing" },
-            "labels": labels,
-            "startsAt": "2026-11-25T09:00:00Z",
-        })).collect();
-        let body = serde_json::to_vec(&serde_json::json!({"version": "4", "alerts": items})).unwrap();
-        let delivery = parse(Source::Alertmanager, &body, received()).unwrap();
-        prop_assert_eq!(delivery.alerts.len(), alerts.len());
-        for (parsed, (labels, resolved)) in delivery.alerts.iter().zip(&alerts) {
-            prop_assert_eq!(&parsed.labels, labels);
-            prop_assert_eq!(parsed.status == AlertStatus::Resolved, *resolved);
+        let (items, wanted): (Vec<Value>, Vec<Want>) = alerts
+            .iter()
+            .map(|alert| build_alert(alert, group_status, common_alertname.as_ref()))
+            .unzip();
+        let mut body = json!({
+            "version": "4",
+            "groupKey": group_key,
+            "truncatedAlerts": truncated,
+            "receiver": "r",
+            "alerts": items,
+        });
+        if let Some(status) = group_status {
+            body["status"] = Value::from(status.as_str());
+        }
+        if let Some(name) = &common_alertname {
+            body["commonLabels"] = json!({ "alertname": name });
+        }
+        let want_key = match &group_key {
+            Value::String(s) if s.is_empty() => None,
+            Value::String(s) => Some(s.clone()),
+            other => Some(other.to_string()),
+        };
+        let bytes = serde_json::to_vec(&body).unwrap();
+        for source in Source::ALL {
+            let delivery = parse(source, &bytes, received())
+                .map_err(|e| TestCaseError::fail(format!("{source}: {e}\n{body}")))?;
+            prop_assert_eq!(delivery.alerts.len(), alerts.len());
+            prop_assert_eq!(delivery.truncated_alerts, truncated);
+            prop_assert_eq!(delivery.status, group_status);
+            prop_assert_eq!(&delivery.group_key, &want_key);
+            for ((parsed, want), generated) in delivery.alerts.iter().zip(&wanted).zip(&alerts) {
+                let (labels, status, starts_at, ends_at) = want;
+                prop_assert_eq!(&parsed.labels, labels);
+                prop_assert_eq!(&parsed.annotations, &generated.annotations);
+                prop_assert_eq!(parsed.status, *status);
+                prop_assert_eq!(parsed.starts_at, *starts_at);
+                prop_assert_eq!(parsed.ends_at, *ends_at);
+                prop_assert!(parsed.extra.is_empty());
+            }
         }
     }
 }
