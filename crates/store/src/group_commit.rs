@@ -5,9 +5,9 @@
 //! retried request by request so one bad request cannot fail its neighbours, and no request is
 //! ever partly stored.
 
-use crate::StoreError;
 use crate::ingest::{ALERT_COLUMNS, IngestReceipt, PreparedDelivery};
-use crate::sql::values_placeholders;
+use crate::sql::{Marks, statement_chunks};
+use crate::{Backend, StoreError};
 use sqlx::{AnyConnection, AnyPool, Connection};
 use tokio::sync::{Mutex, mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -16,7 +16,8 @@ use tokio::task::JoinHandle;
 const MAX_BATCH_REQUESTS: usize = 256;
 /// Stop adding requests to a batch once it holds this many alerts.
 const MAX_BATCH_ALERTS: usize = 50_000;
-/// Rows per multi-row INSERT (12 columns each stays under SQLite's and Postgres' bind limits).
+/// Most rows per multi-row INSERT (12 columns each stays under SQLite's and Postgres' bind
+/// limits).
 const ROWS_PER_INSERT: usize = 1_000;
 
 type Reply = oneshot::Sender<Result<IngestReceipt, StoreError>>;
@@ -27,9 +28,9 @@ pub(crate) struct GroupCommitter {
 }
 
 impl GroupCommitter {
-    pub(crate) fn start(pool: AnyPool) -> Self {
+    pub(crate) fn start(pool: AnyPool, backend: Backend) -> Self {
         let (sender, receiver) = mpsc::channel(4 * MAX_BATCH_REQUESTS);
-        let writer = tokio::spawn(write_loop(pool, receiver));
+        let writer = tokio::spawn(write_loop(pool, backend, receiver));
         GroupCommitter {
             sender: Mutex::new(Some(sender)),
             writer: Mutex::new(Some(writer)),
@@ -65,7 +66,11 @@ impl GroupCommitter {
     }
 }
 
-async fn write_loop(pool: AnyPool, mut receiver: mpsc::Receiver<(PreparedDelivery, Reply)>) {
+async fn write_loop(
+    pool: AnyPool,
+    backend: Backend,
+    mut receiver: mpsc::Receiver<(PreparedDelivery, Reply)>,
+) {
     while let Some(first) = receiver.recv().await {
         let mut alerts = first.0.alerts.len();
         let mut batch = vec![first];
@@ -79,7 +84,7 @@ async fn write_loop(pool: AnyPool, mut receiver: mpsc::Receiver<(PreparedDeliver
             }
         }
         let deliveries: Vec<&PreparedDelivery> = batch.iter().map(|(d, _)| d).collect();
-        match write_batch(&pool, &deliveries).await {
+        match write_batch(&pool, backend, &deliveries).await {
             Ok(receipts) => {
                 for ((_, reply), receipt) in batch.into_iter().zip(receipts) {
                     let _ = reply.send(Ok(receipt));
@@ -94,7 +99,7 @@ async fn write_loop(pool: AnyPool, mut receiver: mpsc::Receiver<(PreparedDeliver
             Err(e) => {
                 tracing::warn!(error = %e, requests = batch.len(), "batch commit failed; retrying one by one");
                 for (delivery, reply) in batch {
-                    let result = write_batch(&pool, &[&delivery])
+                    let result = write_batch(&pool, backend, &[&delivery])
                         .await
                         .map(|mut receipts| receipts.remove(0));
                     let _ = reply.send(result);
@@ -106,13 +111,14 @@ async fn write_loop(pool: AnyPool, mut receiver: mpsc::Receiver<(PreparedDeliver
 
 async fn write_batch(
     pool: &AnyPool,
+    backend: Backend,
     deliveries: &[&PreparedDelivery],
 ) -> Result<Vec<IngestReceipt>, StoreError> {
     let mut conn = pool.acquire().await?;
     let mut tx = conn.begin().await?;
     let mut receipts = Vec::with_capacity(deliveries.len());
     for delivery in deliveries {
-        receipts.push(write_one(&mut tx, delivery).await?);
+        receipts.push(write_one(&mut tx, backend, delivery).await?);
     }
     tx.commit().await?;
     Ok(receipts)
@@ -120,6 +126,7 @@ async fn write_batch(
 
 async fn write_one(
     conn: &mut AnyConnection,
+    backend: Backend,
     d: &PreparedDelivery,
 ) -> Result<IngestReceipt, StoreError> {
     let delivery_id: i64 = sqlx::query_scalar(
@@ -141,12 +148,12 @@ async fn write_one(
     .fetch_one(&mut *conn)
     .await?;
 
-    for chunk in d.alerts.chunks(ROWS_PER_INSERT) {
+    for chunk in statement_chunks(&d.alerts, ROWS_PER_INSERT) {
         let statement = format!(
             "INSERT INTO alerts (delivery_id, seq, status, alertname, fingerprint, \
              source_fingerprint, labels, annotations, extra, starts_at, ends_at, generator_url) \
              VALUES {}",
-            values_placeholders(chunk.len(), ALERT_COLUMNS)
+            Marks::new(backend).rows(chunk.len(), ALERT_COLUMNS)
         );
         let mut query = sqlx::query(&statement);
         for alert in chunk {

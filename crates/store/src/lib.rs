@@ -48,7 +48,7 @@ impl Store {
     /// Opens (creating an SQLite file if needed) without migrating.
     pub async fn open(url: &str, fingerprints: FingerprintConfig) -> Result<Self, StoreError> {
         let (backend, read, write) = connect::pools(url).await?;
-        let committer = GroupCommitter::start(write.clone());
+        let committer = GroupCommitter::start(write.clone(), backend);
         Ok(Store {
             backend,
             read,

@@ -1,19 +1,21 @@
 //! The worker side of the queue: claim alerts and apply them to incidents.
 
-use crate::sql::{millis, opt_from_millis, values_placeholders, values_placeholders_from};
+use crate::sql::{Marks, millis, opt_from_millis, statement_chunks};
 use crate::{Backend, Store, StoreError};
 use chrono::{DateTime, Utc};
 use nightwatch_core::event::{EventKind, bounded_payload};
 use nightwatch_core::incident::{AlertOutcome, IncidentFacts, IncidentState, on_alert};
 use nightwatch_core::model::{AlertStatus, Labels, Severity};
-use sqlx::{AnyConnection, Connection, Row};
+use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::query::Query;
+use sqlx::{Any, AnyConnection, Connection, Row};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// How many queued alerts one worker transaction takes.
 pub const CLAIM_BATCH: i64 = 500;
-/// Values per `IN (…)` lookup.
-const LOOKUP_CHUNK: usize = 250;
-/// Rows per multi-row write (6 columns each at most).
+/// Most fingerprints per lookup statement.
+const LOOKUP_CHUNK: usize = 500;
+/// Most rows per multi-row write (16 values each at most, well under the bind limits).
 const WRITE_CHUNK: usize = 500;
 
 /// A queued alert, with what the state machine and a new incident need.
@@ -28,10 +30,6 @@ struct Claimed {
     source: String,
     delivery_id: i64,
 }
-
-const CLAIM_COLUMNS: &str = "q.alert_id, q.fingerprint, a.status, a.alertname, a.labels, \
-     a.annotations, a.starts_at, d.source, a.delivery_id \
-     FROM alert_queue q JOIN alerts a ON a.id = q.alert_id JOIN deliveries d ON d.id = a.delivery_id";
 
 impl Store {
     /// Claims up to [`CLAIM_BATCH`] queued alerts, applies each to its incident and removes it
@@ -56,7 +54,7 @@ impl Store {
             .iter()
             .filter(|a| !deferred.contains(&a.fingerprint))
             .collect();
-        apply_batch(&mut tx, &ready, now).await?;
+        apply_batch(&mut tx, self.backend, &ready, now).await?;
         tx.commit().await?;
         Ok(ready.len())
     }
@@ -69,25 +67,50 @@ impl Store {
     }
 }
 
+/// Claims the oldest queued alerts, then reads them.
+///
+/// Two statements, so that each uses its index whatever the planner guesses: joined in one,
+/// Postgres tends to merge-join `alerts` from its first row (walking through every alert
+/// already processed to reach the queued ones) or to hash-join it after a full scan.
 async fn claim(conn: &mut AnyConnection, backend: Backend) -> Result<Vec<Claimed>, StoreError> {
     let statement = match backend {
-        Backend::Sqlite => format!("SELECT {CLAIM_COLUMNS} ORDER BY q.alert_id LIMIT $1"),
+        Backend::Sqlite => {
+            "SELECT alert_id, fingerprint FROM alert_queue ORDER BY alert_id LIMIT $1"
+        }
         Backend::Postgres => {
-            format!(
-                "SELECT {CLAIM_COLUMNS} ORDER BY q.alert_id LIMIT $1 FOR UPDATE OF q SKIP LOCKED"
-            )
+            "SELECT alert_id, fingerprint FROM alert_queue ORDER BY alert_id LIMIT $1 \
+             FOR UPDATE SKIP LOCKED"
         }
     };
-    let rows = sqlx::query(&statement)
+    let queued: Vec<(i64, String)> = sqlx::query_as(statement)
         .bind(CLAIM_BATCH)
         .fetch_all(&mut *conn)
         .await?;
-    rows.iter()
-        .map(|row| {
+    let mut claimed = Vec::with_capacity(queued.len());
+    for chunk in statement_chunks(&queued, LOOKUP_CHUNK) {
+        let mut marks = Marks::new(backend);
+        let statement = format!(
+            "SELECT a.id, a.status, a.alertname, a.labels, a.annotations, a.starts_at, d.source, \
+             a.delivery_id FROM alerts a JOIN deliveries d ON d.id = a.delivery_id \
+             WHERE {}",
+            id_filter("a.id", chunk.len(), &mut marks)
+        );
+        let query = bind_ids(
+            sqlx::query(&statement),
+            chunk.iter().map(|(alert_id, _)| *alert_id),
+        );
+        let mut rows: HashMap<i64, AnyRow> = HashMap::with_capacity(chunk.len());
+        for row in query.fetch_all(&mut *conn).await? {
+            rows.insert(row.try_get("id")?, row);
+        }
+        for (alert_id, fingerprint) in chunk {
+            let row = rows.get(alert_id).ok_or_else(|| {
+                StoreError::corrupt(format!("queued alert {alert_id} is not stored"))
+            })?;
             let status: String = row.try_get("status")?;
-            Ok(Claimed {
-                alert_id: row.try_get("alert_id")?,
-                fingerprint: row.try_get("fingerprint")?,
+            claimed.push(Claimed {
+                alert_id: *alert_id,
+                fingerprint: fingerprint.clone(),
                 status: status.parse().map_err(StoreError::corrupt)?,
                 alertname: row.try_get("alertname")?,
                 labels: row.try_get("labels")?,
@@ -95,14 +118,44 @@ async fn claim(conn: &mut AnyConnection, backend: Backend) -> Result<Vec<Claimed
                 starts_at: row.try_get("starts_at")?,
                 source: row.try_get("source")?,
                 delivery_id: row.try_get("delivery_id")?,
-            })
-        })
-        .collect()
+            });
+        }
+    }
+    Ok(claimed)
+}
+
+/// `column IN (m, …) AND column BETWEEN m AND m` for `count` ids, bound by [`bind_ids`].
+///
+/// Selecting rows by id, or joining a `VALUES` list on it, Postgres estimates a full scan
+/// cheaper than hundreds of index probes while a table has no statistics yet (fresh, or
+/// growing fast, as in an alert storm), and then scans the whole table for every statement.
+/// The redundant range makes it expect few rows, so it probes the index.
+fn id_filter(column: &str, count: usize, marks: &mut Marks) -> String {
+    format!(
+        "{column} IN ({}) AND {column} BETWEEN {} AND {}",
+        marks.list(count),
+        marks.one(),
+        marks.one()
+    )
+}
+
+/// Binds the values of an [`id_filter`].
+fn bind_ids<'q>(
+    mut query: Query<'q, Any, AnyArguments<'q>>,
+    ids: impl Iterator<Item = i64>,
+) -> Query<'q, Any, AnyArguments<'q>> {
+    let mut range: Option<(i64, i64)> = None;
+    for id in ids {
+        query = query.bind(id);
+        range = Some(range.map_or((id, id), |(first, last)| (first.min(id), last.max(id))));
+    }
+    let (first, last) = range.unwrap_or((0, 0));
+    query.bind(first).bind(last)
 }
 
 /// Takes a transaction-scoped advisory lock per fingerprint (in key order, so two workers never
 /// deadlock), then returns the fingerprints that still have an older alert queued outside this
-/// batch: those wait for a later round.
+/// batch: those wait for a later round. Postgres only.
 async fn lock_fingerprints(
     conn: &mut AnyConnection,
     claimed: &[Claimed],
@@ -117,23 +170,36 @@ async fn lock_fingerprints(
     let mut keys: Vec<i64> = oldest.keys().map(|fp| lock_key(fp)).collect();
     keys.sort_unstable();
     keys.dedup();
-    for key in keys {
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(key)
-            .execute(&mut *conn)
-            .await?;
+    // A few statements instead of a round trip per key. The rows come sorted, chunk after
+    // chunk, and Postgres evaluates volatile select-list functions after the ORDER BY, so the
+    // locks are still taken one at a time in key order.
+    for chunk in statement_chunks(&keys, LOOKUP_CHUNK) {
+        let statement = format!(
+            "SELECT pg_advisory_xact_lock(v.column1) FROM (VALUES {}) AS v ORDER BY v.column1",
+            Marks::new(Backend::Postgres).rows(chunk.len(), 1)
+        );
+        let mut query = sqlx::query(&statement);
+        for key in chunk {
+            query = query.bind(*key);
+        }
+        query.execute(&mut *conn).await?;
     }
+    // Only once the locks are held: a worker that held one may have applied (and dequeued)
+    // older alerts of that fingerprint.
+    let oldest: Vec<(&str, i64)> = oldest.into_iter().collect();
     let mut deferred = HashSet::new();
-    for (fingerprint, first_id) in oldest {
-        let older: Option<i64> = sqlx::query_scalar(
-            "SELECT alert_id FROM alert_queue WHERE fingerprint = $1 AND alert_id < $2 LIMIT 1",
-        )
-        .bind(fingerprint)
-        .bind(first_id)
-        .fetch_optional(&mut *conn)
-        .await?;
-        if older.is_some() {
-            deferred.insert(fingerprint.to_owned());
+    for chunk in statement_chunks(&oldest, LOOKUP_CHUNK) {
+        let statement = format!(
+            "SELECT v.column1 AS fingerprint FROM (VALUES {}) AS v WHERE EXISTS (SELECT 1 \
+             FROM alert_queue q WHERE q.fingerprint = v.column1 AND q.alert_id < v.column2)",
+            Marks::new(Backend::Postgres).rows(chunk.len(), 2)
+        );
+        let mut query = sqlx::query(&statement);
+        for (fingerprint, first_id) in chunk {
+            query = query.bind(*fingerprint).bind(*first_id);
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            deferred.insert(row.try_get("fingerprint")?);
         }
     }
     Ok(deferred)
@@ -159,18 +225,22 @@ struct FingerprintState {
 /// Loads the open and the latest resolved incident of every fingerprint in the batch.
 async fn load_states(
     conn: &mut AnyConnection,
+    backend: Backend,
     fingerprints: &[&str],
 ) -> Result<HashMap<String, FingerprintState>, StoreError> {
     let mut states: HashMap<String, FingerprintState> = HashMap::new();
-    for chunk in fingerprints.chunks(LOOKUP_CHUNK) {
-        let list = placeholders(1, chunk.len());
+    for chunk in statement_chunks(fingerprints, LOOKUP_CHUNK) {
+        // The list appears twice, so it is marked and bound twice.
+        let mut marks = Marks::new(backend);
+        let list = marks.list(chunk.len());
+        let again = marks.list(chunk.len());
         let statement = format!(
             "SELECT id, fingerprint, state, opened_starts_at, last_starts_at FROM incidents WHERE fingerprint IN ({list}) \
              AND (state <> 'resolved' OR id IN (SELECT MAX(id) FROM incidents \
-             WHERE fingerprint IN ({list}) AND state = 'resolved' GROUP BY fingerprint))"
+             WHERE fingerprint IN ({again}) AND state = 'resolved' GROUP BY fingerprint))"
         );
         let mut query = sqlx::query(&statement);
-        for fingerprint in chunk {
+        for fingerprint in chunk.iter().chain(chunk) {
             query = query.bind(*fingerprint);
         }
         for row in query.fetch_all(&mut *conn).await? {
@@ -194,22 +264,25 @@ async fn load_states(
     Ok(states)
 }
 
-/// `$first, $first+1, …` for `count` values.
-fn placeholders(first: usize, count: usize) -> String {
-    (first..first + count)
-        .map(|n| format!("${n}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// The writes one batch accumulates and flushes in a few multi-row statements.
+///
+/// An incident the batch opens has a provisional id (negative; stored ids are positive) until
+/// it is inserted; ids are mapped to stored ones as they are written.
 #[derive(Default)]
-struct BatchWrites {
+struct BatchWrites<'a> {
     events: Vec<PendingEvent>,
     /// alert id → (incident id, outcome)
     outcomes: Vec<(i64, Option<i64>, &'static str)>,
     /// incident id → (alerts folded in, latest startsAt)
     suppressed: BTreeMap<i64, (i64, Option<i64>)>,
+    /// Incidents opened and not inserted yet, in order.
+    opened: Vec<NewIncident<'a>>,
+    /// Incidents resolved and not updated yet, in order: (incident id, resolved by).
+    resolved: Vec<(i64, &'a str)>,
+    /// The fingerprints of `resolved`.
+    resolving: HashSet<&'a str>,
+    /// Provisional id → stored id, for the incidents inserted so far.
+    stored: HashMap<i64, i64>,
 }
 
 struct PendingEvent {
@@ -220,37 +293,291 @@ struct PendingEvent {
     payload: String,
 }
 
+/// An incident to insert: the alert that opens it, and what is derived from its labels.
+struct NewIncident<'a> {
+    provisional_id: i64,
+    alert: &'a Claimed,
+    severity: &'static str,
+    namespace: Option<String>,
+    pod: Option<String>,
+    container: Option<String>,
+    node: Option<String>,
+    summary: Option<String>,
+    previous: Option<i64>,
+}
+
+impl<'a> NewIncident<'a> {
+    fn new(
+        provisional_id: i64,
+        alert: &'a Claimed,
+        previous: Option<i64>,
+    ) -> Result<Self, StoreError> {
+        let labels: Labels = serde_json::from_str(&alert.labels).map_err(StoreError::corrupt)?;
+        let annotations: Labels =
+            serde_json::from_str(&alert.annotations).map_err(StoreError::corrupt)?;
+        let summary = ["summary", "message", "description"]
+            .iter()
+            .find_map(|key| annotations.get(*key))
+            .cloned();
+        let label = |name: &str| labels.get(name).filter(|v| !v.is_empty()).cloned();
+        Ok(NewIncident {
+            provisional_id,
+            alert,
+            severity: Severity::from_labels(&labels).as_str(),
+            namespace: label("namespace"),
+            pod: label("pod"),
+            container: label("container"),
+            node: label("node"),
+            summary,
+            previous,
+        })
+    }
+}
+
+impl<'a> BatchWrites<'a> {
+    /// The stored id of an incident, provisional or not.
+    fn stored_id(&self, id: i64) -> Result<i64, StoreError> {
+        if id > 0 {
+            return Ok(id);
+        }
+        self.stored
+            .get(&id)
+            .copied()
+            .ok_or_else(|| StoreError::corrupt(format!("incident {id} was never inserted")))
+    }
+
+    /// Records an incident to open and returns its provisional id.
+    fn open(&mut self, alert: &'a Claimed, previous: Option<i64>) -> Result<i64, StoreError> {
+        let count = self.stored.len() + self.opened.len() + 1;
+        let provisional_id = -i64::try_from(count).map_err(StoreError::corrupt)?;
+        self.opened
+            .push(NewIncident::new(provisional_id, alert, previous)?);
+        Ok(provisional_id)
+    }
+
+    /// Inserts the incidents opened and updates those resolved since the last call.
+    ///
+    /// Must run before an incident is opened for a fingerprint in `resolving`: the
+    /// one-open-incident index has to see the earlier incident closed. So the pending incidents
+    /// have distinct fingerprints, and inserted rows are matched back by fingerprint.
+    async fn write_incidents(
+        &mut self,
+        conn: &mut AnyConnection,
+        backend: Backend,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let at = millis(now);
+        let opened = std::mem::take(&mut self.opened);
+        for chunk in statement_chunks(&opened, WRITE_CHUNK) {
+            let values = Marks::new(backend).rows_with(chunk.len(), |marks, out| {
+                // fingerprint, 'triggered', severity … annotations, 'recommend', opened_at,
+                // last_alert_at, opened_starts_at, last_starts_at, 1, previous_incident_id
+                marks.mark(out);
+                out.push_str(", 'triggered'");
+                for _ in 0..10 {
+                    out.push_str(", ");
+                    marks.mark(out);
+                }
+                out.push_str(", 'recommend'");
+                for _ in 0..4 {
+                    out.push_str(", ");
+                    marks.mark(out);
+                }
+                out.push_str(", 1, ");
+                marks.mark(out);
+            });
+            let statement = format!(
+                "INSERT INTO incidents (fingerprint, state, severity, source, alertname, namespace, \
+                 pod, container, node, summary, labels, annotations, mode, opened_at, last_alert_at, \
+                 opened_starts_at, last_starts_at, alert_count, previous_incident_id) \
+                 VALUES {values} RETURNING id, fingerprint"
+            );
+            let mut query = sqlx::query(&statement);
+            for new in chunk {
+                let previous = new.previous.map(|id| self.stored_id(id)).transpose()?;
+                query = query
+                    .bind(new.alert.fingerprint.as_str())
+                    .bind(new.severity)
+                    .bind(new.alert.source.as_str())
+                    .bind(new.alert.alertname.as_str())
+                    .bind(new.namespace.as_deref())
+                    .bind(new.pod.as_deref())
+                    .bind(new.container.as_deref())
+                    .bind(new.node.as_deref())
+                    .bind(new.summary.as_deref())
+                    .bind(new.alert.labels.as_str())
+                    .bind(new.alert.annotations.as_str())
+                    .bind(at)
+                    .bind(at)
+                    .bind(new.alert.starts_at)
+                    .bind(new.alert.starts_at)
+                    .bind(previous);
+            }
+            let rows = query.fetch_all(&mut *conn).await?;
+            // SQLite does not promise RETURNING rows in VALUES order.
+            let provisional: HashMap<&str, i64> = chunk
+                .iter()
+                .map(|new| (new.alert.fingerprint.as_str(), new.provisional_id))
+                .collect();
+            if rows.len() != chunk.len() || provisional.len() != chunk.len() {
+                return Err(StoreError::corrupt(format!(
+                    "inserted {} incidents for {} fingerprints, expected {} distinct",
+                    rows.len(),
+                    provisional.len(),
+                    chunk.len()
+                )));
+            }
+            for row in &rows {
+                let fingerprint: String = row.try_get("fingerprint")?;
+                let provisional_id = provisional.get(fingerprint.as_str()).ok_or_else(|| {
+                    StoreError::corrupt(format!(
+                        "inserted an unexpected incident for {fingerprint}"
+                    ))
+                })?;
+                self.stored.insert(*provisional_id, row.try_get("id")?);
+            }
+        }
+        let resolved = std::mem::take(&mut self.resolved);
+        for chunk in statement_chunks(&resolved, WRITE_CHUNK) {
+            let mut marks = Marks::new(backend);
+            let resolved_at = marks.one();
+            let last_alert_at = marks.one();
+            let statement = format!(
+                "UPDATE incidents SET state = 'resolved', resolved_at = {resolved_at}, \
+                 resolved_by = v.column2, last_alert_at = {last_alert_at} \
+                 FROM (VALUES {}) AS v WHERE incidents.id = v.column1",
+                marks.rows(chunk.len(), 2)
+            );
+            let mut query = sqlx::query(&statement).bind(at).bind(at);
+            for (incident, by) in chunk {
+                query = query.bind(self.stored_id(*incident)?).bind(*by);
+            }
+            query.execute(&mut *conn).await?;
+        }
+        self.resolving.clear();
+        Ok(())
+    }
+
+    /// Writes everything the batch accumulated: incidents, suppressed counters, events (in
+    /// order), alert outcomes, and the removal of the applied alerts from the queue.
+    async fn finish(
+        mut self,
+        conn: &mut AnyConnection,
+        backend: Backend,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.write_incidents(conn, backend, now).await?;
+        let at = millis(now);
+        let suppressed = self
+            .suppressed
+            .iter()
+            .map(|(incident, (count, latest_start))| {
+                Ok((self.stored_id(*incident)?, *count, *latest_start))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        for chunk in statement_chunks(&suppressed, WRITE_CHUNK) {
+            let mut marks = Marks::new(backend);
+            let last_alert_at = marks.one();
+            let statement = format!(
+                "UPDATE incidents SET alert_count = alert_count + v.column2, \
+                 last_alert_at = {last_alert_at}, last_starts_at = CASE WHEN last_starts_at IS NULL \
+                 OR last_starts_at < v.column3 THEN v.column3 ELSE last_starts_at END \
+                 FROM (VALUES {}) AS v WHERE incidents.id = v.column1",
+                marks.rows(chunk.len(), 3)
+            );
+            let mut query = sqlx::query(&statement).bind(at);
+            for (incident, count, latest_start) in chunk {
+                query = query.bind(*incident).bind(*count).bind(*latest_start);
+            }
+            query.execute(&mut *conn).await?;
+        }
+        for chunk in statement_chunks(&self.events, WRITE_CHUNK) {
+            let statement = format!(
+                "INSERT INTO incident_events (incident_id, at, kind, actor, alert_id, payload) VALUES {}",
+                Marks::new(backend).rows(chunk.len(), 6)
+            );
+            let mut query = sqlx::query(&statement);
+            for event in chunk {
+                query = query
+                    .bind(self.stored_id(event.incident_id)?)
+                    .bind(at)
+                    .bind(event.kind.as_str())
+                    .bind(event.actor.as_str())
+                    .bind(event.alert_id)
+                    .bind(event.payload.as_str());
+            }
+            query.execute(&mut *conn).await?;
+        }
+        for chunk in statement_chunks(&self.outcomes, WRITE_CHUNK) {
+            // `UPDATE … FROM (VALUES …)`: both SQLite (3.33+) and Postgres name the columns
+            // column1, column2, …
+            let mut marks = Marks::new(backend);
+            let processed_at = marks.one();
+            let values = marks.rows(chunk.len(), 3);
+            let statement = format!(
+                "UPDATE alerts SET incident_id = v.column2, outcome = v.column3, \
+                 processed_at = {processed_at} FROM (VALUES {values}) AS v \
+                 WHERE alerts.id = v.column1 AND {}",
+                id_filter("alerts.id", chunk.len(), &mut marks)
+            );
+            let mut query = sqlx::query(&statement).bind(at);
+            for (alert_id, incident_id, outcome) in chunk {
+                let incident_id = incident_id.map(|id| self.stored_id(id)).transpose()?;
+                query = query.bind(*alert_id).bind(incident_id).bind(*outcome);
+            }
+            let query = bind_ids(query, chunk.iter().map(|(alert_id, _, _)| *alert_id));
+            query.execute(&mut *conn).await?;
+            let statement = format!(
+                "DELETE FROM alert_queue WHERE alert_id IN ({})",
+                Marks::new(backend).list(chunk.len())
+            );
+            let mut query = sqlx::query(&statement);
+            for (alert_id, _, _) in chunk {
+                query = query.bind(*alert_id);
+            }
+            query.execute(&mut *conn).await?;
+        }
+        Ok(())
+    }
+}
+
 async fn apply_batch(
     conn: &mut AnyConnection,
+    backend: Backend,
     alerts: &[&Claimed],
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     let mut fingerprints: Vec<&str> = alerts.iter().map(|a| a.fingerprint.as_str()).collect();
     fingerprints.sort_unstable();
     fingerprints.dedup();
-    let mut states = load_states(conn, &fingerprints).await?;
+    let mut states = load_states(conn, backend, &fingerprints).await?;
     let mut writes = BatchWrites::default();
     for alert in alerts {
         let state = states.entry(alert.fingerprint.clone()).or_default();
-        apply(conn, alert, state, &mut writes, now).await?;
+        let outcome = on_alert(
+            state.open.as_ref(),
+            state.last_resolved.as_ref(),
+            alert.status,
+            opt_from_millis(alert.starts_at),
+        );
+        if matches!(outcome, AlertOutcome::Open { .. })
+            && writes.resolving.contains(alert.fingerprint.as_str())
+        {
+            writes.write_incidents(conn, backend, now).await?;
+        }
+        apply(alert, outcome, state, &mut writes)?;
     }
-    flush(conn, writes, now).await
+    writes.finish(conn, backend, now).await
 }
 
-async fn apply(
-    conn: &mut AnyConnection,
-    alert: &Claimed,
+/// Applies one alert's outcome to the batch's view of its fingerprint, recording the writes.
+fn apply<'a>(
+    alert: &'a Claimed,
+    outcome: AlertOutcome,
     state: &mut FingerprintState,
-    writes: &mut BatchWrites,
-    now: DateTime<Utc>,
+    writes: &mut BatchWrites<'a>,
 ) -> Result<(), StoreError> {
     let starts_at = opt_from_millis(alert.starts_at);
-    let outcome = on_alert(
-        state.open.as_ref(),
-        state.last_resolved.as_ref(),
-        alert.status,
-        starts_at,
-    );
     let mut payload = serde_json::json!({
         "alert_id": alert.alert_id,
         "delivery_id": alert.delivery_id,
@@ -258,7 +585,10 @@ async fn apply(
         "starts_at": starts_at,
         "source": alert.source,
     });
-    let mut event = |incident_id: i64, kind: EventKind, payload: serde_json::Value| {
+    let event = |writes: &mut BatchWrites<'a>,
+                 incident_id: i64,
+                 kind: EventKind,
+                 payload: serde_json::Value| {
         writes.events.push(PendingEvent {
             incident_id,
             kind,
@@ -269,12 +599,12 @@ async fn apply(
     };
     let (incident_id, outcome_name) = match outcome {
         AlertOutcome::Open { previous } => {
-            let id = open_incident(conn, alert, previous, now).await?;
+            let id = writes.open(alert, previous)?;
             payload["labels"] = serde_json::from_str(&alert.labels).map_err(StoreError::corrupt)?;
             payload["annotations"] =
                 serde_json::from_str(&alert.annotations).map_err(StoreError::corrupt)?;
             payload["previous_incident_id"] = serde_json::json!(previous);
-            event(id, EventKind::Triggered, payload);
+            event(writes, id, EventKind::Triggered, payload);
             state.open = Some(IncidentFacts {
                 id,
                 state: IncidentState::Triggered,
@@ -290,22 +620,14 @@ async fn apply(
             if let Some(open) = state.open.as_mut() {
                 open.last_starts_at = open.last_starts_at.max(starts_at);
             }
-            event(incident, EventKind::Suppressed, payload);
+            event(writes, incident, EventKind::Suppressed, payload);
             (Some(incident), "suppressed")
         }
         AlertOutcome::Resolve { incident } => {
-            // Written at once: a later alert of this batch may open a new incident for the
-            // same fingerprint, and the one-open-incident index must already see this one closed.
-            sqlx::query(
-                "UPDATE incidents SET state = 'resolved', resolved_at = $1, resolved_by = $2, \
-                 last_alert_at = $1 WHERE id = $3",
-            )
-            .bind(millis(now))
-            .bind(alert.source.as_str())
-            .bind(incident)
-            .execute(&mut *conn)
-            .await?;
-            event(incident, EventKind::Resolved, payload);
+            // Written before any later incident of this fingerprint (see `write_incidents`).
+            writes.resolved.push((incident, alert.source.as_str()));
+            writes.resolving.insert(alert.fingerprint.as_str());
+            event(writes, incident, EventKind::Resolved, payload);
             state.last_resolved = state.open.take().map(|open| IncidentFacts {
                 state: IncidentState::Resolved,
                 ..open
@@ -314,18 +636,18 @@ async fn apply(
         }
         AlertOutcome::StaleResolution { incident } => {
             payload["reason"] = "resolution of an older occurrence than the open incident's".into();
-            event(incident, EventKind::StaleAlert, payload);
+            event(writes, incident, EventKind::StaleAlert, payload);
             (Some(incident), "stale_resolution")
         }
         AlertOutcome::Stale { incident } => {
             payload["reason"] = "firing alert for an occurrence already resolved".into();
-            event(incident, EventKind::StaleAlert, payload);
+            event(writes, incident, EventKind::StaleAlert, payload);
             (Some(incident), "stale")
         }
         AlertOutcome::UnmatchedResolution { last } => {
             if let Some(incident) = last {
                 payload["reason"] = "resolution with no open incident".into();
-                event(incident, EventKind::StaleAlert, payload);
+                event(writes, incident, EventKind::StaleAlert, payload);
             }
             (last, "unmatched_resolution")
         }
@@ -334,108 +656,4 @@ async fn apply(
         .outcomes
         .push((alert.alert_id, incident_id, outcome_name));
     Ok(())
-}
-
-/// Writes what the batch accumulated: suppressed counters, events (in order), alert outcomes,
-/// and the removal of the applied alerts from the queue.
-async fn flush(
-    conn: &mut AnyConnection,
-    writes: BatchWrites,
-    now: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    let at = millis(now);
-    for (incident, (count, latest_start)) in &writes.suppressed {
-        sqlx::query(
-            "UPDATE incidents SET alert_count = alert_count + $1, last_alert_at = $2, \
-             last_starts_at = CASE WHEN last_starts_at IS NULL OR last_starts_at < $3 \
-             THEN $3 ELSE last_starts_at END WHERE id = $4",
-        )
-        .bind(*count)
-        .bind(at)
-        .bind(*latest_start)
-        .bind(*incident)
-        .execute(&mut *conn)
-        .await?;
-    }
-    for chunk in writes.events.chunks(WRITE_CHUNK) {
-        let statement = format!(
-            "INSERT INTO incident_events (incident_id, at, kind, actor, alert_id, payload) VALUES {}",
-            values_placeholders(chunk.len(), 6)
-        );
-        let mut query = sqlx::query(&statement);
-        for event in chunk {
-            query = query
-                .bind(event.incident_id)
-                .bind(at)
-                .bind(event.kind.as_str())
-                .bind(event.actor.as_str())
-                .bind(event.alert_id)
-                .bind(event.payload.as_str());
-        }
-        query.execute(&mut *conn).await?;
-    }
-    for chunk in writes.outcomes.chunks(WRITE_CHUNK) {
-        // `UPDATE … FROM (VALUES …)`: both SQLite (3.33+) and Postgres name the columns
-        // column1, column2, …
-        let statement = format!(
-            "UPDATE alerts SET incident_id = v.column2, outcome = v.column3, processed_at = $1 \
-             FROM (VALUES {}) AS v WHERE alerts.id = v.column1",
-            values_placeholders_from(2, chunk.len(), 3)
-        );
-        let mut query = sqlx::query(&statement).bind(at);
-        for (alert_id, incident_id, outcome) in chunk {
-            query = query.bind(*alert_id).bind(*incident_id).bind(*outcome);
-        }
-        query.execute(&mut *conn).await?;
-        let statement = format!(
-            "DELETE FROM alert_queue WHERE alert_id IN ({})",
-            placeholders(1, chunk.len())
-        );
-        let mut query = sqlx::query(&statement);
-        for (alert_id, _, _) in chunk {
-            query = query.bind(*alert_id);
-        }
-        query.execute(&mut *conn).await?;
-    }
-    Ok(())
-}
-
-async fn open_incident(
-    conn: &mut AnyConnection,
-    alert: &Claimed,
-    previous: Option<i64>,
-    now: DateTime<Utc>,
-) -> Result<i64, StoreError> {
-    let labels: Labels = serde_json::from_str(&alert.labels).map_err(StoreError::corrupt)?;
-    let annotations: Labels =
-        serde_json::from_str(&alert.annotations).map_err(StoreError::corrupt)?;
-    let summary = ["summary", "message", "description"]
-        .iter()
-        .find_map(|key| annotations.get(*key))
-        .cloned();
-    let label = |name: &str| labels.get(name).filter(|v| !v.is_empty()).cloned();
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO incidents (fingerprint, state, severity, source, alertname, namespace, pod, \
-         container, node, summary, labels, annotations, mode, opened_at, last_alert_at, \
-         opened_starts_at, last_starts_at, alert_count, previous_incident_id) \
-         VALUES ($1, 'triggered', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'recommend', $12, $12, \
-         $13, $13, 1, $14) RETURNING id",
-    )
-    .bind(alert.fingerprint.as_str())
-    .bind(Severity::from_labels(&labels).as_str())
-    .bind(alert.source.as_str())
-    .bind(alert.alertname.as_str())
-    .bind(label("namespace"))
-    .bind(label("pod"))
-    .bind(label("container"))
-    .bind(label("node"))
-    .bind(summary)
-    .bind(alert.labels.as_str())
-    .bind(alert.annotations.as_str())
-    .bind(millis(now))
-    .bind(alert.starts_at)
-    .bind(previous)
-    .fetch_one(&mut *conn)
-    .await?;
-    Ok(id)
 }

@@ -452,14 +452,10 @@ async fn storm_of_20k_alerts_in_one_delivery() {
         let alerts: Vec<_> = (0..20_000)
             .map(|i| alert("firing", "Storm", &format!("pod-{}", i % 5_000), 0))
             .collect();
-        let started = std::time::Instant::now();
         let receipt = store.ingest(delivery(alerts, t0())).await.unwrap();
-        eprintln!("TIMING {name} ingest {:?}", started.elapsed());
         assert_eq!(receipt.alerts, 20_000);
         assert_eq!(store.queue_depth().await.unwrap(), 20_000, "{name}");
-        let started = std::time::Instant::now();
         assert_eq!(drain(&store, t0()).await, 20_000, "{name}");
-        eprintln!("TIMING {name} process {:?}", started.elapsed());
         let counts = store.incident_counts().await.unwrap();
         assert_eq!(
             counts,
@@ -532,5 +528,120 @@ async fn replicas_never_open_two_incidents_for_one_fingerprint() {
         // one open one for the rounds after the last resolution.
         assert_eq!(mine.len(), 11, "{pod}: {mine:?}");
         assert_eq!(open, 1, "{pod}");
+    }
+}
+
+/// One batch in which a fingerprint opens, resolves and reopens several times: each incident is
+/// written before the next one of its fingerprint, and every event, count and link lands on the
+/// right incident.
+#[tokio::test]
+async fn flapping_within_one_batch() {
+    for (name, store, _guard) in stores("flapbatch").await {
+        let now = t0() + Duration::hours(1);
+        let alerts = vec![
+            alert("firing", "Flap", "a", 0),
+            alert("firing", "Flap", "b", 0),
+            alert("firing", "Flap", "a", 0),
+            alert("resolved", "Flap", "a", 0),
+            alert("firing", "Flap", "a", 0),
+            alert("firing", "Flap", "a", 10),
+            alert("resolved", "Flap", "a", 10),
+            alert("firing", "Flap", "a", 20),
+            alert("resolved", "Flap", "b", -5),
+            alert("resolved", "Flap", "c", 0),
+            alert("firing", "Flap", "b", 0),
+        ];
+        store.ingest(delivery(alerts, now)).await.unwrap();
+        assert_eq!(
+            store.process_queue(now).await.unwrap(),
+            11,
+            "{name}: one batch"
+        );
+        assert_eq!(store.queue_depth().await.unwrap(), 0, "{name}");
+
+        let mut incidents = store
+            .list_incidents(&IncidentFilter::default())
+            .await
+            .unwrap()
+            .incidents;
+        incidents.reverse();
+        let ids: Vec<i64> = incidents.iter().map(|i| i.id).collect();
+        let summary: Vec<_> = incidents
+            .iter()
+            .map(|i| {
+                (
+                    i.pod.clone().unwrap(),
+                    i.state,
+                    i.alert_count,
+                    i.previous_incident_id
+                        .map(|p| ids.iter().position(|id| *id == p).unwrap()),
+                    i.resolved_by.clone(),
+                )
+            })
+            .collect();
+        let resolved = Some("alertmanager".to_owned());
+        assert_eq!(
+            summary,
+            vec![
+                (
+                    "a".to_owned(),
+                    IncidentState::Resolved,
+                    2,
+                    None,
+                    resolved.clone()
+                ),
+                ("b".to_owned(), IncidentState::Triggered, 2, None, None),
+                (
+                    "a".to_owned(),
+                    IncidentState::Resolved,
+                    1,
+                    Some(0),
+                    resolved
+                ),
+                ("a".to_owned(), IncidentState::Triggered, 1, Some(2), None),
+            ],
+            "{name}"
+        );
+
+        let mut history = Vec::new();
+        for id in &ids {
+            let detail = store.incident_detail(*id).await.unwrap().unwrap();
+            let outcomes: Vec<String> = detail
+                .alerts
+                .iter()
+                .map(|a| a.outcome.clone().unwrap())
+                .collect();
+            history.push((kinds(&detail), outcomes));
+        }
+        let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            history,
+            vec![
+                (
+                    vec![
+                        EventKind::Triggered,
+                        EventKind::Suppressed,
+                        EventKind::Resolved,
+                        EventKind::StaleAlert
+                    ],
+                    strings(&["opened", "suppressed", "resolved", "stale"])
+                ),
+                (
+                    vec![
+                        EventKind::Triggered,
+                        EventKind::StaleAlert,
+                        EventKind::Suppressed
+                    ],
+                    strings(&["opened", "stale_resolution", "suppressed"])
+                ),
+                (
+                    vec![EventKind::Triggered, EventKind::Resolved],
+                    strings(&["opened", "resolved"])
+                ),
+                (vec![EventKind::Triggered], strings(&["opened"])),
+            ],
+            "{name}"
+        );
+        store.close().await;
     }
 }
