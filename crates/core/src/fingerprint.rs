@@ -44,26 +44,41 @@ impl FingerprintConfig {
     }
 }
 
+/// 64-bit FNV-1a, the hash Prometheus uses for label-set fingerprints.
+#[derive(Debug, Clone, Copy)]
+pub struct Fnv1a(u64);
+
+impl Default for Fnv1a {
+    fn default() -> Self {
+        Fnv1a(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Fnv1a {
+    pub fn feed(&mut self, bytes: &[u8]) {
+        for byte in bytes {
+            self.0 ^= u64::from(*byte);
+            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+
+    pub fn finish(self) -> u64 {
+        self.0
+    }
+}
+
 /// Prometheus' `LabelSet.Fingerprint()`: FNV-1a 64 over the sorted names and values, each
 /// followed by the 0xff separator. Equal to the `fingerprint` Alertmanager puts in its webhooks.
 pub fn label_set_hash(labels: &Labels) -> u64 {
-    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-    const PRIME: u64 = 0x0000_0100_0000_01b3;
-    let mut hash = OFFSET;
-    let mut feed = |bytes: &[u8]| {
-        for byte in bytes {
-            hash ^= u64::from(*byte);
-            hash = hash.wrapping_mul(PRIME);
-        }
-    };
+    let mut hash = Fnv1a::default();
     // BTreeMap iterates in sorted name order, as Prometheus sorts.
     for (name, value) in labels {
-        feed(name.as_bytes());
-        feed(&[0xff]);
-        feed(value.as_bytes());
-        feed(&[0xff]);
+        hash.feed(name.as_bytes());
+        hash.feed(&[0xff]);
+        hash.feed(value.as_bytes());
+        hash.feed(&[0xff]);
     }
-    hash
+    hash.finish()
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@ use crate::sql::{Marks, millis, opt_from_millis, statement_chunks};
 use crate::{Backend, Store, StoreError};
 use chrono::{DateTime, Utc};
 use nightwatch_core::event::{EventKind, bounded_payload};
+use nightwatch_core::fingerprint::Fnv1a;
 use nightwatch_core::incident::{AlertOutcome, IncidentFacts, IncidentState, on_alert};
 use nightwatch_core::model::{AlertStatus, Labels, Severity};
 use sqlx::any::{AnyArguments, AnyRow};
@@ -207,12 +208,9 @@ async fn lock_fingerprints(
 
 /// A stable 64-bit key for a fingerprint (FNV-1a), for `pg_advisory_xact_lock`.
 fn lock_key(fingerprint: &str) -> i64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in fingerprint.as_bytes() {
-        hash ^= u64::from(*byte);
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    i64::from_ne_bytes(hash.to_ne_bytes())
+    let mut hash = Fnv1a::default();
+    hash.feed(fingerprint.as_bytes());
+    i64::from_ne_bytes(hash.finish().to_ne_bytes())
 }
 
 /// What the batch knows about one fingerprint: loaded once, then kept current in memory.

@@ -6,7 +6,8 @@ use crate::model::{Alert, AlertStatus, Delivery, Labels, Source};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-const DELIVERY_FIELDS: &[&str] = &[
+/// Delivery-level fields every Alertmanager-shaped format shares (Grafana's unified format too).
+pub(super) const DELIVERY_FIELDS: &[&str] = &[
     "version",
     "groupKey",
     "truncatedAlerts",

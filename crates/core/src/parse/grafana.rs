@@ -9,19 +9,6 @@ use crate::model::{Alert, AlertStatus, Delivery, Labels, Source};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-const UNIFIED_FIELDS: &[&str] = &[
-    "version",
-    "groupKey",
-    "truncatedAlerts",
-    "status",
-    "receiver",
-    "groupLabels",
-    "commonLabels",
-    "commonAnnotations",
-    "externalURL",
-    "alerts",
-];
-
 pub(super) fn parse(value: &Value, received_at: DateTime<Utc>) -> Result<Delivery, ParseError> {
     let top = json::as_object(value, "body")?;
     if top.get("alerts").is_none()
@@ -30,7 +17,7 @@ pub(super) fn parse(value: &Value, received_at: DateTime<Utc>) -> Result<Deliver
         return legacy(top, received_at);
     }
     let mut delivery = alertmanager::envelope(Source::Grafana, top)?;
-    delivery.extra = json::extras(top, UNIFIED_FIELDS);
+    delivery.extra = json::extras(top, alertmanager::DELIVERY_FIELDS);
     let mut alerts = alertmanager::alerts(top, &delivery, received_at)?;
     // Grafana alerts may lack an alertname (the rule title is the group's name).
     if let Some(title) = json::scalar_text(top, "title", "")? {
