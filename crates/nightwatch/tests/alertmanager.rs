@@ -81,16 +81,6 @@ impl Drop for Alertmanager {
     }
 }
 
-fn incidents(client: &Client, nw: &Nightwatch, query: &str) -> Vec<Value> {
-    let page: Value = client
-        .get(nw.url(&format!("/api/incidents?{query}")))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    page["incidents"].as_array().unwrap().clone()
-}
-
 #[test]
 fn alertmanager_delivers_firing_then_resolved() {
     let client = Client::new();
@@ -118,7 +108,7 @@ fn alertmanager_delivers_firing_then_resolved() {
             "incident from Alertmanager",
             Duration::from_secs(60),
             || {
-                incidents(&client, &nw, "alertname=KubePodCrashLooping")
+                nw.incidents("alertname=KubePodCrashLooping")
                     .into_iter()
                     .next()
             },
@@ -134,9 +124,7 @@ fn alertmanager_delivers_firing_then_resolved() {
             "KubePodCrashLooping:shop:api-7d9f:app"
         );
         let other = wait_for("the second incident", Duration::from_secs(60), || {
-            incidents(&client, &nw, "alertname=HighErrorRate")
-                .into_iter()
-                .next()
+            nw.incidents("alertname=HighErrorRate").into_iter().next()
         });
         // For alerts that are about neither a pod nor a node, our fingerprint is Alertmanager's.
         let detail: Value = client

@@ -13,16 +13,6 @@ fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(third_party_fixtures().join("payloads").join(name)).unwrap()
 }
 
-fn incidents(client: &Client, nw: &Nightwatch, query: &str) -> Vec<Value> {
-    let page: Value = client
-        .get(nw.url(&format!("/api/incidents?limit=500&{query}")))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    page["incidents"].as_array().unwrap().clone()
-}
-
 /// The value of one sample in `/metrics` (0 when absent).
 fn metric(client: &Client, nw: &Nightwatch, series: &str) -> f64 {
     let metrics = client
@@ -146,7 +136,7 @@ fn ingest_incidents_and_api_on_both_backends() {
         assert_eq!(body["field"], "alerts[0].labels", "{body}");
 
         let crash = wait_for("the crash-loop incident", Duration::from_secs(20), || {
-            incidents(&client, &nw, "alertname=KubePodCrashLooping&namespace=shop")
+            nw.incidents("alertname=KubePodCrashLooping&namespace=shop")
                 .into_iter()
                 .next()
         });
@@ -243,13 +233,9 @@ fn ingest_incidents_and_api_on_both_backends() {
             .send()
             .unwrap();
         let newer = wait_for("the follow-up incident", Duration::from_secs(20), || {
-            incidents(
-                &client,
-                &nw,
-                "alertname=KubePodCrashLooping&namespace=shop&state=triggered",
-            )
-            .into_iter()
-            .next()
+            nw.incidents("alertname=KubePodCrashLooping&namespace=shop&state=triggered")
+                .into_iter()
+                .next()
         });
         assert_eq!(newer["previous_incident_id"], id);
         let newer_detail: Value = client
@@ -262,9 +248,9 @@ fn ingest_incidents_and_api_on_both_backends() {
         assert_eq!(newer_detail["related"]["same_pod"][0]["verdict"], "real");
 
         // Filters.
-        assert_eq!(incidents(&client, &nw, "namespace=shop").len(), 2, "{name}");
+        assert_eq!(nw.incidents("namespace=shop").len(), 2, "{name}");
         assert!(
-            incidents(&client, &nw, "state=resolved")
+            nw.incidents("state=resolved")
                 .iter()
                 .all(|i| i["state"] == "resolved")
         );
@@ -276,7 +262,7 @@ fn ingest_incidents_and_api_on_both_backends() {
                 .status(),
             400
         );
-        let grafana = incidents(&client, &nw, "alertname=TestAlert");
+        let grafana = nw.incidents("alertname=TestAlert");
         assert_eq!(grafana.len(), 1, "{name}");
         assert_eq!(grafana[0]["source"], "grafana");
         assert_eq!(

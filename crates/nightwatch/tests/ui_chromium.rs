@@ -120,24 +120,6 @@ struct Seeded {
     current: i64,
 }
 
-fn list(http: &Http, nw: &Nightwatch, query: &str) -> Vec<Value> {
-    let page: Value = http
-        .get(nw.url(&format!("/api/incidents?{query}")))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    page["incidents"].as_array().unwrap().clone()
-}
-
-fn detail(http: &Http, nw: &Nightwatch, id: i64) -> Value {
-    http.get(nw.url(&format!("/api/incidents/{id}")))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap()
-}
-
 fn post(http: &Http, nw: &Nightwatch, path: &str, body: Vec<u8>) {
     let response = http
         .post(nw.url(path))
@@ -163,9 +145,9 @@ fn event_kinds(detail: &Value) -> Vec<String> {
 }
 
 /// Waits until the incident's timeline is exactly `kinds` (the queue worked the last delivery).
-fn wait_events(http: &Http, nw: &Nightwatch, id: i64, kinds: &[&str]) {
+fn wait_events(nw: &Nightwatch, id: i64, kinds: &[&str]) {
     wait_for(&format!("incident {id} events {kinds:?}"), WAIT, || {
-        (event_kinds(&detail(http, nw, id)) == kinds).then_some(())
+        (event_kinds(&nw.incident(id)) == kinds).then_some(())
     });
 }
 
@@ -225,7 +207,7 @@ fn seed(nw: &Nightwatch) -> Seeded {
         read("grafana_keep_v12_test_notification.json"),
     );
     wait_for("the fixtures' ten incidents", WAIT, || {
-        (list(&http, nw, "").len() == 10).then_some(())
+        (nw.incidents("").len() == 10).then_some(())
     });
 
     let now = Utc::now();
@@ -236,7 +218,8 @@ fn seed(nw: &Nightwatch) -> Seeded {
     );
     let crash_ids = |count: usize| {
         wait_for(&format!("{count} {CRASH} incidents"), WAIT, || {
-            let ids: Vec<i64> = list(&http, nw, &format!("alertname={CRASH}"))
+            let ids: Vec<i64> = nw
+                .incidents(&format!("alertname={CRASH}"))
                 .iter()
                 .map(|i| i["id"].as_i64().unwrap())
                 .collect();
@@ -248,12 +231,11 @@ fn seed(nw: &Nightwatch) -> Seeded {
     am(crash_delivery(t0, None));
     let first = crash_ids(1);
     am(crash_delivery(t0, None));
-    wait_events(&http, nw, first, &["triggered", "suppressed"]);
+    wait_events(nw, first, &["triggered", "suppressed"]);
     am(crash_delivery(t0, Some(t0 + ChronoDuration::minutes(12))));
-    wait_events(&http, nw, first, &["triggered", "suppressed", "resolved"]);
+    wait_events(nw, first, &["triggered", "suppressed", "resolved"]);
     am(crash_delivery(t0, None)); // a late retry of the first occurrence
     wait_events(
-        &http,
         nw,
         first,
         &["triggered", "suppressed", "resolved", "stale_alert"],
@@ -262,18 +244,18 @@ fn seed(nw: &Nightwatch) -> Seeded {
     am(crash_delivery(t1, None));
     let second = crash_ids(2);
     am(crash_delivery(t1, Some(t1 + ChronoDuration::minutes(20))));
-    wait_events(&http, nw, second, &["triggered", "resolved"]);
+    wait_events(nw, second, &["triggered", "resolved"]);
 
     am(crash_delivery(t2, None));
     let current = crash_ids(3);
     am(crash_delivery(t2, None));
-    wait_events(&http, nw, current, &["triggered", "suppressed"]);
+    wait_events(nw, current, &["triggered", "suppressed"]);
 
     for (id, verdict) in [(first, "noise"), (second, "real")] {
         let body = serde_json::to_vec(&json!({"verdict": verdict, "by": "alice"})).unwrap();
         post(&http, nw, &format!("/api/incidents/{id}/verdict"), body);
     }
-    assert_eq!(list(&http, nw, "").len(), 13);
+    assert_eq!(nw.incidents("").len(), 13);
     Seeded {
         first,
         second,

@@ -95,6 +95,24 @@ impl Nightwatch {
         format!("{}{}", self.base_url, path)
     }
 
+    /// `GET /api/incidents?limit=500&QUERY`: the incidents of the first page.
+    pub fn incidents(&self, query: &str) -> Vec<serde_json::Value> {
+        let page: serde_json::Value =
+            reqwest::blocking::get(self.url(&format!("/api/incidents?limit=500&{query}")))
+                .unwrap()
+                .json()
+                .unwrap();
+        page["incidents"].as_array().unwrap().clone()
+    }
+
+    /// `GET /api/incidents/ID`: the incident with its alerts, events and history.
+    pub fn incident(&self, id: i64) -> serde_json::Value {
+        reqwest::blocking::get(self.url(&format!("/api/incidents/{id}")))
+            .unwrap()
+            .json()
+            .unwrap()
+    }
+
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log_path).unwrap_or_default()
     }
