@@ -70,7 +70,9 @@ pub fn third_party_fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/third-party")
 }
 
+pub mod lab;
 pub mod process;
+pub use lab::{Lab, LabOptions, process_alive, workspace_binary};
 pub use process::{Nightwatch, free_port, wait_for};
 
 /// [`fresh_postgres_url`] for tests that are not async.

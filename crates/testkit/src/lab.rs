@@ -1,0 +1,270 @@
+//! The lab for end-to-end tests: `lab/up` starts etcd, the real control plane, the kubelet
+//! simulator, Prometheus and Alertmanager on a block of free loopback ports in a temporary
+//! directory; dropping the [`Lab`] runs `lab/down`. `lab/up --die-with` ties the lab to this test
+//! process, so even a test killed outright leaves no process behind.
+
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+/// The repository root (where `lab/` lives).
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A binary of this workspace built next to the running test (`cargo build --workspace --bins`
+/// puts it there), or the path in `env_var`.
+pub fn workspace_binary(name: &str, env_var: &str) -> PathBuf {
+    if let Ok(path) = std::env::var(env_var) {
+        return PathBuf::from(path);
+    }
+    // target/<profile>/deps/<test> → target/<profile>/<name>
+    let exe = std::env::current_exe().unwrap();
+    let path = exe.parent().unwrap().parent().unwrap().join(name);
+    assert!(
+        path.exists(),
+        "{} not found: build it first (`cargo build --workspace --bins`, as ./scripts/test does) \
+         or set {env_var}",
+        path.display()
+    );
+    path
+}
+
+pub struct LabOptions {
+    /// Where Alertmanager posts (each gets every notification).
+    pub webhooks: Vec<String>,
+    pub nodes: u32,
+    pub kubelet_sim: bool,
+}
+
+impl Default for LabOptions {
+    fn default() -> Self {
+        LabOptions {
+            webhooks: Vec::new(),
+            nodes: 3,
+            kubelet_sim: true,
+        }
+    }
+}
+
+pub struct Lab {
+    dir: Option<tempfile::TempDir>,
+    env: BTreeMap<String, String>,
+    pids: Vec<u32>,
+    http: reqwest::blocking::Client,
+}
+
+/// `lab/up` needs 7 consecutive free ports.
+fn free_port_block(len: u16) -> u16 {
+    for _ in 0..200 {
+        let base = crate::free_port();
+        if base > 65535 - len {
+            continue;
+        }
+        let all_free = (base..base + len)
+            .all(|port| std::net::TcpListener::bind(("127.0.0.1", port)).is_ok());
+        if all_free {
+            return base;
+        }
+    }
+    panic!("no block of {len} free loopback ports");
+}
+
+impl Lab {
+    pub fn start(options: LabOptions) -> Lab {
+        let dir = tempfile::Builder::new()
+            .prefix("nightwatch-lab.")
+            .tempdir()
+            .unwrap();
+        let lab_dir = dir.path().join("lab");
+        let mut command = Command::new(repo_root().join("lab/up"));
+        command
+            .arg("--dir")
+            .arg(&lab_dir)
+            .arg("--base-port")
+            .arg(free_port_block(7).to_string())
+            .arg("--nodes")
+            .arg(options.nodes.to_string())
+            .arg("--die-with")
+            .arg(std::process::id().to_string());
+        for webhook in &options.webhooks {
+            command.arg("--webhook").arg(webhook);
+        }
+        if options.kubelet_sim {
+            command
+                .arg("--sim-bin")
+                .arg(workspace_binary("kubelet-sim", "KUBELET_SIM_BIN"));
+        } else {
+            command.arg("--no-sim");
+        }
+        let output = command.output().unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "lab/up failed ({}):\n{}\n{}",
+            output.status,
+            stdout,
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let env: BTreeMap<String, String> = stdout
+            .lines()
+            .filter_map(|line| line.strip_prefix("export "))
+            .filter_map(|line| line.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let pids = std::fs::read_dir(lab_dir.join("pids"))
+            .unwrap()
+            .map(|entry| {
+                std::fs::read_to_string(entry.unwrap().path())
+                    .unwrap()
+                    .trim()
+                    .parse()
+                    .unwrap()
+            })
+            .collect();
+        let ca = std::fs::read(lab_dir.join("ca.crt")).unwrap();
+        let http = reqwest::blocking::Client::builder()
+            .add_root_certificate(reqwest::Certificate::from_pem(&ca).unwrap())
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap();
+        Lab {
+            dir: Some(dir),
+            env,
+            pids,
+            http,
+        }
+    }
+
+    /// A variable of the lab's environment (`lab/env`), e.g. `LAB_PROMETHEUS_URL`.
+    pub fn var(&self, name: &str) -> &str {
+        self.env
+            .get(name)
+            .unwrap_or_else(|| panic!("lab/up printed no {name}"))
+    }
+
+    pub fn dir(&self) -> PathBuf {
+        PathBuf::from(self.var("NIGHTWATCH_LAB_DIR"))
+    }
+
+    pub fn kubeconfig(&self) -> PathBuf {
+        PathBuf::from(self.var("KUBECONFIG"))
+    }
+
+    /// The PIDs `lab/up` recorded (process-group leaders of every lab process).
+    pub fn pids(&self) -> &[u32] {
+        &self.pids
+    }
+
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::blocking::RequestBuilder {
+        self.http
+            .request(method, format!("{}{path}", self.var("LAB_APISERVER_URL")))
+            .bearer_auth(self.var("LAB_TOKEN"))
+    }
+
+    fn send(&self, what: &str, builder: reqwest::blocking::RequestBuilder) -> Result<Value, String> {
+        let response = builder.send().map_err(|e| format!("{what}: {e}"))?;
+        let status = response.status();
+        let body = response.text().unwrap_or_default();
+        if !status.is_success() {
+            return Err(format!("{what}: {status}: {body}"));
+        }
+        Ok(serde_json::from_str(&body).unwrap_or(Value::String(body)))
+    }
+
+    /// GET on the API server; Err carries the status and body (e.g. a 404).
+    pub fn kube_get(&self, path: &str) -> Result<Value, String> {
+        self.send(
+            &format!("GET {path}"),
+            self.request(reqwest::Method::GET, path),
+        )
+    }
+
+    /// POST (create) on the API server; panics on failure.
+    pub fn kube_create(&self, path: &str, body: &Value) -> Value {
+        self.send(
+            &format!("POST {path}"),
+            self.request(reqwest::Method::POST, path).json(body),
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// A strategic-merge PATCH (as `kubectl patch` does); panics on failure.
+    pub fn kube_patch(&self, path: &str, body: &Value) -> Value {
+        self.send(
+            &format!("PATCH {path}"),
+            self.request(reqwest::Method::PATCH, path)
+                .header("Content-Type", "application/strategic-merge-patch+json")
+                .body(body.to_string()),
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// DELETE on the API server; panics on failure.
+    pub fn kube_delete(&self, path: &str) -> Value {
+        self.send(
+            &format!("DELETE {path}"),
+            self.request(reqwest::Method::DELETE, path),
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// A GET on one of the lab's plain-HTTP services (Prometheus, Alertmanager, the simulator).
+    pub fn http_get(&self, url: &str) -> Result<Value, String> {
+        self.send(&format!("GET {url}"), self.http.get(url))
+    }
+
+    /// The last lines of every lab process's log: what a failing test prints.
+    pub fn logs_tail(&self, lines: usize) -> String {
+        let mut out = String::new();
+        let Ok(entries) = std::fs::read_dir(self.dir().join("logs")) else {
+            return out;
+        };
+        let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        paths.sort();
+        for path in paths {
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            let tail: Vec<&str> = text.lines().rev().take(lines).collect();
+            out.push_str(&format!("==> {} <==\n", path.display()));
+            for line in tail.into_iter().rev() {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+        out
+    }
+
+    /// Runs `lab/down` (idempotent). Dropping the lab does the same.
+    pub fn stop(&mut self) {
+        if let Some(dir) = self.dir.as_ref() {
+            let _ = Command::new(repo_root().join("lab/down"))
+                .arg("--dir")
+                .arg(dir.path().join("lab"))
+                .status();
+        }
+    }
+
+    /// Stops the lab but keeps its directory (logs) on disk, returning it.
+    pub fn stop_and_keep(mut self) -> PathBuf {
+        self.stop();
+        self.dir.take().map(tempfile::TempDir::keep).unwrap_or_default()
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Whether a process is still running (a zombie counts as gone).
+pub fn process_alive(pid: u32) -> bool {
+    match std::fs::read_to_string(Path::new("/proc").join(pid.to_string()).join("stat")) {
+        Ok(stat) => stat
+            .rsplit_once(") ")
+            .is_some_and(|(_, rest)| !rest.starts_with('Z')),
+        Err(_) => false,
+    }
+}
