@@ -5,6 +5,8 @@
 //! or node → the fault is fixed the way an operator would → Alertmanager sends resolved → the
 //! incident is resolved on both.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use nightwatch_testkit::{
     Lab, LabOptions, Nightwatch, fresh_postgres_url_blocking, fresh_sqlite_url,
 };
