@@ -1,0 +1,10 @@
+//! The kubelet simulator for the nightwatch lab.
+//!
+//! The pure core (no I/O, time passed in): [`quantity`], [`images`], [`logs`], [`container`],
+//! [`pod`], [`events`], [`metrics`], [`node`]. The thin edges: [`kube_io`] (watchers, patchers,
+//! heartbeats) and [`http`] (control API, metrics, the kubelet's log endpoint).
+
+pub mod container;
+pub mod images;
+pub mod logs;
+pub mod quantity;
