@@ -7,4 +7,5 @@
 pub mod container;
 pub mod images;
 pub mod logs;
+pub mod pod;
 pub mod quantity;

@@ -1,0 +1,1008 @@
+//! One pod as the kubelet drives it: volumes mounted (or FailedMount while a Secret/ConfigMap is
+//! missing), init containers in order, then the app containers; and the `status` the kubelet
+//! would post. Pure: the pod's facts and the world come in as values.
+
+use crate::container::{
+    self, ContainerFacts, ContainerSim, EventType, RestartPolicy, SimEvent, State, Terminated,
+    Timing, rfc3339,
+};
+use crate::quantity;
+use chrono::{DateTime, Utc};
+use k8s_openapi::api::core::v1::{ContainerState, Pod};
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+/// Annotations that stage faults; see the crate README.
+pub const ANNOTATION_MEMORY_DEMAND: &str = "sim.nightwatch.dev/memory-demand";
+pub const ANNOTATION_EXIT_CODE: &str = "sim.nightwatch.dev/exit-code";
+pub const ANNOTATION_LOG: &str = "sim.nightwatch.dev/log";
+/// The working set of a container without a memory-demand annotation.
+pub const DEFAULT_MEMORY_DEMAND: u64 = 32 * 1024 * 1024;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContainerSpec {
+    pub name: String,
+    pub image: String,
+    pub memory_limit: Option<u64>,
+    pub cpu_limit: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VolumeObject {
+    Secret(String),
+    ConfigMap(String),
+}
+
+/// A non-optional Secret or ConfigMap a volume of the pod needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VolumeRef {
+    pub volume: String,
+    pub object: VolumeObject,
+}
+
+/// What the kubelet last reported for a container, so a restarted simulator adopts it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportedContainer {
+    pub name: String,
+    pub restart_count: u32,
+    pub running_since: Option<DateTime<Utc>>,
+    pub last_terminated: Option<Terminated>,
+}
+
+/// The facts of a pod object that drive the simulation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PodFacts {
+    pub uid: String,
+    pub namespace: String,
+    pub name: String,
+    pub node: Option<String>,
+    pub restart: RestartPolicy,
+    pub init_containers: Vec<ContainerSpec>,
+    pub containers: Vec<ContainerSpec>,
+    pub volumes: Vec<VolumeRef>,
+    pub annotations: BTreeMap<String, String>,
+    pub deleting: bool,
+    pub scheduled_at: Option<DateTime<Utc>>,
+    pub reported_start_time: Option<DateTime<Utc>>,
+    pub reported_pod_ip: Option<String>,
+    pub reported: Vec<ReportedContainer>,
+}
+
+pub fn to_chrono(time: &k8s_openapi::apimachinery::pkg::apis::meta::v1::Time) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(time.0.as_millisecond()).unwrap_or_default()
+}
+
+fn terminated_from(state: &Option<ContainerState>, fallback_id: &str) -> Option<Terminated> {
+    let t = state.as_ref()?.terminated.as_ref()?;
+    let id = t.container_id.as_deref().unwrap_or(fallback_id);
+    Some(Terminated {
+        reason: t.reason.clone().unwrap_or_default(),
+        exit_code: t.exit_code,
+        started_at: t.started_at.as_ref().map(to_chrono).unwrap_or_default(),
+        finished_at: t.finished_at.as_ref().map(to_chrono).unwrap_or_default(),
+        container_id: id.trim_start_matches("containerd://").to_string(),
+    })
+}
+
+impl PodFacts {
+    /// None for an object without the identity every real pod has.
+    pub fn from_pod(pod: &Pod) -> Option<PodFacts> {
+        let meta = &pod.metadata;
+        let spec = pod.spec.as_ref()?;
+        let containers = |list: &[k8s_openapi::api::core::v1::Container]| {
+            list.iter()
+                .map(|c| {
+                    let limits = c.resources.as_ref().and_then(|r| r.limits.as_ref());
+                    let limit = |name: &str| limits.and_then(|l| l.get(name)).map(|q| q.0.clone());
+                    ContainerSpec {
+                        name: c.name.clone(),
+                        image: c.image.clone().unwrap_or_default(),
+                        memory_limit: limit("memory").and_then(|q| quantity::parse_bytes(&q).ok()),
+                        cpu_limit: limit("cpu").and_then(|q| quantity::parse(&q).ok()),
+                    }
+                })
+                .collect::<Vec<_>>()
+        };
+        let mut volumes = Vec::new();
+        for volume in spec.volumes.iter().flatten() {
+            if let Some(secret) = &volume.secret
+                && !secret.optional.unwrap_or(false)
+                && let Some(name) = &secret.secret_name
+            {
+                volumes.push(VolumeRef {
+                    volume: volume.name.clone(),
+                    object: VolumeObject::Secret(name.clone()),
+                });
+            }
+            if let Some(cm) = &volume.config_map
+                && !cm.optional.unwrap_or(false)
+            {
+                volumes.push(VolumeRef {
+                    volume: volume.name.clone(),
+                    object: VolumeObject::ConfigMap(cm.name.clone()),
+                });
+            }
+            for source in volume
+                .projected
+                .iter()
+                .flat_map(|p| p.sources.iter().flatten())
+            {
+                if let Some(secret) = &source.secret
+                    && !secret.optional.unwrap_or(false)
+                {
+                    volumes.push(VolumeRef {
+                        volume: volume.name.clone(),
+                        object: VolumeObject::Secret(secret.name.clone()),
+                    });
+                }
+                if let Some(cm) = &source.config_map
+                    && !cm.optional.unwrap_or(false)
+                {
+                    volumes.push(VolumeRef {
+                        volume: volume.name.clone(),
+                        object: VolumeObject::ConfigMap(cm.name.clone()),
+                    });
+                }
+            }
+        }
+        let status = pod.status.as_ref();
+        let scheduled_at = status
+            .and_then(|s| s.conditions.as_ref())
+            .and_then(|cs| cs.iter().find(|c| c.type_ == "PodScheduled"))
+            .and_then(|c| c.last_transition_time.as_ref())
+            .map(to_chrono);
+        let reported = status
+            .into_iter()
+            .flat_map(|s| {
+                s.init_container_statuses
+                    .iter()
+                    .flatten()
+                    .chain(s.container_statuses.iter().flatten())
+            })
+            .map(|cs| {
+                let id = cs.container_id.as_deref().unwrap_or_default();
+                ReportedContainer {
+                    name: cs.name.clone(),
+                    restart_count: u32::try_from(cs.restart_count).unwrap_or(0),
+                    running_since: cs
+                        .state
+                        .as_ref()
+                        .and_then(|s| s.running.as_ref())
+                        .and_then(|r| r.started_at.as_ref())
+                        .map(to_chrono),
+                    last_terminated: terminated_from(&cs.last_state, id),
+                }
+            })
+            .collect();
+        Some(PodFacts {
+            uid: meta.uid.clone()?,
+            namespace: meta.namespace.clone().unwrap_or_else(|| "default".into()),
+            name: meta.name.clone()?,
+            node: spec.node_name.clone(),
+            restart: RestartPolicy::parse(spec.restart_policy.as_deref()),
+            init_containers: containers(spec.init_containers.as_deref().unwrap_or_default()),
+            containers: containers(&spec.containers),
+            volumes,
+            annotations: meta.annotations.clone().unwrap_or_default(),
+            deleting: meta.deletion_timestamp.is_some(),
+            scheduled_at,
+            reported_start_time: status.and_then(|s| s.start_time.as_ref()).map(to_chrono),
+            reported_pod_ip: status.and_then(|s| s.pod_ip.clone()),
+            reported,
+        })
+    }
+
+    /// A per-container annotation (`KEY.CONTAINER`) overrides the pod-wide one (`KEY`).
+    fn annotation(&self, key: &str, container: &str, pod_wide: bool) -> Option<&str> {
+        self.annotations
+            .get(&format!("{key}.{container}"))
+            .or_else(|| pod_wide.then(|| self.annotations.get(key)).flatten())
+            .map(String::as_str)
+    }
+
+    /// "NAME_NAMESPACE(UID)", as kubelet messages name a pod.
+    pub fn pod_ref(&self) -> String {
+        format!("{}_{}({})", self.name, self.namespace, self.uid)
+    }
+}
+
+/// What the simulated node sees outside the pod.
+#[derive(Debug, Clone, Copy)]
+pub struct World<'a> {
+    pub missing_images: &'a BTreeSet<String>,
+    /// (namespace, name) of existing Secrets and ConfigMaps.
+    pub secrets: &'a HashSet<(String, String)>,
+    pub config_maps: &'a HashSet<(String, String)>,
+}
+
+/// The facts for one container: spec, scenario annotations and the world.
+pub fn container_facts(
+    pod: &PodFacts,
+    spec: &ContainerSpec,
+    init: bool,
+    world: &World<'_>,
+) -> ContainerFacts {
+    // Pod-wide scenario annotations target the app containers; an init container only follows
+    // an annotation that names it.
+    let pod_wide = !init;
+    let memory_demand = pod
+        .annotation(ANNOTATION_MEMORY_DEMAND, &spec.name, pod_wide)
+        .and_then(|q| quantity::parse_bytes(q).ok())
+        .unwrap_or(DEFAULT_MEMORY_DEMAND);
+    let exit_code = pod
+        .annotation(ANNOTATION_EXIT_CODE, &spec.name, pod_wide)
+        .and_then(|code| code.trim().parse().ok());
+    let log_lines = pod
+        .annotation(ANNOTATION_LOG, &spec.name, pod_wide)
+        .map(|text| text.lines().map(str::to_string).collect())
+        .unwrap_or_default();
+    ContainerFacts {
+        image_missing: crate::images::is_missing(&spec.image, world.missing_images),
+        memory_limit: spec.memory_limit,
+        memory_demand,
+        exit_code,
+        log_lines,
+        restart: pod.restart,
+    }
+}
+
+/// A running container's cAdvisor view.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkingSet {
+    pub container: String,
+    pub image: String,
+    pub bytes: u64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PodSim {
+    pub uid: String,
+    pub namespace: String,
+    pub name: String,
+    pub node: String,
+    pub host_ip: String,
+    /// Given to the sandbox once the volumes are mounted.
+    pub pod_ip: String,
+    pub start_time: DateTime<Utc>,
+    pub scheduled_at: DateTime<Utc>,
+    pub mounted: bool,
+    next_mount_event: Option<DateTime<Utc>>,
+    pub initialized_at: Option<DateTime<Utc>>,
+    pub ready: bool,
+    pub ready_changed_at: DateTime<Utc>,
+    pub init_containers: Vec<ContainerSim>,
+    pub containers: Vec<ContainerSim>,
+    /// Updated on each step, for container_memory_working_set_bytes.
+    pub working_sets: Vec<WorkingSet>,
+}
+
+impl PodSim {
+    /// A pod the simulator first sees. If an earlier simulator run reported it running, its
+    /// restart counts and running containers are adopted instead of starting over.
+    pub fn new(
+        facts: &PodFacts,
+        node: &str,
+        host_ip: &str,
+        pod_ip: &str,
+        now: DateTime<Utc>,
+    ) -> PodSim {
+        let adopt = |spec: &ContainerSpec, init: bool| {
+            let mut sim = ContainerSim::new(&facts.uid, &spec.name, &spec.image, init);
+            if let Some(reported) = facts.reported.iter().find(|r| r.name == spec.name) {
+                sim.restart_count = reported.restart_count;
+                sim.last_terminated = reported.last_terminated.clone();
+                if let Some(since) = reported.running_since {
+                    sim.pulled = true;
+                    sim.instances = 1;
+                    sim.log.start_instance().push(
+                        now,
+                        format!("kubelet-sim: adopted running container {}", spec.name),
+                    );
+                    sim.state = State::Running {
+                        started_at: since,
+                        container_id: crate::images::fake_hex64(&[
+                            &facts.uid, &spec.name, "adopted",
+                        ]),
+                    };
+                }
+            }
+            sim
+        };
+        let containers: Vec<ContainerSim> =
+            facts.containers.iter().map(|c| adopt(c, false)).collect();
+        let adopted = containers.iter().any(|c| c.instances > 0);
+        let mut init_containers: Vec<ContainerSim> = facts
+            .init_containers
+            .iter()
+            .map(|c| adopt(c, true))
+            .collect();
+        if adopted {
+            // The app containers ran, so the init containers had finished.
+            for c in &mut init_containers {
+                c.pulled = true;
+                c.state = State::Terminated(Terminated {
+                    reason: "Completed".into(),
+                    exit_code: 0,
+                    started_at: now,
+                    finished_at: now,
+                    container_id: crate::images::fake_hex64(&[&facts.uid, &c.name, "adopted"]),
+                });
+            }
+        }
+        let start_time = facts.reported_start_time.unwrap_or(now);
+        PodSim {
+            uid: facts.uid.clone(),
+            namespace: facts.namespace.clone(),
+            name: facts.name.clone(),
+            node: node.to_string(),
+            host_ip: host_ip.to_string(),
+            pod_ip: match (&facts.reported_pod_ip, adopted) {
+                (Some(ip), true) => ip.clone(),
+                _ => pod_ip.to_string(),
+            },
+            start_time,
+            scheduled_at: facts.scheduled_at.unwrap_or(start_time),
+            mounted: adopted,
+            next_mount_event: None,
+            initialized_at: adopted.then_some(start_time),
+            ready: false,
+            ready_changed_at: start_time,
+            init_containers,
+            containers,
+            working_sets: Vec::new(),
+        }
+    }
+
+    /// Advances the pod to `now`; returns the events the kubelet would record.
+    pub fn step(
+        &mut self,
+        facts: &PodFacts,
+        world: &World<'_>,
+        timing: &Timing,
+        now: DateTime<Utc>,
+    ) -> Vec<SimEvent> {
+        let mut events = Vec::new();
+        self.follow_image_changes(facts, &mut events);
+        if !self.mounted {
+            let missing: Vec<&VolumeRef> = facts
+                .volumes
+                .iter()
+                .filter(|v| match &v.object {
+                    VolumeObject::Secret(name) => !world
+                        .secrets
+                        .contains(&(facts.namespace.clone(), name.clone())),
+                    VolumeObject::ConfigMap(name) => !world
+                        .config_maps
+                        .contains(&(facts.namespace.clone(), name.clone())),
+                })
+                .collect();
+            if missing.is_empty() {
+                self.mounted = true;
+            } else {
+                if self.next_mount_event.is_none_or(|at| now >= at) {
+                    for v in missing {
+                        let (kind, name) = match &v.object {
+                            VolumeObject::Secret(name) => ("secret", name),
+                            VolumeObject::ConfigMap(name) => ("configmap", name),
+                        };
+                        events.push(SimEvent {
+                            kind: EventType::Warning,
+                            reason: "FailedMount".into(),
+                            message: format!(
+                                "MountVolume.SetUp failed for volume \"{}\" : {kind} \"{name}\" not found",
+                                v.volume
+                            ),
+                            field_path: None,
+                        });
+                    }
+                    self.next_mount_event = Some(container::after(now, timing.mount_retry));
+                }
+                self.update_ready(now);
+                return events;
+            }
+        }
+
+        // Init containers one at a time, in order; the app containers once all succeeded.
+        let mut initialized = true;
+        for (sim, spec) in self.init_containers.iter_mut().zip(&facts.init_containers) {
+            if sim.succeeded() {
+                continue;
+            }
+            let f = container_facts(facts, spec, true, world);
+            events.extend(sim.step(&f, timing, true, now));
+            if !sim.succeeded() {
+                initialized = false;
+                break;
+            }
+        }
+        if initialized && self.initialized_at.is_none() {
+            self.initialized_at = Some(now);
+        }
+        self.working_sets.clear();
+        for (sim, spec) in self.containers.iter_mut().zip(&facts.containers) {
+            let f = container_facts(facts, spec, false, world);
+            events.extend(sim.step(&f, timing, initialized, now));
+            if let Some(bytes) = sim.working_set(&f) {
+                self.working_sets.push(WorkingSet {
+                    container: sim.name.clone(),
+                    image: sim.image.clone(),
+                    bytes,
+                });
+            }
+        }
+        self.update_ready(now);
+        events
+    }
+
+    /// A pod's container image can be changed in place; the kubelet then replaces the container.
+    fn follow_image_changes(&mut self, facts: &PodFacts, events: &mut Vec<SimEvent>) {
+        let pairs = self
+            .init_containers
+            .iter_mut()
+            .zip(&facts.init_containers)
+            .chain(self.containers.iter_mut().zip(&facts.containers));
+        for (sim, spec) in pairs {
+            if sim.image == spec.image {
+                continue;
+            }
+            if sim.running() {
+                events.push(SimEvent {
+                    kind: EventType::Normal,
+                    reason: "Killing".into(),
+                    message: format!(
+                        "Container {} definition changed, will be restarted",
+                        sim.name
+                    ),
+                    field_path: Some(sim.field_path()),
+                });
+                if let State::Running {
+                    started_at,
+                    container_id,
+                } = sim.state.clone()
+                {
+                    sim.last_terminated = Some(Terminated {
+                        reason: "Completed".into(),
+                        exit_code: 0,
+                        started_at,
+                        finished_at: started_at,
+                        container_id,
+                    });
+                }
+                sim.restart_count += 1;
+            }
+            sim.image = spec.image.clone();
+            sim.pulled = false;
+            sim.pull_failures = 0;
+            sim.state = State::Creating;
+        }
+    }
+
+    fn update_ready(&mut self, now: DateTime<Utc>) {
+        let ready = self.all_ready();
+        if ready != self.ready {
+            self.ready = ready;
+            self.ready_changed_at = now;
+        }
+    }
+
+    fn all_ready(&self) -> bool {
+        self.initialized_at.is_some()
+            && !self.containers.is_empty()
+            && self.containers.iter().all(ContainerSim::running)
+    }
+
+    /// The pod is being deleted: every running container stops.
+    pub fn kill(&mut self, now: DateTime<Utc>) -> Vec<SimEvent> {
+        let events = self
+            .containers
+            .iter_mut()
+            .filter_map(|c| c.kill(now))
+            .collect();
+        self.working_sets.clear();
+        self.update_ready(now);
+        events
+    }
+
+    pub fn phase(&self) -> &'static str {
+        if self.initialized_at.is_none() {
+            return "Pending";
+        }
+        let cs = &self.containers;
+        if cs.iter().any(ContainerSim::running) {
+            return "Running";
+        }
+        let terminated: Vec<&Terminated> = cs
+            .iter()
+            .filter_map(|c| match &c.state {
+                State::Terminated(t) => Some(t),
+                _ => None,
+            })
+            .collect();
+        if !cs.is_empty() && terminated.len() == cs.len() {
+            return if terminated.iter().all(|t| t.exit_code == 0) {
+                "Succeeded"
+            } else {
+                "Failed"
+            };
+        }
+        // Restarting after an exit counts as running, as for the kubelet.
+        if cs.iter().any(|c| c.instances > 0) {
+            return "Running";
+        }
+        "Pending"
+    }
+
+    /// The pod `status` to merge-patch; depends only on the state, so equal states give equal
+    /// values (that is how the adapter skips patches that change nothing).
+    pub fn status(&self, facts: &PodFacts) -> Value {
+        let pod_ref = facts.pod_ref();
+        let has_init = !self.init_containers.is_empty();
+        let creating_reason = if has_init && self.initialized_at.is_none() && self.mounted {
+            "PodInitializing"
+        } else {
+            "ContainerCreating"
+        };
+        let unready: Vec<&str> = self
+            .containers
+            .iter()
+            .filter(|c| !c.running())
+            .map(|c| c.name.as_str())
+            .collect();
+        let condition =
+            |type_: &str, ok: bool, at: DateTime<Utc>, reason: &str, message: String| {
+                let mut c = json!({
+                    "type": type_,
+                    "status": if ok { "True" } else { "False" },
+                    "lastProbeTime": null,
+                    "lastTransitionTime": rfc3339(at),
+                });
+                if !ok {
+                    c["reason"] = json!(reason);
+                    c["message"] = json!(message);
+                }
+                c
+            };
+        let not_ready_message = format!("containers with unready status: [{}]", unready.join(" "));
+        let uninitialized: Vec<&str> = self
+            .init_containers
+            .iter()
+            .filter(|c| !c.succeeded())
+            .map(|c| c.name.as_str())
+            .collect();
+        let conditions = json!([
+            condition(
+                "Initialized",
+                self.initialized_at.is_some(),
+                self.initialized_at.unwrap_or(self.start_time),
+                "ContainersNotInitialized",
+                format!(
+                    "containers with incomplete status: [{}]",
+                    uninitialized.join(" ")
+                ),
+            ),
+            condition(
+                "Ready",
+                self.ready,
+                self.ready_changed_at,
+                "ContainersNotReady",
+                not_ready_message.clone(),
+            ),
+            condition(
+                "ContainersReady",
+                self.ready,
+                self.ready_changed_at,
+                "ContainersNotReady",
+                not_ready_message,
+            ),
+            condition("PodScheduled", true, self.scheduled_at, "", String::new()),
+        ]);
+        let mut status = json!({
+            "phase": self.phase(),
+            "conditions": conditions,
+            "hostIP": self.host_ip,
+            "startTime": rfc3339(self.start_time),
+            "containerStatuses": self
+                .containers
+                .iter()
+                .map(|c| c.status(&pod_ref, creating_reason))
+                .collect::<Vec<_>>(),
+        });
+        if self.mounted {
+            status["podIP"] = json!(self.pod_ip);
+            status["podIPs"] = json!([{ "ip": self.pod_ip }]);
+        }
+        if has_init {
+            status["initContainerStatuses"] = json!(
+                self.init_containers
+                    .iter()
+                    .map(|c| c.status(&pod_ref, "PodInitializing"))
+                    .collect::<Vec<_>>()
+            );
+        }
+        status
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{TimeDelta, TimeZone};
+
+    fn t(seconds: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).single().unwrap() + TimeDelta::seconds(seconds)
+    }
+
+    fn pod(extra: Value) -> Pod {
+        let mut base = json!({
+            "metadata": {"name": "web-1", "namespace": "shop", "uid": "u-1", "annotations": {}},
+            "spec": {
+                "nodeName": "lab-node-1",
+                "containers": [{
+                    "name": "app", "image": "nginx:1.25",
+                    "resources": {"limits": {"memory": "128Mi", "cpu": "500m"}}
+                }],
+            },
+            "status": {"phase": "Pending", "conditions": [
+                {"type": "PodScheduled", "status": "True", "lastTransitionTime": "2026-03-01T11:59:59Z"}
+            ]}
+        });
+        merge(&mut base, extra);
+        serde_json::from_value(base).unwrap()
+    }
+
+    fn merge(base: &mut Value, patch: Value) {
+        match (base, patch) {
+            (Value::Object(b), Value::Object(p)) => {
+                for (k, v) in p {
+                    merge(b.entry(k).or_insert(Value::Null), v);
+                }
+            }
+            (b, p) => *b = p,
+        }
+    }
+
+    struct Fixture {
+        missing: BTreeSet<String>,
+        secrets: HashSet<(String, String)>,
+        config_maps: HashSet<(String, String)>,
+    }
+
+    impl Fixture {
+        fn new() -> Fixture {
+            Fixture {
+                missing: BTreeSet::new(),
+                secrets: HashSet::new(),
+                config_maps: HashSet::new(),
+            }
+        }
+        fn world(&self) -> World<'_> {
+            World {
+                missing_images: &self.missing,
+                secrets: &self.secrets,
+                config_maps: &self.config_maps,
+            }
+        }
+    }
+
+    fn sim_for(facts: &PodFacts) -> PodSim {
+        PodSim::new(facts, "lab-node-1", "127.0.0.1", "10.244.1.5", t(0))
+    }
+
+    #[test]
+    fn facts_from_a_pod_object() {
+        let p = pod(json!({
+            "metadata": {"annotations": {"sim.nightwatch.dev/memory-demand": "300Mi",
+                                         "sim.nightwatch.dev/memory-demand.side": "10Mi"}},
+            "spec": {
+                "restartPolicy": "OnFailure",
+                "volumes": [
+                    {"name": "creds", "secret": {"secretName": "db-creds"}},
+                    {"name": "opt", "secret": {"secretName": "maybe", "optional": true}},
+                    {"name": "cfg", "configMap": {"name": "app-config"}},
+                    {"name": "proj", "projected": {"sources": [{"secret": {"name": "p-secret"}}]}},
+                    {"name": "tmp", "emptyDir": {}}
+                ]
+            }
+        }));
+        let f = PodFacts::from_pod(&p).unwrap();
+        assert_eq!(f.uid, "u-1");
+        assert_eq!(f.node.as_deref(), Some("lab-node-1"));
+        assert_eq!(f.restart, RestartPolicy::OnFailure);
+        assert_eq!(f.containers[0].memory_limit, Some(128 << 20));
+        assert_eq!(f.containers[0].cpu_limit, Some(0.5));
+        assert_eq!(f.scheduled_at, Some(t(-1)));
+        let names: Vec<&VolumeObject> = f.volumes.iter().map(|v| &v.object).collect();
+        assert_eq!(
+            names,
+            [
+                &VolumeObject::Secret("db-creds".into()),
+                &VolumeObject::ConfigMap("app-config".into()),
+                &VolumeObject::Secret("p-secret".into()),
+            ]
+        );
+        let fx = Fixture::new();
+        let app = container_facts(&f, &f.containers[0], false, &fx.world());
+        assert_eq!(app.memory_demand, 300 << 20);
+        assert!(app.oom());
+        let side = ContainerSpec {
+            name: "side".into(),
+            image: "x".into(),
+            memory_limit: None,
+            cpu_limit: None,
+        };
+        assert_eq!(
+            container_facts(&f, &side, false, &fx.world()).memory_demand,
+            10 << 20
+        );
+        // Pod-wide annotations do not reach init containers.
+        assert_eq!(
+            container_facts(&f, &f.containers[0], true, &fx.world()).memory_demand,
+            DEFAULT_MEMORY_DEMAND
+        );
+    }
+
+    #[test]
+    fn healthy_pod_goes_running_and_ready() {
+        let f = PodFacts::from_pod(&pod(json!({}))).unwrap();
+        let fx = Fixture::new();
+        let timing = Timing::default();
+        let mut sim = sim_for(&f);
+        assert_eq!(sim.phase(), "Pending");
+        let events = sim.step(&f, &fx.world(), &timing, t(0));
+        let reasons: Vec<&str> = events.iter().map(|e| e.reason.as_str()).collect();
+        assert_eq!(reasons, ["Pulling", "Pulled", "Created", "Started"]);
+        let status = sim.status(&f);
+        assert_eq!(status["phase"], "Running");
+        assert_eq!(status["podIP"], "10.244.1.5");
+        assert_eq!(status["hostIP"], "127.0.0.1");
+        assert_eq!(status["startTime"], "2026-03-01T12:00:00Z");
+        let conditions: Vec<(String, String)> = status["conditions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c["type"].as_str().unwrap().to_string(),
+                    c["status"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        let want: Vec<(String, String)> =
+            ["Initialized", "Ready", "ContainersReady", "PodScheduled"]
+                .iter()
+                .map(|c| (c.to_string(), "True".to_string()))
+                .collect();
+        assert_eq!(conditions, want);
+        assert_eq!(
+            status["conditions"][3]["lastTransitionTime"],
+            "2026-03-01T11:59:59Z"
+        );
+        // Nothing changes later: the status value is identical, so no patch.
+        sim.step(&f, &fx.world(), &timing, t(500));
+        assert_eq!(sim.status(&f), status);
+        assert_eq!(sim.working_sets[0].bytes, DEFAULT_MEMORY_DEMAND);
+    }
+
+    #[test]
+    fn missing_secret_blocks_until_created() {
+        let f = PodFacts::from_pod(&pod(json!({"spec": {"volumes": [
+            {"name": "creds", "secret": {"secretName": "db-creds"}},
+            {"name": "cfg", "configMap": {"name": "app-config"}}
+        ]}})))
+        .unwrap();
+        let mut fx = Fixture::new();
+        fx.config_maps.insert(("shop".into(), "app-config".into()));
+        let timing = Timing::default();
+        let mut sim = sim_for(&f);
+        let events = sim.step(&f, &fx.world(), &timing, t(0));
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].kind, EventType::Warning);
+        assert_eq!(events[0].reason, "FailedMount");
+        assert_eq!(
+            events[0].message,
+            "MountVolume.SetUp failed for volume \"creds\" : secret \"db-creds\" not found"
+        );
+        assert_eq!(events[0].field_path, None);
+        let status = sim.status(&f);
+        assert_eq!(status["phase"], "Pending");
+        assert_eq!(
+            status["containerStatuses"][0]["state"]["waiting"]["reason"],
+            "ContainerCreating"
+        );
+        assert!(status.get("podIP").is_none());
+        assert_eq!(status["conditions"][1]["status"], "False");
+        assert_eq!(
+            status["conditions"][1]["message"],
+            "containers with unready status: [app]"
+        );
+        // Repeats every mount_retry (5s), not on every step.
+        assert!(sim.step(&f, &fx.world(), &timing, t(3)).is_empty());
+        assert_eq!(sim.step(&f, &fx.world(), &timing, t(5)).len(), 1);
+
+        // A missing ConfigMap says "configmap".
+        fx.config_maps.clear();
+        let events = sim.step(&f, &fx.world(), &timing, t(10));
+        assert_eq!(events.len(), 2);
+        assert_eq!(
+            events[1].message,
+            "MountVolume.SetUp failed for volume \"cfg\" : configmap \"app-config\" not found"
+        );
+
+        // The objects are created: the pod starts.
+        fx.secrets.insert(("shop".into(), "db-creds".into()));
+        fx.config_maps.insert(("shop".into(), "app-config".into()));
+        let events = sim.step(&f, &fx.world(), &timing, t(11));
+        assert_eq!(events.last().unwrap().reason, "Started");
+        assert_eq!(sim.status(&f)["phase"], "Running");
+        assert!(sim.ready);
+        assert_eq!(sim.ready_changed_at, t(11));
+    }
+
+    #[test]
+    fn secret_in_another_namespace_does_not_count() {
+        let f = PodFacts::from_pod(&pod(json!({"spec": {"volumes": [
+            {"name": "creds", "secret": {"secretName": "db-creds"}}
+        ]}})))
+        .unwrap();
+        let mut fx = Fixture::new();
+        fx.secrets.insert(("other".into(), "db-creds".into()));
+        let mut sim = sim_for(&f);
+        sim.step(&f, &fx.world(), &Timing::default(), t(0));
+        assert!(!sim.mounted);
+    }
+
+    #[test]
+    fn image_pull_back_off_then_fixed_by_unmarking() {
+        let f = PodFacts::from_pod(&pod(json!({}))).unwrap();
+        let mut fx = Fixture::new();
+        fx.missing.insert("nginx:1.25".into());
+        let timing = Timing::default();
+        let mut sim = sim_for(&f);
+        sim.step(&f, &fx.world(), &timing, t(0));
+        let status = sim.status(&f);
+        assert_eq!(status["phase"], "Pending");
+        let reason = |s: &Value| s["containerStatuses"][0]["state"]["waiting"]["reason"].clone();
+        assert_eq!(reason(&status), "ErrImagePull");
+        sim.step(&f, &fx.world(), &timing, t(1));
+        assert_eq!(reason(&sim.status(&f)), "ImagePullBackOff");
+        fx.missing.clear();
+        sim.step(&f, &fx.world(), &timing, t(3));
+        assert_eq!(sim.status(&f)["phase"], "Running");
+    }
+
+    #[test]
+    fn crash_loop_pod_stays_running_phase_not_ready() {
+        let f = PodFacts::from_pod(&pod(json!({"metadata": {"annotations": {
+            "sim.nightwatch.dev/exit-code": "2",
+            "sim.nightwatch.dev/log": "boom\nbye"
+        }}})))
+        .unwrap();
+        let fx = Fixture::new();
+        let timing = Timing::default();
+        let mut sim = sim_for(&f);
+        sim.step(&f, &fx.world(), &timing, t(0));
+        sim.step(&f, &fx.world(), &timing, t(3));
+        let status = sim.status(&f);
+        assert_eq!(status["phase"], "Running");
+        assert_eq!(status["conditions"][1]["status"], "False");
+        let cs = &status["containerStatuses"][0];
+        assert_eq!(cs["state"]["waiting"]["reason"], "CrashLoopBackOff");
+        assert_eq!(
+            cs["state"]["waiting"]["message"],
+            "back-off 2s restarting failed container=app pod=web-1_shop(u-1)"
+        );
+        assert_eq!(cs["lastState"]["terminated"]["exitCode"], 2);
+        assert_eq!(cs["restartCount"], 1);
+        assert!(sim.working_sets.is_empty());
+    }
+
+    #[test]
+    fn oom_pod_fixed_by_a_new_pod_with_bigger_limit() {
+        let annotations =
+            json!({"metadata": {"annotations": {"sim.nightwatch.dev/memory-demand": "300Mi"}}});
+        let f = PodFacts::from_pod(&pod(annotations.clone())).unwrap();
+        let fx = Fixture::new();
+        let timing = Timing::default();
+        let mut sim = sim_for(&f);
+        sim.step(&f, &fx.world(), &timing, t(0));
+        assert_eq!(sim.working_sets[0].bytes, 128 << 20);
+        sim.step(&f, &fx.world(), &timing, t(3));
+        let status = sim.status(&f);
+        assert_eq!(
+            status["containerStatuses"][0]["lastState"]["terminated"]["reason"],
+            "OOMKilled"
+        );
+
+        let mut bigger = pod(annotations);
+        if let Some(spec) = bigger.spec.as_mut() {
+            spec.containers[0].resources =
+                serde_json::from_value(json!({"limits": {"memory": "512Mi"}})).unwrap();
+        }
+        let f = PodFacts::from_pod(&bigger).unwrap();
+        let mut sim = sim_for(&f);
+        sim.step(&f, &fx.world(), &timing, t(0));
+        sim.step(&f, &fx.world(), &timing, t(600));
+        assert_eq!(sim.containers[0].restart_count, 0);
+        assert_eq!(sim.working_sets[0].bytes, 300 << 20);
+    }
+
+    #[test]
+    fn init_containers_run_first() {
+        let f = PodFacts::from_pod(&pod(json!({"spec": {"initContainers": [
+            {"name": "migrate", "image": "app:1"}
+        ]}})))
+        .unwrap();
+        let fx = Fixture::new();
+        let timing = Timing::default();
+        let mut sim = sim_for(&f);
+        sim.step(&f, &fx.world(), &timing, t(0));
+        let status = sim.status(&f);
+        assert_eq!(status["phase"], "Pending");
+        assert_eq!(status["conditions"][0]["status"], "False");
+        assert_eq!(
+            status["containerStatuses"][0]["state"]["waiting"]["reason"],
+            "PodInitializing"
+        );
+        sim.step(&f, &fx.world(), &timing, t(1));
+        let status = sim.status(&f);
+        assert_eq!(status["phase"], "Running");
+        assert_eq!(
+            status["initContainerStatuses"][0]["state"]["terminated"]["reason"],
+            "Completed"
+        );
+    }
+
+    #[test]
+    fn image_change_in_place_restarts_the_container() {
+        let f = PodFacts::from_pod(&pod(json!({}))).unwrap();
+        let fx = Fixture::new();
+        let timing = Timing::default();
+        let mut sim = sim_for(&f);
+        sim.step(&f, &fx.world(), &timing, t(0));
+        let f2 = PodFacts::from_pod(&pod(json!({"spec": {"containers": [
+            {"name": "app", "image": "nginx:1.26"}
+        ]}})))
+        .unwrap();
+        let events = sim.step(&f2, &fx.world(), &timing, t(5));
+        assert_eq!(events[0].reason, "Killing");
+        assert_eq!(events.last().unwrap().reason, "Started");
+        assert_eq!(sim.containers[0].image, "nginx:1.26");
+        assert_eq!(sim.containers[0].restart_count, 1);
+    }
+
+    #[test]
+    fn kill_and_adoption() {
+        let f = PodFacts::from_pod(&pod(json!({}))).unwrap();
+        let fx = Fixture::new();
+        let mut sim = sim_for(&f);
+        sim.step(&f, &fx.world(), &Timing::default(), t(0));
+        let events = sim.kill(t(9));
+        assert_eq!(events.len(), 1);
+        assert_eq!(
+            sim.status(&f)["containerStatuses"][0]["state"]["terminated"]["exitCode"],
+            137
+        );
+
+        // A pod reported running by an earlier run is adopted, restart count and all.
+        let reported = pod(json!({"status": {
+            "startTime": "2026-03-01T11:00:00Z", "podIP": "10.244.1.9",
+            "containerStatuses": [{
+                "name": "app", "image": "nginx:1.25", "imageID": "", "ready": true, "restartCount": 4,
+                "state": {"running": {"startedAt": "2026-03-01T11:30:00Z"}},
+                "lastState": {"terminated": {"exitCode": 137, "reason": "OOMKilled",
+                    "containerID": "containerd://abc"}}
+            }]
+        }}));
+        let f = PodFacts::from_pod(&reported).unwrap();
+        let mut sim = sim_for(&f);
+        let events = sim.step(&f, &fx.world(), &Timing::default(), t(0));
+        assert!(events.is_empty(), "{events:?}");
+        let status = sim.status(&f);
+        assert_eq!(status["podIP"], "10.244.1.9");
+        assert_eq!(status["startTime"], "2026-03-01T11:00:00Z");
+        let cs = &status["containerStatuses"][0];
+        assert_eq!(cs["restartCount"], 4);
+        assert_eq!(cs["state"]["running"]["startedAt"], "2026-03-01T11:30:00Z");
+        assert_eq!(cs["lastState"]["terminated"]["reason"], "OOMKilled");
+    }
+}
