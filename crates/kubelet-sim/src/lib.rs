@@ -5,7 +5,10 @@
 //! heartbeats) and [`http`] (control API, metrics, the kubelet's log endpoint).
 
 pub mod container;
+pub mod events;
 pub mod images;
 pub mod logs;
+pub mod metrics;
+pub mod node;
 pub mod pod;
 pub mod quantity;
