@@ -12,3 +12,4 @@ pub mod metrics;
 pub mod node;
 pub mod pod;
 pub mod quantity;
+pub mod runtime;
