@@ -6,7 +6,9 @@
 
 pub mod container;
 pub mod events;
+pub mod http;
 pub mod images;
+pub mod kube_io;
 pub mod logs;
 pub mod metrics;
 pub mod node;
