@@ -77,11 +77,15 @@ async fn client(kubeconfig: Option<&PathBuf>) -> anyhow::Result<kube::Client> {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    // An empty RUST_LOG counts as unset (it would otherwise silence everything). Targets match
+    // by prefix, so "kube" would also quiet kubelet_sim: name the client crates exactly.
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .unwrap_or_else(|| "info,kube_client=warn,kube_runtime=warn".into());
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,kube=warn".into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .init();
     // rustls needs one process-wide crypto provider; without it the first TLS connection panics.
     if rustls::crypto::ring::default_provider()
