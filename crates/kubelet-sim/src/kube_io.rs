@@ -354,6 +354,11 @@ pub async fn ensure_node(shared: &Arc<Shared>, name: &str) -> Result<Node, Error
         Err(e) => return Err(e.into()),
     };
     info!(node = name, "node registered");
+    Ok(created)
+}
+
+/// The event every kubelet start records on its Node.
+pub async fn announce_start(shared: &Arc<Shared>, name: &str) {
     let action = shared.lock().node_event(
         name,
         EventType::Normal,
@@ -362,7 +367,6 @@ pub async fn ensure_node(shared: &Arc<Shared>, name: &str) -> Result<Node, Error
         Utc::now(),
     );
     execute(shared, vec![action]).await;
-    Ok(created)
 }
 
 /// One heartbeat: renew the Lease, post the status with fresh conditions.

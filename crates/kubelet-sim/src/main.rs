@@ -147,8 +147,11 @@ async fn main() -> anyhow::Result<()> {
         .context("the API server's first lists did not arrive within 120s")??;
     for name in &shared.settings.nodes {
         // Failures are retried by the heartbeat loop, which registers missing nodes too.
-        if let Err(e) = kube_io::ensure_node(&shared, name).await {
-            error!(node = %name, error = %e, "registration failed; retrying in the heartbeat loop");
+        match kube_io::ensure_node(&shared, name).await {
+            Ok(_) => kube_io::announce_start(&shared, name).await,
+            Err(e) => {
+                error!(node = %name, error = %e, "registration failed; retrying in the heartbeat loop")
+            }
         }
     }
     tokio::spawn(kube_io::run_heartbeats(shared.clone()));

@@ -2,9 +2,10 @@
 //! correlator. `plan` turns the API server's current pods into the writes a kubelet would make
 //! (status patches, events, final deletions); it does no I/O, so the adapter can be tested apart.
 
+use crate::container::{ContainerSim, State};
 use crate::container::{EventType, SimEvent, Timing, after};
 use crate::events::{Correlator, EventKey, EventWrite, InvolvedObject};
-use crate::logs::{ContainerLog, LogOptions};
+use crate::logs::LogOptions;
 use crate::metrics::WorkingSetMetric;
 use crate::pod::{PodFacts, PodSim, World};
 use chrono::{DateTime, Utc};
@@ -285,7 +286,7 @@ impl SimState {
             .chain(&rt.sim.init_containers)
             .find(|c| c.name == container)
         {
-            Some(c) => LogLookup::Found(&c.log),
+            Some(c) => LogLookup::Found(c),
             None => LogLookup::NoContainer,
         }
     }
@@ -323,7 +324,7 @@ impl SimState {
 pub enum LogLookup<'a> {
     NoPod,
     NoContainer,
-    Found(&'a ContainerLog),
+    Found(&'a ContainerSim),
 }
 
 /// The kubelet's answer to a log request: Ok(text) or Err((HTTP status, message)).
@@ -343,7 +344,8 @@ pub fn read_log(
             404,
             format!("container \"{container}\" in pod \"{pod}\" is not available"),
         )),
-        LogLookup::Found(log) => {
+        LogLookup::Found(c) => {
+            let log = &c.log;
             let buffer = if options.previous {
                 log.previous.as_ref().ok_or_else(|| {
                     (
@@ -355,10 +357,17 @@ pub fn read_log(
                 })?
             } else {
                 log.current.as_ref().ok_or_else(|| {
+                    // The kubelet's wording for a container with no instance yet.
+                    let why = match c.state {
+                        State::PullFailed { .. } | State::PullBackOff { .. } => {
+                            "trying and failing to pull image"
+                        }
+                        _ => "ContainerCreating",
+                    };
                     (
                         400,
                         format!(
-                            "container \"{container}\" in pod \"{pod}\" is waiting to start: ContainerCreating"
+                            "container \"{container}\" in pod \"{pod}\" is waiting to start: {why}"
                         ),
                     )
                 })?
@@ -552,6 +561,19 @@ mod tests {
         assert_eq!(
             read_log(&state, "shop", "a", "zz", &opts).unwrap_err().0,
             404
+        );
+
+        state.missing_images.insert("app:1".into());
+        world.plan(
+            &mut state,
+            &[pod("b", "u-b", "lab-node-1", json!({}))],
+            t(6),
+        );
+        let (code, message) = read_log(&state, "shop", "b", "app", &opts).unwrap_err();
+        assert_eq!(code, 400);
+        assert_eq!(
+            message,
+            "container \"app\" in pod \"b\" is waiting to start: trying and failing to pull image"
         );
     }
 
