@@ -63,8 +63,8 @@ fn free_port_block(len: u16) -> u16 {
         if base > 65535 - len {
             continue;
         }
-        let all_free = (base..base + len)
-            .all(|port| std::net::TcpListener::bind(("127.0.0.1", port)).is_ok());
+        let all_free =
+            (base..base + len).all(|port| std::net::TcpListener::bind(("127.0.0.1", port)).is_ok());
         if all_free {
             return base;
         }
@@ -164,7 +164,11 @@ impl Lab {
             .bearer_auth(self.var("LAB_TOKEN"))
     }
 
-    fn send(&self, what: &str, builder: reqwest::blocking::RequestBuilder) -> Result<Value, String> {
+    fn send(
+        &self,
+        what: &str,
+        builder: reqwest::blocking::RequestBuilder,
+    ) -> Result<Value, String> {
         let response = builder.send().map_err(|e| format!("{what}: {e}"))?;
         let status = response.status();
         let body = response.text().unwrap_or_default();
@@ -249,7 +253,10 @@ impl Lab {
     /// Stops the lab but keeps its directory (logs) on disk, returning it.
     pub fn stop_and_keep(mut self) -> PathBuf {
         self.stop();
-        self.dir.take().map(tempfile::TempDir::keep).unwrap_or_default()
+        self.dir
+            .take()
+            .map(tempfile::TempDir::keep)
+            .unwrap_or_default()
     }
 }
 
