@@ -256,7 +256,7 @@ async fn run_action(shared: Arc<Shared>, action: Action) {
             {
                 Ok(_) => {
                     debug!(%namespace, %name, phase = %body["status"]["phase"], "pod status patched");
-                    shared.lock().patched(&uid, &body);
+                    shared.lock().patched(&uid, &body, Utc::now());
                 }
                 Err(e) if api_code(&e) == Some(404) => {
                     debug!(%namespace, %name, "pod gone before its status patch")

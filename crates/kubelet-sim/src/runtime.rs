@@ -17,6 +17,23 @@ use std::time::Duration;
 
 /// How long before a failed status patch or an unfinished deletion is tried again.
 pub const RETRY: Duration = Duration::from_secs(2);
+/// How often a pod's status on the API server is compared with ours, so a status someone else
+/// overwrote is put back (the kubelet's status manager re-syncs the same way).
+pub const DRIFT_CHECK: Duration = Duration::from_secs(5);
+
+/// Whether every field of `want` has the same value in `have` (objects recursively, arrays
+/// element by element; a null in `want` matches a missing field).
+pub fn is_subset(want: &Value, have: Option<&Value>) -> bool {
+    match (want, have) {
+        (Value::Null, None | Some(Value::Null)) => true,
+        (Value::Object(w), Some(Value::Object(h))) => w.iter().all(|(k, v)| is_subset(v, h.get(k))),
+        (Value::Array(w), Some(Value::Array(h))) => {
+            w.len() == h.len() && w.iter().zip(h).all(|(a, b)| is_subset(a, Some(b)))
+        }
+        (w, Some(h)) => w == h,
+        (_, None) => false,
+    }
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
@@ -44,6 +61,8 @@ pub struct PodRuntime {
     /// The status the API server has from us; None → patch on the next tick.
     pub last_patched: Option<Value>,
     pub retry_patch_at: Option<DateTime<Utc>>,
+    /// When the API server's copy is next compared with `last_patched`.
+    pub drift_check_at: Option<DateTime<Utc>>,
     pub killed: bool,
     pub next_delete_at: Option<DateTime<Utc>>,
 }
@@ -171,6 +190,7 @@ impl SimState {
                         facts: facts.clone(),
                         last_patched: None,
                         retry_patch_at: None,
+                        drift_check_at: None,
                         killed: false,
                         next_delete_at: None,
                     },
@@ -190,6 +210,16 @@ impl SimState {
             let events = rt.sim.step(&facts, &world, timing, now);
             rt.facts = facts.clone();
             let status = rt.sim.status(&facts);
+            if rt.last_patched.as_ref() == Some(&status)
+                && rt.drift_check_at.is_some_and(|at| now >= at)
+            {
+                rt.drift_check_at = Some(after(now, DRIFT_CHECK));
+                let actual = serde_json::to_value(&pod.status).unwrap_or_default();
+                if !is_subset(&status, Some(&actual)) {
+                    rt.last_patched = None;
+                    rt.retry_patch_at = None;
+                }
+            }
             let due = rt.retry_patch_at.is_none_or(|at| now >= at);
             let patch = (rt.last_patched.as_ref() != Some(&status) && due).then(|| {
                 rt.retry_patch_at = Some(after(now, RETRY));
@@ -246,10 +276,12 @@ impl SimState {
     }
 
     /// The status patch went through.
-    pub fn patched(&mut self, uid: &str, body: &Value) {
+    pub fn patched(&mut self, uid: &str, body: &Value, now: DateTime<Utc>) {
         if let Some(rt) = self.pods.get_mut(uid) {
             rt.last_patched = body.get("status").cloned();
             rt.retry_patch_at = None;
+            // The watch needs a moment to bring our own write back.
+            rt.drift_check_at = Some(after(now, DRIFT_CHECK));
         }
     }
 
@@ -461,9 +493,52 @@ mod tests {
         );
         // Not yet acknowledged, but within the retry delay: no second patch.
         assert!(patches(&world.plan(&mut state, &pods, t(1))).is_empty());
-        state.patched("u-a", p[0]);
-        assert!(world.plan(&mut state, &pods, t(10)).is_empty());
+        state.patched("u-a", p[0], t(1));
+        // (Before the drift check: these test pods' API copies carry no status.)
+        assert!(world.plan(&mut state, &pods, t(4)).is_empty());
         assert_eq!(state.working_sets().len(), 1);
+    }
+
+    #[test]
+    fn subset_comparison() {
+        let want = json!({"a": 1, "b": [{"x": "y", "n": null}], "c": {}});
+        let have = json!({"a": 1, "b": [{"x": "y", "extra": 2}], "c": {"d": 1}, "e": 0});
+        assert!(is_subset(&want, Some(&have)));
+        assert!(!is_subset(&json!({"a": 2}), Some(&have)));
+        assert!(!is_subset(&json!({"b": []}), Some(&have)));
+        assert!(!is_subset(&json!({"z": 1}), Some(&have)));
+    }
+
+    #[test]
+    fn status_overwritten_by_someone_else_is_put_back() {
+        let world = World::new();
+        let mut state = SimState::new();
+        let pods = vec![pod("a", "u-a", "lab-node-1", json!({}))];
+        let actions = world.plan(&mut state, &pods, t(0));
+        let body = patches(&actions)[0].clone();
+        state.patched("u-a", &body, t(0));
+        // The API server's copy matches what we wrote: nothing to do, even after the check.
+        let mut synced: Pod = (*pods[0]).clone();
+        synced.status = serde_json::from_value(body["status"].clone()).unwrap();
+        let synced = vec![Arc::new(synced)];
+        assert!(world.plan(&mut state, &synced, t(10)).is_empty());
+        // Someone marked it not ready (as the node controller does): re-patched at the next check.
+        let mut overwritten: Pod = (*synced[0]).clone();
+        if let Some(conditions) = overwritten
+            .status
+            .as_mut()
+            .and_then(|s| s.conditions.as_mut())
+        {
+            for c in conditions.iter_mut().filter(|c| c.type_ == "Ready") {
+                c.status = "False".into();
+            }
+        }
+        let overwritten = vec![Arc::new(overwritten)];
+        assert!(world.plan(&mut state, &overwritten, t(12)).is_empty());
+        assert_eq!(
+            patches(&world.plan(&mut state, &overwritten, t(15))).len(),
+            1
+        );
     }
 
     #[test]
@@ -514,7 +589,7 @@ mod tests {
         let mut state = SimState::new();
         let pods = vec![pod("a", "u-a", "lab-node-1", json!({}))];
         let actions = world.plan(&mut state, &pods, t(0));
-        state.patched("u-a", patches(&actions)[0]);
+        state.patched("u-a", patches(&actions)[0], t(0));
         world.stopped.insert("lab-node-1".into());
         assert!(world.plan(&mut state, &pods, t(10)).is_empty());
         assert!(state.working_sets().is_empty());
