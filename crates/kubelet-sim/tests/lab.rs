@@ -80,13 +80,20 @@ fn waiting_reason(pod: &Value) -> Option<String> {
 }
 
 fn running_pod(lab: &Lab, app: &str) -> Value {
+    running_pod_where(lab, app, |_| true)
+}
+
+/// A Running, Ready pod of `app` that `select` accepts (e.g. one of the fixed template, while
+/// the old pods are still around during the rollout).
+fn running_pod_where(lab: &Lab, app: &str, select: impl Fn(&Value) -> bool) -> Value {
     wait_for(
         lab,
         &format!("{app} Running and Ready"),
         Duration::from_secs(60),
         || {
             pods(lab, app).into_iter().find(|p| {
-                p["status"]["phase"] == "Running"
+                select(p)
+                    && p["status"]["phase"] == "Running"
                     && container_status(p)["ready"] == true
                     && p["status"]["conditions"].as_array().is_some_and(|cs| {
                         cs.iter()
@@ -383,8 +390,14 @@ fn simulated_kubelets_drive_the_real_control_plane() {
         &format!("/api/v1/namespaces/{NS}/secrets"),
         &json!({"metadata": {"name": "db-creds"}, "stringData": {"password": "x"}}),
     );
+    let fixed = |app: &str, p: &Value| match app {
+        "crash" => p["metadata"]["annotations"]["sim.nightwatch.dev/exit-code"].is_null(),
+        "oom" => p["spec"]["containers"][0]["resources"]["limits"]["memory"] == "512Mi",
+        "badimage" => p["spec"]["containers"][0]["image"] == "nginx:1.25",
+        _ => true,
+    };
     for app in ["crash", "oom", "badimage", "mount"] {
-        let pod = running_pod(&lab, app);
+        let pod = running_pod_where(&lab, app, |p| fixed(app, p));
         // Stays up: no restart a few crash/OOM periods later.
         if app == "crash" || app == "oom" {
             std::thread::sleep(Duration::from_secs(4));
