@@ -7,33 +7,12 @@
 
 use nightwatch_testkit::{Lab, LabOptions};
 use serde_json::{Value, json};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const NS: &str = "simtest";
 
-fn wait_for<T>(
-    lab: &Lab,
-    what: &str,
-    timeout: Duration,
-    mut probe: impl FnMut() -> Option<T>,
-) -> T {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(value) = probe() {
-            return value;
-        }
-        if Instant::now() > deadline {
-            let state = lab
-                .http_get(&format!("{}/state", lab.var("LAB_KUBELET_SIM_URL")))
-                .map(|v| v.to_string())
-                .unwrap_or_else(|e| e);
-            panic!(
-                "timed out waiting for {what}\nkubelet-sim state: {state}\n{}",
-                lab.logs_tail(30)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(300));
-    }
+fn wait_for<T>(lab: &Lab, what: &str, timeout: Duration, probe: impl FnMut() -> Option<T>) -> T {
+    lab.wait_until(what, timeout, String::new, probe)
 }
 
 fn deployment(name: &str, image: &str, annotations: Value, volumes: Value) -> Value {

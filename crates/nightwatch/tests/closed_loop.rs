@@ -8,10 +8,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use nightwatch_testkit::{
-    Lab, LabOptions, Nightwatch, fresh_postgres_url_blocking, fresh_sqlite_url,
+    Lab, LabOptions, Nightwatch, fresh_postgres_url_blocking, fresh_sqlite_url, still_running,
 };
 use serde_json::{Value, json};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const NIGHTWATCH: &str = env!("CARGO_BIN_EXE_nightwatch");
 /// Pod scenarios run on this node; the node scenarios use the other two.
@@ -94,17 +94,9 @@ fn pods(lab: &Lab, namespace: &str) -> Vec<Value> {
         .unwrap_or_default()
 }
 
-/// What a failing wait prints: the lab's logs, Prometheus's alerts, nightwatch's logs.
-fn diagnostics(lab: &Lab, nightwatches: &[&Nightwatch]) -> String {
-    let alerts = lab
-        .http_get(&format!("{}/api/v1/alerts", lab.var("LAB_PROMETHEUS_URL")))
-        .map(|v| v.to_string())
-        .unwrap_or_else(|e| e);
-    let sim = lab
-        .http_get(&format!("{}/state", lab.var("LAB_KUBELET_SIM_URL")))
-        .map(|v| v.to_string())
-        .unwrap_or_else(|e| e);
-    let mut out = format!("Prometheus alerts: {alerts}\nkubelet-sim state: {sim}\n");
+/// What nightwatch adds to a failing wait: its incidents and its log.
+fn nightwatch_state(nightwatches: &[&Nightwatch]) -> String {
+    let mut out = String::new();
     for nightwatch in nightwatches {
         let incidents = nightwatch.incidents("");
         out.push_str(&format!(
@@ -120,7 +112,6 @@ fn diagnostics(lab: &Lab, nightwatches: &[&Nightwatch]) -> String {
                 .join("\n")
         ));
     }
-    out.push_str(&lab.logs_tail(25));
     out
 }
 
@@ -129,21 +120,9 @@ fn wait<T>(
     nightwatches: &[&Nightwatch],
     what: &str,
     timeout: Duration,
-    mut check: impl FnMut() -> Option<T>,
+    check: impl FnMut() -> Option<T>,
 ) -> T {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(value) = check() {
-            return value;
-        }
-        if Instant::now() > deadline {
-            panic!(
-                "timed out after {timeout:?} waiting for {what}\n{}",
-                diagnostics(lab, nightwatches)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(500));
-    }
+    lab.wait_until(what, timeout, || nightwatch_state(nightwatches), check)
 }
 
 fn query(scenario: &Scenario) -> String {
@@ -452,11 +431,7 @@ fn every_fault_raises_an_incident_and_its_fix_resolves_it_on_sqlite_and_postgres
 
     // --- teardown stops every lab process
     lab.stop();
-    let alive: Vec<u32> = lab_pids
-        .iter()
-        .copied()
-        .filter(|pid| nightwatch_testkit::process_alive(*pid))
-        .collect();
+    let alive = still_running(&lab_pids);
     assert!(
         alive.is_empty(),
         "lab processes still running after lab/down: {alive:?}"
@@ -483,11 +458,7 @@ fn a_failing_test_leaves_no_lab_process_behind() {
     let pids = pids
         .downcast::<Vec<u32>>()
         .expect("the panic carries the PIDs");
-    let alive: Vec<u32> = pids
-        .iter()
-        .copied()
-        .filter(|pid| nightwatch_testkit::process_alive(*pid))
-        .collect();
+    let alive = still_running(&pids);
     assert!(
         alive.is_empty(),
         "still running after the panicking test unwound: {alive:?}"

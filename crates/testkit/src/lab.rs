@@ -240,6 +240,52 @@ impl Lab {
         out
     }
 
+    /// What a failing lab test prints: Prometheus's alerts, the simulator's state, log tails.
+    pub fn diagnostics(&self) -> String {
+        let get = |url: String| {
+            self.http_get(&url)
+                .map(|v| v.to_string())
+                .unwrap_or_else(|e| e)
+        };
+        let alerts = match self.env.get("LAB_PROMETHEUS_URL") {
+            Some(url) => get(format!("{url}/api/v1/alerts")),
+            None => String::new(),
+        };
+        let sim = match self.env.get("LAB_KUBELET_SIM_URL") {
+            Some(url) => get(format!("{url}/state")),
+            None => String::new(),
+        };
+        format!(
+            "Prometheus alerts: {alerts}\nkubelet-sim state: {sim}\n{}",
+            self.logs_tail(30)
+        )
+    }
+
+    /// Polls `probe` until it returns Some; after `timeout` panics with `what`, `context()` (the
+    /// test's own state) and [`Lab::diagnostics`].
+    pub fn wait_until<T>(
+        &self,
+        what: &str,
+        timeout: Duration,
+        context: impl Fn() -> String,
+        mut probe: impl FnMut() -> Option<T>,
+    ) -> T {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if let Some(value) = probe() {
+                return value;
+            }
+            if std::time::Instant::now() > deadline {
+                panic!(
+                    "timed out after {timeout:?} waiting for {what}\n{}\n{}",
+                    context(),
+                    self.diagnostics()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    }
+
     /// Runs `lab/down` (idempotent). Dropping the lab does the same.
     pub fn stop(&mut self) {
         if let Some(dir) = self.dir.as_ref() {
@@ -264,6 +310,14 @@ impl Drop for Lab {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// Those of `pids` still running.
+pub fn still_running(pids: &[u32]) -> Vec<u32> {
+    pids.iter()
+        .copied()
+        .filter(|pid| process_alive(*pid))
+        .collect()
 }
 
 /// Whether a process is still running (a zombie counts as gone).
