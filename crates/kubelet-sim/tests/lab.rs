@@ -5,7 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use nightwatch_testkit::{Lab, LabOptions};
+use nightwatch_testkit::{Lab, LabDeployment, LabOptions};
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -16,24 +16,16 @@ fn wait_for<T>(lab: &Lab, what: &str, timeout: Duration, probe: impl FnMut() -> 
 }
 
 fn deployment(name: &str, image: &str, annotations: Value, volumes: Value) -> Value {
-    json!({
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name},
-        "spec": {
-            "replicas": 1,
-            "selector": {"matchLabels": {"app": name}},
-            "template": {
-                "metadata": {"labels": {"app": name}, "annotations": annotations},
-                "spec": {
-                    "nodeSelector": {"kubernetes.io/hostname": "lab-node-1"},
-                    "containers": [{"name": "app", "image": image,
-                        "resources": {"limits": {"memory": "128Mi", "cpu": "250m"}}}],
-                    "volumes": volumes,
-                },
-            },
-        },
-    })
+    LabDeployment {
+        name,
+        container: "app",
+        image,
+        memory_limit: "128Mi",
+        node: "lab-node-1",
+        annotations,
+        volumes,
+    }
+    .manifest()
 }
 
 /// The live pods of a Deployment (by its app label), not being deleted.

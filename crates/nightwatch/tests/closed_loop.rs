@@ -8,7 +8,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use nightwatch_testkit::{
-    Lab, LabOptions, Nightwatch, fresh_postgres_url_blocking, fresh_sqlite_url, still_running,
+    Lab, LabDeployment, LabOptions, Nightwatch, fresh_postgres_url_blocking, fresh_sqlite_url,
+    still_running,
 };
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -39,36 +40,16 @@ fn deployment(
     memory_limit: &str,
     volumes: Value,
 ) -> Value {
-    let mounts: Vec<Value> = volumes
-        .as_array()
-        .map(|v| {
-            v.iter()
-                .map(|vol| json!({"name": vol["name"], "mountPath": format!("/etc/{}", vol["name"].as_str().unwrap())}))
-                .collect()
-        })
-        .unwrap_or_default();
-    json!({
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name},
-        "spec": {
-            "replicas": 1,
-            "selector": {"matchLabels": {"app": name}},
-            "template": {
-                "metadata": {"labels": {"app": name}, "annotations": annotations},
-                "spec": {
-                    "nodeSelector": {"kubernetes.io/hostname": POD_NODE},
-                    "containers": [{
-                        "name": name,
-                        "image": image,
-                        "resources": {"limits": {"memory": memory_limit, "cpu": "100m"}},
-                        "volumeMounts": mounts,
-                    }],
-                    "volumes": volumes,
-                }
-            }
-        }
-    })
+    LabDeployment {
+        name,
+        container: name,
+        image,
+        memory_limit,
+        node: POD_NODE,
+        annotations,
+        volumes,
+    }
+    .manifest()
 }
 
 fn create_namespace(lab: &Lab, name: &str) {

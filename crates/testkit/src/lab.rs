@@ -320,6 +320,54 @@ pub fn still_running(pids: &[u32]) -> Vec<u32> {
         .collect()
 }
 
+/// A one-replica Deployment for lab scenarios, pinned to `node`: its pods (label `app=NAME`) run
+/// one container with a memory limit; `annotations` on the pod template set the simulator's faults;
+/// each of `volumes` is mounted at `/etc/VOLUME`.
+pub struct LabDeployment<'a> {
+    pub name: &'a str,
+    pub container: &'a str,
+    pub image: &'a str,
+    pub memory_limit: &'a str,
+    pub node: &'a str,
+    pub annotations: Value,
+    pub volumes: Value,
+}
+
+impl LabDeployment<'_> {
+    pub fn manifest(&self) -> Value {
+        let mounts: Vec<Value> = self
+            .volumes
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|volume| volume["name"].as_str())
+            .map(|name| serde_json::json!({"name": name, "mountPath": format!("/etc/{name}")}))
+            .collect();
+        serde_json::json!({
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": self.name},
+            "spec": {
+                "replicas": 1,
+                "selector": {"matchLabels": {"app": self.name}},
+                "template": {
+                    "metadata": {"labels": {"app": self.name}, "annotations": self.annotations},
+                    "spec": {
+                        "nodeSelector": {"kubernetes.io/hostname": self.node},
+                        "containers": [{
+                            "name": self.container,
+                            "image": self.image,
+                            "resources": {"limits": {"memory": self.memory_limit, "cpu": "100m"}},
+                            "volumeMounts": mounts,
+                        }],
+                        "volumes": self.volumes,
+                    }
+                }
+            }
+        })
+    }
+}
+
 /// Whether a process is still running (a zombie counts as gone).
 pub fn process_alive(pid: u32) -> bool {
     match std::fs::read_to_string(Path::new("/proc").join(pid.to_string()).join("stat")) {
