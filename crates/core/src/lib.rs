@@ -3,12 +3,14 @@
 //! Everything here is deterministic given its inputs (time is passed in), so it is tested with
 //! tables and fixtures.
 
+pub mod action;
 pub mod clock;
 pub mod event;
 pub mod fingerprint;
 pub mod incident;
 pub mod model;
 pub mod parse;
+pub mod policy;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use model::{Alert, AlertStatus, Delivery, Severity, Source};
