@@ -8,9 +8,11 @@ pub mod clock;
 pub mod event;
 pub mod fingerprint;
 pub mod incident;
+pub mod live;
 pub mod model;
 pub mod parse;
 pub mod policy;
+pub mod tool;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use model::{Alert, AlertStatus, Delivery, Severity, Source};
