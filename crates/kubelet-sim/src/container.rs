@@ -19,7 +19,8 @@ pub struct Timing {
     /// First CrashLoopBackOff / ImagePullBackOff delay; doubles per failure.
     pub backoff_base: Duration,
     pub backoff_max: Duration,
-    /// How often FailedMount repeats while a volume's object is missing.
+    /// How often FailedMount repeats while a volume's object is missing, and
+    /// FailedCreatePodSandBox while the sandbox fails.
     pub mount_retry: Duration,
     /// The kubelet's quick re-sync: how long ErrImagePull shows before ImagePullBackOff, and how
     /// long an init container runs.

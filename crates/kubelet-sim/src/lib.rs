@@ -1,8 +1,9 @@
 //! The kubelet simulator for the nightwatch lab.
 //!
 //! The pure core (no I/O, time passed in): [`quantity`], [`images`], [`logs`], [`container`],
-//! [`pod`], [`events`], [`metrics`], [`node`]. The thin edges: [`kube_io`] (watchers, patchers,
-//! heartbeats) and [`http`] (control API, metrics, the kubelet's log endpoint).
+//! [`pod`], [`sandbox`], [`events`], [`metrics`], [`node`], [`runtime`]. The thin edges:
+//! [`kube_io`] (watchers, patchers, heartbeats) and [`http`] (control API, metrics, the
+//! kubelet's log endpoint).
 
 pub mod container;
 pub mod events;
@@ -15,3 +16,4 @@ pub mod node;
 pub mod pod;
 pub mod quantity;
 pub mod runtime;
+pub mod sandbox;

@@ -51,7 +51,8 @@ struct Args {
     /// Longest back-off delay
     #[arg(long, value_parser = humantime::parse_duration, default_value = "20s")]
     backoff_max: Duration,
-    /// FailedMount repeat period while a Secret/ConfigMap is missing
+    /// FailedMount / FailedCreatePodSandBox repeat period while a volume's Secret/ConfigMap is
+    /// missing or the pod's sandbox fails
     #[arg(long, value_parser = humantime::parse_duration, default_value = "5s")]
     mount_retry: Duration,
     /// Pod sync period

@@ -1,12 +1,14 @@
 //! One pod as the kubelet drives it: volumes mounted (or FailedMount while a Secret/ConfigMap is
-//! missing), init containers in order, then the app containers; and the `status` the kubelet
-//! would post. Pure: the pod's facts and the world come in as values.
+//! missing), the sandbox (or FailedCreatePodSandBox in the flaky-sandbox scenario), init
+//! containers in order, then the app containers; and the `status` the kubelet would post.
+//! Pure: the pod's facts and the world come in as values.
 
 use crate::container::{
     self, ContainerFacts, ContainerSim, EventType, RestartPolicy, SimEvent, State, Terminated,
     Timing, rfc3339,
 };
 use crate::quantity;
+use crate::sandbox::{self, SandboxFailure};
 use chrono::{DateTime, Utc};
 use k8s_openapi::api::core::v1::{ContainerState, Pod};
 use serde_json::{Value, json};
@@ -16,6 +18,7 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 pub const ANNOTATION_MEMORY_DEMAND: &str = "sim.nightwatch.dev/memory-demand";
 pub const ANNOTATION_EXIT_CODE: &str = "sim.nightwatch.dev/exit-code";
 pub const ANNOTATION_LOG: &str = "sim.nightwatch.dev/log";
+pub const ANNOTATION_SANDBOX_FAILURES: &str = "sim.nightwatch.dev/sandbox-failures";
 /// The working set of a container without a memory-demand annotation.
 pub const DEFAULT_MEMORY_DEMAND: u64 = 32 * 1024 * 1024;
 
@@ -55,6 +58,9 @@ pub struct PodFacts {
     pub uid: String,
     pub namespace: String,
     pub name: String,
+    /// The uid of the ownerReferences entry with controller=true (e.g. the ReplicaSet).
+    pub controller_uid: Option<String>,
+    pub created_at: Option<DateTime<Utc>>,
     pub node: Option<String>,
     pub restart: RestartPolicy,
     pub init_containers: Vec<ContainerSpec>,
@@ -178,6 +184,13 @@ impl PodFacts {
             uid: meta.uid.clone()?,
             namespace: meta.namespace.clone().unwrap_or_else(|| "default".into()),
             name: meta.name.clone()?,
+            controller_uid: meta
+                .owner_references
+                .iter()
+                .flatten()
+                .find(|o| o.controller.unwrap_or(false))
+                .map(|o| o.uid.clone()),
+            created_at: meta.creation_timestamp.as_ref().map(to_chrono),
             node: spec.node_name.clone(),
             restart: RestartPolicy::parse(spec.restart_policy.as_deref()),
             init_containers: containers(spec.init_containers.as_deref().unwrap_or_default()),
@@ -198,6 +211,23 @@ impl PodFacts {
             .get(&format!("{key}.{container}"))
             .or_else(|| pod_wide.then(|| self.annotations.get(key)).flatten())
             .map(String::as_str)
+    }
+
+    /// Whose pods the flaky-sandbox scenario counts together: the controller owner's, or only
+    /// this pod's namespace/name when it has none.
+    pub fn owner_key(&self) -> String {
+        match &self.controller_uid {
+            Some(uid) => format!("owner:{uid}"),
+            None => format!("pod:{}/{}", self.namespace, self.name),
+        }
+    }
+
+    /// N of the flaky-sandbox scenario; None without the annotation or with N < 1.
+    pub fn sandbox_failures(&self) -> Option<u32> {
+        self.annotations
+            .get(ANNOTATION_SANDBOX_FAILURES)
+            .and_then(|n| n.trim().parse().ok())
+            .filter(|n| *n >= 1)
     }
 
     /// "NAME_NAMESPACE(UID)", as kubelet messages name a pod.
@@ -254,6 +284,13 @@ pub struct WorkingSet {
     pub bytes: u64,
 }
 
+/// What keeps a pod in ContainerCreating: the reason and messages of its Warning events.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stuck {
+    pub reason: &'static str,
+    pub messages: Vec<String>,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct PodSim {
     pub uid: String,
@@ -261,12 +298,18 @@ pub struct PodSim {
     pub name: String,
     pub node: String,
     pub host_ip: String,
-    /// Given to the sandbox once the volumes are mounted.
+    /// Given to the sandbox once the volumes are mounted (and the sandbox is created).
     pub pod_ip: String,
     pub start_time: DateTime<Utc>,
     pub scheduled_at: DateTime<Utc>,
     pub mounted: bool,
     next_mount_event: Option<DateTime<Utc>>,
+    /// Set when the simulator first sees the pod (flaky-sandbox scenario); it stays until the
+    /// pod is deleted.
+    pub sandbox_failure: Option<SandboxFailure>,
+    next_sandbox_event: Option<DateTime<Utc>>,
+    /// Why the pod is stuck before its containers can start, as of the last step.
+    pub stuck: Option<Stuck>,
     pub initialized_at: Option<DateTime<Utc>>,
     pub ready: bool,
     pub ready_changed_at: DateTime<Utc>,
@@ -344,6 +387,9 @@ impl PodSim {
             scheduled_at: facts.scheduled_at.unwrap_or(start_time),
             mounted: adopted,
             next_mount_event: None,
+            sandbox_failure: None,
+            next_sandbox_event: None,
+            stuck: None,
             initialized_at: adopted.then_some(start_time),
             ready: false,
             ready_changed_at: start_time,
@@ -364,43 +410,63 @@ impl PodSim {
         let mut events = Vec::new();
         self.follow_image_changes(facts, &mut events);
         if !self.mounted {
-            let missing: Vec<&VolumeRef> = facts
+            let missing: Vec<String> = facts
                 .volumes
                 .iter()
-                .filter(|v| match &v.object {
-                    VolumeObject::Secret(name) => !world
-                        .secrets
-                        .contains(&(facts.namespace.clone(), name.clone())),
-                    VolumeObject::ConfigMap(name) => !world
-                        .config_maps
-                        .contains(&(facts.namespace.clone(), name.clone())),
+                .filter_map(|v| {
+                    let (kind, name, exists) = match &v.object {
+                        VolumeObject::Secret(name) => ("secret", name, &world.secrets),
+                        VolumeObject::ConfigMap(name) => ("configmap", name, &world.config_maps),
+                    };
+                    (!exists.contains(&(facts.namespace.clone(), name.clone()))).then(|| {
+                        format!(
+                            "MountVolume.SetUp failed for volume \"{}\" : {kind} \"{name}\" not found",
+                            v.volume
+                        )
+                    })
                 })
                 .collect();
             if missing.is_empty() {
                 self.mounted = true;
             } else {
                 if self.next_mount_event.is_none_or(|at| now >= at) {
-                    for v in missing {
-                        let (kind, name) = match &v.object {
-                            VolumeObject::Secret(name) => ("secret", name),
-                            VolumeObject::ConfigMap(name) => ("configmap", name),
-                        };
-                        events.push(SimEvent {
-                            kind: EventType::Warning,
-                            reason: "FailedMount".into(),
-                            message: format!(
-                                "MountVolume.SetUp failed for volume \"{}\" : {kind} \"{name}\" not found",
-                                v.volume
-                            ),
-                            field_path: None,
-                        });
-                    }
+                    events.extend(missing.iter().map(|message| SimEvent {
+                        kind: EventType::Warning,
+                        reason: "FailedMount".into(),
+                        message: message.clone(),
+                        field_path: None,
+                    }));
                     self.next_mount_event = Some(container::after(now, timing.mount_retry));
                 }
+                self.stuck = Some(Stuck {
+                    reason: "FailedMount",
+                    messages: missing,
+                });
                 self.update_ready(now);
                 return events;
             }
         }
+        // Volumes first, then the sandbox, as the kubelet does. A failing sandbox never recovers:
+        // only deleting the pod (its owner makes a new one) gets past it.
+        if let Some(failure) = &self.sandbox_failure {
+            let message = failure.message();
+            if self.next_sandbox_event.is_none_or(|at| now >= at) {
+                events.push(SimEvent {
+                    kind: EventType::Warning,
+                    reason: sandbox::REASON.into(),
+                    message: message.clone(),
+                    field_path: None,
+                });
+                self.next_sandbox_event = Some(container::after(now, timing.mount_retry));
+            }
+            self.stuck = Some(Stuck {
+                reason: sandbox::REASON,
+                messages: vec![message],
+            });
+            self.update_ready(now);
+            return events;
+        }
+        self.stuck = None;
 
         // Init containers one at a time, in order; the app containers once all succeeded.
         let mut initialized = true;
@@ -477,6 +543,11 @@ impl PodSim {
         }
     }
 
+    /// The volumes are mounted and the sandbox (with its pod IP) exists.
+    pub fn sandbox_up(&self) -> bool {
+        self.mounted && self.sandbox_failure.is_none()
+    }
+
     fn update_ready(&mut self, now: DateTime<Utc>) {
         let ready = self.all_ready();
         if ready != self.ready {
@@ -537,7 +608,7 @@ impl PodSim {
     pub fn status(&self, facts: &PodFacts) -> Value {
         let pod_ref = facts.pod_ref();
         let has_init = !self.init_containers.is_empty();
-        let creating_reason = if has_init && self.initialized_at.is_none() && self.mounted {
+        let creating_reason = if has_init && self.initialized_at.is_none() && self.sandbox_up() {
             "PodInitializing"
         } else {
             "ContainerCreating"
@@ -607,7 +678,7 @@ impl PodSim {
                 .map(|c| c.status(&pod_ref, creating_reason))
                 .collect::<Vec<_>>(),
         });
-        if self.mounted {
+        if self.sandbox_up() {
             status["podIP"] = json!(self.pod_ip);
             status["podIPs"] = json!([{ "ip": self.pod_ip }]);
         }
@@ -836,6 +907,61 @@ mod tests {
         assert_eq!(sim.status(&f)["phase"], "Running");
         assert!(sim.ready);
         assert_eq!(sim.ready_changed_at, t(11));
+    }
+
+    #[test]
+    fn failing_sandbox_keeps_the_pod_creating_after_the_volumes() {
+        let f = PodFacts::from_pod(&pod(json!({"spec": {
+            "initContainers": [{"name": "migrate", "image": "app:1"}],
+            "volumes": [{"name": "creds", "secret": {"secretName": "db-creds"}}]
+        }})))
+        .unwrap();
+        let mut fx = Fixture::new();
+        let timing = Timing::default();
+        let mut sim = sim_for(&f);
+        sim.sandbox_failure = Some(SandboxFailure::new(&f.uid, "10.244.1"));
+        let message = sim.sandbox_failure.as_ref().unwrap().message();
+        // The volume comes first.
+        let events = sim.step(&f, &fx.world(), &timing, t(0));
+        assert_eq!(events[0].reason, "FailedMount");
+        assert_eq!(sim.stuck.as_ref().unwrap().reason, "FailedMount");
+        fx.secrets.insert(("shop".into(), "db-creds".into()));
+        let events = sim.step(&f, &fx.world(), &timing, t(1));
+        assert_eq!(
+            events,
+            [SimEvent {
+                kind: EventType::Warning,
+                reason: "FailedCreatePodSandBox".into(),
+                message: message.clone(),
+                field_path: None,
+            }]
+        );
+        assert_eq!(
+            sim.stuck,
+            Some(Stuck {
+                reason: "FailedCreatePodSandBox",
+                messages: vec![message],
+            })
+        );
+        let status = sim.status(&f);
+        assert_eq!(status["phase"], "Pending");
+        assert!(status.get("podIP").is_none());
+        assert_eq!(
+            status["containerStatuses"][0]["state"]["waiting"]["reason"],
+            "ContainerCreating"
+        );
+        assert_eq!(
+            status["initContainerStatuses"][0]["state"]["waiting"]["reason"],
+            "PodInitializing"
+        );
+        assert_eq!(status["conditions"][1]["status"], "False");
+        // Repeats every mount_retry, and never gets better by itself.
+        assert!(sim.step(&f, &fx.world(), &timing, t(3)).is_empty());
+        assert_eq!(sim.step(&f, &fx.world(), &timing, t(6)).len(), 1);
+        sim.step(&f, &fx.world(), &timing, t(600));
+        assert_eq!(sim.status(&f)["phase"], "Pending");
+        assert!(sim.containers.iter().all(|c| c.instances == 0));
+        assert!(sim.kill(t(601)).is_empty());
     }
 
     #[test]

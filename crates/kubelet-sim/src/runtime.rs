@@ -1,5 +1,5 @@
 //! The simulated node fleet's memory: every pod it runs, the images marked missing, the event
-//! correlator. `plan` turns the API server's current pods into the writes a kubelet would make
+//! correlator, the flaky-sandbox scenario's per-owner counts. `plan` turns the API server's current pods into the writes a kubelet would make
 //! (status patches, events, final deletions); it does no I/O, so the adapter can be tested apart.
 
 use crate::container::{ContainerSim, State};
@@ -8,6 +8,7 @@ use crate::events::{Correlator, EventKey, EventWrite, InvolvedObject};
 use crate::logs::LogOptions;
 use crate::metrics::WorkingSetMetric;
 use crate::pod::{PodFacts, PodSim, World};
+use crate::sandbox::{OwnerCounts, SandboxFailure};
 use chrono::{DateTime, Utc};
 use k8s_openapi::api::core::v1::Pod;
 use serde_json::{Value, json};
@@ -83,8 +84,16 @@ pub struct SimState {
     pub pods: HashMap<String, PodRuntime>,
     pub missing_images: BTreeSet<String>,
     pub correlator: Correlator,
+    /// Pods seen per owner for `sim.nightwatch.dev/sandbox-failures`. Kept after the pods are
+    /// gone (a stuck pod's replacement is the owner's next one); a restart forgets them.
+    pub owners: OwnerCounts,
     stopped: HashSet<String>,
     next_ip: HashMap<String, u32>,
+}
+
+/// The pod subnet of node `node_index` (0-based) without its last octet: "10.244.{index + 1}".
+pub fn node_subnet(node_index: usize) -> String {
+    format!("10.244.{}", node_index + 1)
 }
 
 impl SimState {
@@ -97,7 +106,7 @@ impl SimState {
         let counter = self.next_ip.entry(node_index.to_string()).or_insert(0);
         *counter += 1;
         let host = (*counter - 1) % 253 + 2;
-        format!("10.244.{}.{host}", node_index + 1)
+        format!("{}.{host}", node_subnet(node_index))
     }
 
     pub fn record_events(
@@ -167,10 +176,17 @@ impl SimState {
             config_maps: inputs.config_maps,
         };
         let mut seen = HashSet::new();
-        for pod in inputs.pods {
-            let Some(facts) = PodFacts::from_pod(pod) else {
-                continue;
-            };
+        // Oldest first, so "the first N pods of an owner" are its first created among those
+        // appearing in the same tick.
+        let mut pods: Vec<(PodFacts, &Arc<Pod>)> = inputs
+            .pods
+            .iter()
+            .filter_map(|pod| Some((PodFacts::from_pod(pod)?, pod)))
+            .collect();
+        pods.sort_by(|(a, _), (b, _)| {
+            (a.created_at, &a.namespace, &a.name).cmp(&(b.created_at, &b.namespace, &b.name))
+        });
+        for (facts, pod) in pods {
             let Some(node_index) = facts
                 .node
                 .as_ref()
@@ -182,7 +198,14 @@ impl SimState {
             seen.insert(facts.uid.clone());
             if !self.pods.contains_key(&facts.uid) {
                 let ip = self.allocate_ip(node_index);
-                let sim = PodSim::new(&facts, &node, crate::node::NODE_IP, &ip, now);
+                let mut sim = PodSim::new(&facts, &node, crate::node::NODE_IP, &ip, now);
+                if self
+                    .owners
+                    .first_sight(&facts, facts.reported_pod_ip.is_some())
+                {
+                    sim.sandbox_failure =
+                        Some(SandboxFailure::new(&facts.uid, &node_subnet(node_index)));
+                }
                 self.pods.insert(
                     facts.uid.clone(),
                     PodRuntime {
@@ -342,6 +365,9 @@ impl SimState {
                 "phase": rt.sim.phase(),
                 "ready": rt.sim.ready,
                 "mounted": rt.sim.mounted,
+                "stuck": rt.sim.stuck.as_ref().map(|s| json!({
+                    "reason": s.reason, "messages": s.messages
+                })),
                 "deleting": rt.killed,
                 "statusPatched": rt.last_patched.is_some(),
                 "status": rt.sim.status(&rt.facts),
@@ -412,6 +438,7 @@ pub fn read_log(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::container::rfc3339;
     use chrono::{TimeDelta, TimeZone};
 
     fn t(seconds: i64) -> DateTime<Utc> {
@@ -674,5 +701,127 @@ mod tests {
             |a| matches!(a, Action::Event(EventWrite::Update { patch, .. })
             if patch["count"] == 2)
         ));
+    }
+
+    /// A pod of ReplicaSet `rs-1` created at t(`created`), with the sandbox-failures annotation.
+    fn replica(name: &str, uid: &str, created: i64, extra: Value) -> Arc<Pod> {
+        let mut meta = json!({
+            "creationTimestamp": rfc3339(t(created)),
+            "annotations": {"sim.nightwatch.dev/sandbox-failures": "1"},
+            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-5d9c",
+                                 "uid": "rs-1", "controller": true}],
+        });
+        if let (Some(m), Value::Object(e)) = (meta.as_object_mut(), extra) {
+            m.extend(e);
+        }
+        pod(name, uid, "lab-node-2", meta)
+    }
+
+    fn created_events<'a>(actions: &'a [Action], reason: &str) -> Vec<&'a Value> {
+        actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Event(EventWrite::Create { body, .. }) if body["reason"] == reason => {
+                    Some(body)
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn sandbox_failure_until_the_pod_is_deleted_then_the_replacement_runs() {
+        let world = World::new();
+        let mut state = SimState::new();
+        let stuck = vec![replica("web-a", "u-a", 0, json!({}))];
+        let actions = world.plan(&mut state, &stuck, t(0));
+        let events = created_events(&actions, "FailedCreatePodSandBox");
+        assert_eq!(events.len(), 1, "{actions:?}");
+        assert_eq!(events[0]["type"], "Warning");
+        assert_eq!(events[0]["involvedObject"]["uid"], "u-a");
+        let message = events[0]["message"].as_str().unwrap();
+        assert!(
+            message.ends_with("no IP addresses available in range set: 10.244.2.1-10.244.2.254"),
+            "{message}"
+        );
+        let status = &patches(&actions)[0]["status"];
+        assert_eq!(status["phase"], "Pending");
+        assert!(status.get("podIP").is_none());
+        assert_eq!(
+            status["containerStatuses"][0]["state"]["waiting"]["reason"],
+            "ContainerCreating"
+        );
+        let described = state.describe();
+        assert_eq!(
+            described["pods"][0]["stuck"]["reason"],
+            "FailedCreatePodSandBox"
+        );
+        assert_eq!(described["pods"][0]["stuck"]["messages"][0], message);
+
+        // Repeated every mount_retry as one correlated Event; removing the annotation from the
+        // pod does not heal it.
+        let healed_annotation = vec![replica("web-a", "u-a", 0, json!({"annotations": {}}))];
+        let again = world.plan(&mut state, &healed_annotation, t(5));
+        assert!(again.iter().any(|a| matches!(a,
+            Action::Event(EventWrite::Update { patch, .. })
+                if patch["count"] == 2 && patch["message"] == message)));
+        assert!(state.working_sets().is_empty());
+
+        // Deleted: killed and deleted for real, then gone from the API.
+        let deleting = vec![replica(
+            "web-a",
+            "u-a",
+            0,
+            json!({"deletionTimestamp": rfc3339(t(10))}),
+        )];
+        assert!(
+            world
+                .plan(&mut state, &deleting, t(10))
+                .contains(&Action::DeletePod {
+                    namespace: "shop".into(),
+                    name: "web-a".into(),
+                    uid: "u-a".into()
+                })
+        );
+        world.plan(&mut state, &[], t(11));
+        assert!(state.pods.is_empty());
+
+        // The ReplicaSet's replacement is the owner's second pod: it runs.
+        let replacement = vec![replica("web-b", "u-b", 11, json!({}))];
+        let actions = world.plan(&mut state, &replacement, t(12));
+        assert!(created_events(&actions, "FailedCreatePodSandBox").is_empty());
+        let status = &patches(&actions)[0]["status"];
+        assert_eq!(status["phase"], "Running");
+        assert!(status["podIP"].as_str().unwrap().starts_with("10.244.2."));
+        assert!(state.describe()["pods"][0]["stuck"].is_null());
+    }
+
+    #[test]
+    fn the_oldest_new_pod_of_an_owner_is_the_first() {
+        let world = World::new();
+        let mut state = SimState::new();
+        // Listed newest first, as a store may return them.
+        let pods = vec![
+            replica("web-new", "u-new", 3, json!({})),
+            replica("web-old", "u-old", 1, json!({})),
+        ];
+        world.plan(&mut state, &pods, t(5));
+        let failing: Vec<&str> = state
+            .pods
+            .values()
+            .filter(|rt| rt.sim.sandbox_failure.is_some())
+            .map(|rt| rt.sim.name.as_str())
+            .collect();
+        assert_eq!(failing, ["web-old"]);
+    }
+
+    #[test]
+    fn a_pod_reported_with_an_ip_keeps_its_sandbox_after_a_restart() {
+        let world = World::new();
+        let mut state = SimState::new();
+        let mut adopted: Pod = (*replica("web-a", "u-a", 0, json!({}))).clone();
+        adopted.status = serde_json::from_value(json!({"podIP": "10.244.2.7"})).unwrap();
+        world.plan(&mut state, &[Arc::new(adopted)], t(1));
+        assert!(state.pods["u-a"].sim.sandbox_failure.is_none());
     }
 }
