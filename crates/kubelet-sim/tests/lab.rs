@@ -1,7 +1,8 @@
 //! The simulator against the real control plane of the lab (API server, controller-manager,
 //! scheduler 1.20): node registration and heartbeats, the node-lifecycle controller's reaction
-//! to stopped heartbeats, pods driven to Running, each pod fault and its fix, kubelet-style
-//! events, `kubectl logs` through the API server's kubelet proxy, metrics and deletions.
+//! to stopped heartbeats, pods driven to Running, each pod fault and its fix (a flaky sandbox
+//! fixed by deleting the pod), kubelet-style events, `kubectl logs` through the API server's
+//! kubelet proxy, metrics and deletions.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -182,6 +183,12 @@ fn simulated_kubelets_drive_the_real_control_plane() {
         json!({}),
         json!([{"name": "creds", "secret": {"secretName": "db-creds"}}]),
     ));
+    create(deployment(
+        "flaky",
+        "shop/web:1.0",
+        json!({"sim.nightwatch.dev/sandbox-failures": "1"}),
+        json!([]),
+    ));
 
     // --- the normal path: Running, Ready, kubelet events, logs through the API server
     let web = running_pod(&lab, "web");
@@ -296,6 +303,51 @@ fn simulated_kubelets_drive_the_real_control_plane() {
     });
     assert_eq!(stuck["status"]["phase"], "Pending");
 
+    // --- stuck ContainerCreating on a failing sandbox, one Event counted up every retry
+    let (flaky, sandbox_event) = wait_for(
+        &lab,
+        "FailedCreatePodSandBox counted twice",
+        Duration::from_secs(60),
+        || {
+            pods(&lab, "flaky").into_iter().find_map(|p| {
+                let event = events_of(&lab, p["metadata"]["name"].as_str().unwrap())
+                    .into_iter()
+                    .find(|e| {
+                        e["reason"] == "FailedCreatePodSandBox"
+                            && e["count"].as_u64().unwrap_or(0) >= 2
+                    })?;
+                (waiting_reason(&p).as_deref() == Some("ContainerCreating")).then_some((p, event))
+            })
+        },
+    );
+    let flaky_name = flaky["metadata"]["name"].as_str().unwrap().to_string();
+    let flaky_uid = flaky["metadata"]["uid"].as_str().unwrap().to_string();
+    assert_eq!(flaky["status"]["phase"], "Pending");
+    assert!(flaky["status"].get("podIP").is_none(), "{flaky}");
+    assert_eq!(sandbox_event["type"], "Warning");
+    assert_eq!(sandbox_event["source"]["component"], "kubelet");
+    assert_eq!(sandbox_event["involvedObject"]["uid"], flaky_uid.as_str());
+    let message = sandbox_event["message"].as_str().unwrap();
+    assert!(
+        message.starts_with(
+            "Failed to create pod sandbox: rpc error: code = Unknown desc = failed to setup network for sandbox \""
+        ) && message.ends_with(
+            "\": plugin type=\"bridge\" name=\"lab\" failed (add): failed to allocate for range 0: no IP addresses available in range set: 10.244.1.1-10.244.1.254"
+        ),
+        "{message}"
+    );
+    let state = reqwest::blocking::get(format!("{sim}/state"))
+        .unwrap()
+        .json::<Value>()
+        .unwrap();
+    let described = state["pods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["uid"] == flaky_uid.as_str())
+        .unwrap();
+    assert_eq!(described["stuck"]["reason"], "FailedCreatePodSandBox");
+
     // --- metrics: every fault is visible as kube-state-metrics would show it
     let scrape = || {
         reqwest::blocking::get(format!("{sim}/metrics"))
@@ -309,6 +361,7 @@ fn simulated_kubelets_drive_the_real_control_plane() {
         (&crash_name, "CrashLoopBackOff"),
         (&bad_name, "ImagePullBackOff"),
         (&stuck_name, "ContainerCreating"),
+        (&flaky_name, "ContainerCreating"),
     ] {
         // A crash-looping container is up part of the time: wait for a back-off phase.
         wait_for(
@@ -361,13 +414,17 @@ fn simulated_kubelets_drive_the_real_control_plane() {
         &format!("/api/v1/namespaces/{NS}/secrets"),
         &json!({"metadata": {"name": "db-creds"}, "stringData": {"password": "x"}}),
     );
+    // The transient sandbox failure is fixed by deleting the pod: the ReplicaSet's replacement
+    // (the same template) gets its sandbox.
+    lab.kube_delete(&format!("/api/v1/namespaces/{NS}/pods/{flaky_name}"));
     let fixed = |app: &str, p: &Value| match app {
         "crash" => p["metadata"]["annotations"]["sim.nightwatch.dev/exit-code"].is_null(),
         "oom" => p["spec"]["containers"][0]["resources"]["limits"]["memory"] == "512Mi",
         "badimage" => p["spec"]["containers"][0]["image"] == "nginx:1.25",
+        "flaky" => p["metadata"]["uid"] != flaky_uid.as_str(),
         _ => true,
     };
-    for app in ["crash", "oom", "badimage", "mount"] {
+    for app in ["crash", "oom", "badimage", "mount", "flaky"] {
         let pod = running_pod_where(&lab, app, |p| fixed(app, p));
         // Stays up: no restart a few crash/OOM periods later.
         if app == "crash" || app == "oom" {
@@ -392,7 +449,7 @@ fn simulated_kubelets_drive_the_real_control_plane() {
             let all = lab
                 .kube_get(&format!("/api/v1/namespaces/{NS}/pods"))
                 .unwrap();
-            (all["items"].as_array().unwrap().len() == 5).then_some(())
+            (all["items"].as_array().unwrap().len() == 6).then_some(())
         },
     );
 
@@ -466,7 +523,7 @@ fn simulated_kubelets_drive_the_real_control_plane() {
     );
 
     // --- deletion finishes: scaling to zero leaves no pod behind, and their series go
-    for app in ["web", "crash", "oom", "badimage", "mount"] {
+    for app in ["web", "crash", "oom", "badimage", "mount", "flaky"] {
         patch(app, json!({"spec": {"replicas": 0}}));
     }
     wait_for(&lab, "every pod deleted", Duration::from_secs(60), || {
