@@ -1,6 +1,38 @@
 //! The one place that decides whether an action may change the cluster (DESIGN §5).
 //!
-//! SKELETON — being written; only [`Permit`] is final.
+//! Why one place: every rule that stands between a runbook step and the cluster (forbidden
+//! actions, incidents that always go to a human, environment classes, rate limits, the breaker,
+//! recommend mode, human approval) is applied here, in a fixed order, by [`decide`], and nowhere
+//! else. A [`Permit`] can only be made in this module, and the Kubernetes actuator takes nothing
+//! else, so the type system guarantees nothing changes the cluster without a decision from here.
+//!
+//! The module is pure: no I/O and no wall clock. The caller passes the config, the request, the
+//! labels it looked up, the recent history and the time; the same input always gives the same
+//! [`Decision`], which is serialisable so it can be recorded with its rule and reason.
+//!
+//! Files: `actions` (known names, aliases, normalisation), `config` (the YAML config, its
+//! defaults, environment classing), `validate` (what a config may not say), `decide` (the rules),
+//! `glob`, `duration`, `error` and `locate` (line and column for errors found after parsing).
+
+mod actions;
+mod config;
+mod decide;
+mod duration;
+mod error;
+mod glob;
+mod locate;
+#[cfg(test)]
+mod tests;
+mod validate;
+
+pub use actions::{
+    ACTION_ALIASES, FORBIDDEN_ACTIONS, KNOWN_ACTIONS, governing_action, normalize_action,
+};
+pub use config::{
+    Breaker, ClassRules, DEFAULT_CLASS, EnvironmentRule, KnownNoise, Limits, Mode, PolicyConfig,
+};
+pub use decide::{ActionHistory, Decision, DecisionInput, Outcome, PastAction, decide};
+pub use error::{Location, PolicyError};
 
 use crate::action::ActionRequest;
 use serde::Serialize;
@@ -26,7 +58,6 @@ pub struct Permit {
 }
 
 impl Permit {
-    #[allow(dead_code)] // used by `decide`, being written
     pub(crate) fn new(request: ActionRequest, class: String, authority: Authority) -> Self {
         Self {
             request,
