@@ -31,6 +31,7 @@ event_kinds! {
     // Routing, runbooks, actions, LLM and notifications (written by later stages).
     Routed => "routed",
     StepStarted => "step_started",
+    StepSkipped => "step_skipped",
     ToolCall => "tool_call",
     ToolResult => "tool_result",
     ActionProposed => "action_proposed",
@@ -39,6 +40,7 @@ event_kinds! {
     ActionVerified => "action_verified",
     ActionDenied => "action_denied",
     ApprovalRequested => "approval_requested",
+    Escalated => "escalated",
     Approved => "approved",
     Rejected => "rejected",
     LlmRequest => "llm_request",

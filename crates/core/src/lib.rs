@@ -12,6 +12,7 @@ pub mod live;
 pub mod model;
 pub mod parse;
 pub mod policy;
+pub mod runbook;
 pub mod tool;
 
 pub use clock::{Clock, ManualClock, SystemClock};

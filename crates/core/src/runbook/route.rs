@@ -1,0 +1,167 @@
+//! Routing an alert to a runbook: the `runbook_id` label, then the alertname map, then a
+//! `reason` label, then the live pod/node state, else RB_UNKNOWN (an LLM investigation).
+//! Each decision carries its basis and a sentence saying why, for the incident's record.
+
+use super::UNKNOWN_RUNBOOK;
+use super::library::Library;
+use crate::live::{NodeFacts, PodFacts};
+use crate::model::Labels;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RouteBasis {
+    RunbookIdLabel,
+    Alertname,
+    ReasonLabel,
+    LiveState,
+    Fallback,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Route {
+    pub runbook: String,
+    pub basis: RouteBasis,
+    /// Why, in a sentence.
+    pub reason: String,
+    /// What was tried before this and did not match.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<RouteNote>,
+}
+
+pub type RouteNote = String;
+
+/// Routing from the alert's labels alone. `Err` carries what was tried, for the live step and
+/// the record.
+pub fn route_static(library: &Library, labels: &Labels) -> Result<Route, Vec<RouteNote>> {
+    let mut notes = Vec::new();
+    if let Some(value) = labels.get("runbook_id").filter(|value| !value.is_empty()) {
+        match library.by_runbook_id(value) {
+            Some(loaded) => {
+                return Ok(Route {
+                    runbook: loaded.runbook.id.clone(),
+                    basis: RouteBasis::RunbookIdLabel,
+                    reason: format!("label runbook_id={value}"),
+                    notes,
+                });
+            }
+            None => notes.push(format!("label runbook_id={value} names no runbook")),
+        }
+    }
+    let alertname = labels.get("alertname").map(String::as_str).unwrap_or("");
+    match library.by_alertname(alertname) {
+        Some(loaded) => {
+            return Ok(Route {
+                runbook: loaded.runbook.id.clone(),
+                basis: RouteBasis::Alertname,
+                reason: format!("alertname {alertname} is mapped to {}", loaded.runbook.id),
+                notes,
+            });
+        }
+        None => notes.push(format!("alertname {alertname:?} is in no runbook's map")),
+    }
+    if let Some(reason) = labels.get("reason").filter(|value| !value.is_empty()) {
+        match library.by_reason(reason) {
+            Some(loaded) => {
+                return Ok(Route {
+                    runbook: loaded.runbook.id.clone(),
+                    basis: RouteBasis::ReasonLabel,
+                    reason: format!("label reason={reason}"),
+                    notes,
+                });
+            }
+            None => notes.push(format!("label reason={reason} is in no runbook's reasons")),
+        }
+    }
+    Err(notes)
+}
+
+/// Routing by what the cluster shows now: a container's waiting reason (pull and create
+/// failures first), its last termination reason (OOMKilled), CrashLoopBackOff, then the node.
+pub fn route_live(
+    library: &Library,
+    pod: Option<&PodFacts>,
+    node: Option<&NodeFacts>,
+    mut notes: Vec<RouteNote>,
+) -> Result<Route, Vec<RouteNote>> {
+    let mut observed: Vec<(String, String)> = Vec::new();
+    if let Some(pod) = pod {
+        for container in &pod.containers {
+            if let Some(waiting) = &container.waiting_reason
+                && waiting != "CrashLoopBackOff"
+            {
+                observed.push((
+                    waiting.clone(),
+                    format!("container {} is waiting: {waiting}", container.name),
+                ));
+            }
+        }
+        for container in &pod.containers {
+            if let Some(terminated) = &container.last_terminated_reason {
+                observed.push((
+                    terminated.clone(),
+                    format!("container {} last terminated: {terminated}", container.name),
+                ));
+            }
+        }
+        for container in &pod.containers {
+            if container.waiting_reason.as_deref() == Some("CrashLoopBackOff") {
+                observed.push((
+                    "CrashLoopBackOff".to_owned(),
+                    format!("container {} is in CrashLoopBackOff", container.name),
+                ));
+            }
+        }
+        if let Some(reason) = &pod.unschedulable_reason {
+            observed.push((reason.clone(), format!("pod is not scheduled: {reason}")));
+        }
+        if observed.is_empty() {
+            notes.push(format!(
+                "pod {}/{} shows no failure reason",
+                pod.namespace, pod.name
+            ));
+        }
+    }
+    if let Some(node) = node {
+        if !node.ready() {
+            let status = node
+                .conditions
+                .get("Ready")
+                .map(String::as_str)
+                .unwrap_or("missing");
+            observed.push((
+                "NodeNotReady".to_owned(),
+                format!("node {} Ready={status}", node.name),
+            ));
+        } else if node.unschedulable {
+            observed.push((
+                "NodeUnschedulable".to_owned(),
+                format!("node {} is cordoned", node.name),
+            ));
+        } else {
+            notes.push(format!("node {} is Ready and schedulable", node.name));
+        }
+    }
+    for (reason, seen) in &observed {
+        if let Some(loaded) = library.by_reason(reason) {
+            return Ok(Route {
+                runbook: loaded.runbook.id.clone(),
+                basis: RouteBasis::LiveState,
+                reason: seen.clone(),
+                notes,
+            });
+        }
+        notes.push(format!("{seen}, which no runbook handles"));
+    }
+    Err(notes)
+}
+
+/// The fallback when nothing matched.
+pub fn routed_or_unknown(found: Result<Route, Vec<RouteNote>>) -> Route {
+    found.unwrap_or_else(|notes| Route {
+        runbook: UNKNOWN_RUNBOOK.to_owned(),
+        basis: RouteBasis::Fallback,
+        reason: "no runbook matched; investigate".to_owned(),
+        notes,
+    })
+}
