@@ -14,6 +14,10 @@ pub enum StoreError {
     ShuttingDown,
     #[error("incident {0} not found")]
     NotFound(i64),
+    #[error("action {0} not found")]
+    ActionNotFound(i64),
+    #[error("action {id} is {state}, not pending")]
+    ActionNotPending { id: i64, state: &'static str },
     #[error("{0}")]
     Conflict(#[from] TransitionError),
 }

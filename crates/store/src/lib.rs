@@ -19,6 +19,7 @@ mod group_commit;
 mod incidents;
 mod ingest;
 mod process;
+mod respond;
 mod rows;
 mod sql;
 
@@ -26,6 +27,9 @@ pub use connect::Backend;
 pub use error::StoreError;
 pub use incidents::{IncidentFilter, IncidentPage, ManualOutcome};
 pub use ingest::{IngestReceipt, NewDelivery};
+pub use respond::{
+    ActionDecision, ActionRow, ActionState, ActionUpdate, IncidentJob, NewAction,
+};
 pub use rows::{AlertRow, EventRow, IncidentDetail, IncidentRow, RelatedIncidents};
 
 use group_commit::GroupCommitter;

@@ -434,6 +434,16 @@ impl<'a> BatchWrites<'a> {
                 })?;
                 self.stored.insert(*provisional_id, row.try_get("id")?);
             }
+            // Each new incident gets its runbook job in the same transaction.
+            let statement = format!(
+                "INSERT INTO incident_jobs (incident_id, enqueued_at) VALUES {}",
+                Marks::new(backend).rows(rows.len(), 2)
+            );
+            let mut query = sqlx::query(&statement);
+            for row in &rows {
+                query = query.bind(row.try_get::<i64, _>("id")?).bind(at);
+            }
+            query.execute(&mut *conn).await?;
         }
         let resolved = std::mem::take(&mut self.resolved);
         for chunk in statement_chunks(&resolved, WRITE_CHUNK) {

@@ -645,3 +645,263 @@ async fn flapping_within_one_batch() {
         store.close().await;
     }
 }
+
+fn new_action(
+    incident_id: i64,
+    step: &str,
+    state: nightwatch_store::ActionState,
+) -> nightwatch_store::NewAction {
+    use nightwatch_core::action::{ActionRequest, ActionTarget};
+    nightwatch_store::NewAction {
+        incident_id,
+        runbook: "RB_OOM".into(),
+        step_id: step.into(),
+        request: ActionRequest {
+            action: "increase_memory_limit".into(),
+            target: ActionTarget::namespaced("Deployment", "shop", "web"),
+            args: json!({"factor": 2}),
+        },
+        state,
+        class: Some("dev".into()),
+        rule: Some("class_auto".into()),
+        reason: "because".into(),
+        expires_at: Some(t0() + Duration::hours(1)),
+    }
+}
+
+#[tokio::test]
+async fn runbook_jobs_are_written_with_the_incident_and_claimed_with_a_lease() {
+    for (name, store, _guard) in stores("jobs").await {
+        let now = t0();
+        store
+            .ingest(delivery(
+                vec![
+                    alert("firing", "KubePodOOMKilled", "a", 0),
+                    alert("firing", "KubePodOOMKilled", "b", 0),
+                ],
+                now,
+            ))
+            .await
+            .unwrap();
+        // A duplicate firing (suppressed) opens nothing and so adds no job.
+        store
+            .ingest(delivery(
+                vec![alert("firing", "KubePodOOMKilled", "a", 0)],
+                now,
+            ))
+            .await
+            .unwrap();
+        drain(&store, now).await;
+        assert_eq!(store.incident_jobs_left().await.unwrap(), 2, "{name}");
+        let lease = Duration::minutes(10);
+        let first = store.claim_incident_jobs(now, lease, 10).await.unwrap();
+        assert_eq!(first.len(), 2, "{name}");
+        assert!(first.iter().all(|job| job.attempts == 1), "{name}");
+        // Leased: nobody else gets them until the lease runs out.
+        assert!(
+            store
+                .claim_incident_jobs(now + Duration::minutes(9), lease, 10)
+                .await
+                .unwrap()
+                .is_empty(),
+            "{name}"
+        );
+        store
+            .finish_incident_job(first[0].incident_id)
+            .await
+            .unwrap();
+        let again = store
+            .claim_incident_jobs(now + Duration::minutes(11), lease, 10)
+            .await
+            .unwrap();
+        assert_eq!(again.len(), 1, "{name}: the unfinished job comes back");
+        assert_eq!(again[0].incident_id, first[1].incident_id);
+        assert_eq!(again[0].attempts, 2, "{name}");
+        store
+            .set_incident_runbook(again[0].incident_id, "RB_OOM", "auto")
+            .await
+            .unwrap();
+        let incident = store.incident(again[0].incident_id).await.unwrap().unwrap();
+        assert_eq!(
+            (incident.runbook.as_deref(), incident.mode.as_deref()),
+            (Some("RB_OOM"), Some("auto")),
+            "{name}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn actions_are_recorded_decided_once_and_counted_for_limits() {
+    use nightwatch_store::{ActionDecision, ActionState, ActionUpdate};
+    for (name, store, _guard) in stores("actions").await {
+        let now = t0();
+        store
+            .ingest(delivery(
+                vec![alert("firing", "KubePodOOMKilled", "a", 0)],
+                now,
+            ))
+            .await
+            .unwrap();
+        drain(&store, now).await;
+        let incident = store
+            .list_incidents(&IncidentFilter::default())
+            .await
+            .unwrap()
+            .incidents[0]
+            .id;
+        let pending = store
+            .insert_action(
+                &new_action(incident, "bump", ActionState::Pending),
+                (EventKind::ApprovalRequested, json!({})),
+                now,
+            )
+            .await
+            .unwrap();
+        let listed = store
+            .actions(Some(ActionState::Pending), None, 10)
+            .await
+            .unwrap();
+        assert_eq!(listed.len(), 1, "{name}");
+        assert_eq!(listed[0].target.key(), "Deployment/shop/web");
+        assert_eq!(listed[0].args, json!({"factor": 2}));
+
+        // Approve once; a second decision conflicts.
+        let approved = store
+            .decide_action(
+                pending,
+                ActionDecision::Approve,
+                "alice",
+                now + Duration::minutes(1),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            (approved.state, approved.decided_by.as_deref()),
+            (ActionState::Approved, Some("alice")),
+            "{name}"
+        );
+        let again = store
+            .decide_action(pending, ActionDecision::Reject, "bob", now)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                again,
+                StoreError::ActionNotPending {
+                    state: "approved",
+                    ..
+                }
+            ),
+            "{name}: {again}"
+        );
+        assert!(matches!(
+            store
+                .decide_action(9999, ActionDecision::Approve, "x", now)
+                .await,
+            Err(StoreError::ActionNotFound(9999))
+        ));
+
+        // Only one runner takes an approved action.
+        assert!(
+            store
+                .transition_action(
+                    pending,
+                    &[ActionState::Approved],
+                    ActionState::Running,
+                    ActionUpdate::default()
+                )
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .transition_action(
+                    pending,
+                    &[ActionState::Approved],
+                    ActionState::Running,
+                    ActionUpdate::default()
+                )
+                .await
+                .unwrap()
+        );
+        let executed_at = now + Duration::minutes(2);
+        store
+            .transition_action(
+                pending,
+                &[ActionState::Running],
+                ActionState::Verified,
+                ActionUpdate {
+                    executed_at: Some(executed_at),
+                    result: Some(json!({"ok": true})),
+                    ..ActionUpdate::default()
+                },
+            )
+            .await
+            .unwrap();
+        let history = store.executed_actions_since(now).await.unwrap();
+        assert_eq!(history.len(), 1, "{name}");
+        assert_eq!(
+            (history[0].target_key.as_str(), history[0].at),
+            ("Deployment/shop/web", executed_at)
+        );
+        assert!(
+            store
+                .executed_actions_since(executed_at + Duration::seconds(1))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+
+        // An unanswered request expires, and then cannot be approved.
+        let late = store
+            .insert_action(
+                &new_action(incident, "other", ActionState::Pending),
+                (EventKind::ApprovalRequested, json!({})),
+                now,
+            )
+            .await
+            .unwrap();
+        assert!(
+            store
+                .expire_pending_actions(now + Duration::minutes(59))
+                .await
+                .unwrap()
+                .is_empty(),
+            "{name}"
+        );
+        let expired = store
+            .expire_pending_actions(now + Duration::minutes(61))
+            .await
+            .unwrap();
+        assert_eq!(
+            expired.iter().map(|a| (a.id, a.state)).collect::<Vec<_>>(),
+            vec![(late, ActionState::Expired)],
+            "{name}"
+        );
+        assert!(
+            store
+                .decide_action(
+                    late,
+                    ActionDecision::Approve,
+                    "alice",
+                    now + Duration::minutes(62)
+                )
+                .await
+                .is_err()
+        );
+
+        // Every step left its event on the incident.
+        let detail = store.incident_detail(incident).await.unwrap().unwrap();
+        let kinds = kinds(&detail);
+        for kind in [
+            EventKind::ApprovalRequested,
+            EventKind::Approved,
+            EventKind::Rejected,
+        ] {
+            assert!(
+                kinds.contains(&kind),
+                "{name}: {kind} missing from {kinds:?}"
+            );
+        }
+    }
+}
