@@ -24,6 +24,12 @@ pub struct Cli {
     /// Log as JSON lines.
     #[arg(long, global = true, env = "LOG_JSON")]
     pub log_json: Option<bool>,
+    /// Directory of user runbooks (*.md) that add to or override the built-ins by id.
+    #[arg(long, global = true, env = "NIGHTWATCH_RUNBOOKS")]
+    pub runbooks: Option<PathBuf>,
+    /// Policy file (YAML); without one the built-in default policy applies (recommend mode).
+    #[arg(long, global = true, env = "NIGHTWATCH_POLICY")]
+    pub policy: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -37,6 +43,35 @@ pub enum Command {
     /// Look at incidents from the command line.
     #[command(subcommand)]
     Incidents(IncidentsCommand),
+    /// List, show, validate and try out runbooks.
+    #[command(subcommand)]
+    Runbooks(RunbooksCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RunbooksCommand {
+    /// Every runbook in effect (built-ins and --runbooks), with where it comes from.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// One runbook: its match rules, steps and text.
+    Show {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check a directory of runbooks (with the built-ins); exits non-zero on any error.
+    Validate { dir: PathBuf },
+    /// For each alert of a webhook payload file, the runbook its labels and alertname choose.
+    Route {
+        file: PathBuf,
+        /// alertmanager, grafana or signoz; default: guessed from the payload.
+        #[arg(long)]
+        source: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -44,6 +79,12 @@ pub struct ServeArgs {
     /// Address to listen on (default 127.0.0.1:8080).
     #[arg(long, env = "NIGHTWATCH_LISTEN")]
     pub listen: Option<SocketAddr>,
+    /// recommend (default: actions wait for a human) or auto; overrides the policy file.
+    #[arg(long, env = "NIGHTWATCH_MODE")]
+    pub mode: Option<String>,
+    /// Kubeconfig to reach the cluster; default: in-cluster, then $KUBECONFIG / ~/.kube/config.
+    #[arg(long)]
+    pub kubeconfig: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

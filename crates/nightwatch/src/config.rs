@@ -5,6 +5,7 @@ use anyhow::Context;
 use nightwatch_core::fingerprint::FingerprintConfig;
 use serde::Deserialize;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://nightwatch.db";
@@ -23,6 +24,29 @@ struct FileConfig {
     workers: Option<usize>,
     fingerprint: FingerprintConfig,
     auth: AuthConfig,
+    runbooks_dir: Option<PathBuf>,
+    policy_file: Option<PathBuf>,
+    kubernetes: KubernetesConfig,
+    actions: ActionsConfig,
+}
+
+/// How nightwatch reaches the cluster.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct KubernetesConfig {
+    /// false: never touch a cluster (runbooks route, read steps record that there is no access).
+    pub enabled: Option<bool>,
+    pub kubeconfig: Option<PathBuf>,
+}
+
+/// How actions run once the policy allows them.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ActionsConfig {
+    /// The image `fix_imagepullbackoff` falls back to.
+    pub fallback_image: Option<String>,
+    pub verify_timeout_seconds: Option<u64>,
+    pub verify_interval_seconds: Option<f64>,
 }
 
 /// Per-source webhook authentication. A source with nothing configured is open; otherwise a
@@ -81,6 +105,12 @@ pub struct Config {
     pub workers: usize,
     pub fingerprint: FingerprintConfig,
     pub auth: AuthConfig,
+    pub runbooks_dir: Option<PathBuf>,
+    pub policy_file: Option<PathBuf>,
+    /// `--mode` / NIGHTWATCH_MODE: overrides the policy file's mode.
+    pub mode: Option<String>,
+    pub kubernetes: KubernetesConfig,
+    pub actions: ActionsConfig,
 }
 
 impl Config {
@@ -94,10 +124,14 @@ impl Config {
             }
             None => FileConfig::default(),
         };
-        let listen_flag = match &cli.command {
-            Command::Serve(args) => args.listen,
-            _ => None,
+        let (listen_flag, mode, kubeconfig) = match &cli.command {
+            Command::Serve(args) => (args.listen, args.mode.clone(), args.kubeconfig.clone()),
+            _ => (None, None, None),
         };
+        let mut kubernetes = file.kubernetes;
+        if kubeconfig.is_some() {
+            kubernetes.kubeconfig = kubeconfig;
+        }
         let listen = match listen_flag.or(file.listen) {
             Some(addr) => addr,
             None => DEFAULT_LISTEN.parse().context("default listen address")?,
@@ -119,6 +153,11 @@ impl Config {
             workers: file.workers.unwrap_or(2).max(1),
             fingerprint: file.fingerprint,
             auth: file.auth,
+            runbooks_dir: cli.runbooks.clone().or(file.runbooks_dir),
+            policy_file: cli.policy.clone().or(file.policy_file),
+            mode,
+            kubernetes,
+            actions: file.actions,
         })
     }
 

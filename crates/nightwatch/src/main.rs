@@ -7,7 +7,10 @@ mod http;
 mod incidents_cmd;
 mod logging;
 mod metrics;
+mod respond;
+mod runbooks_cmd;
 mod serve;
+mod setup;
 mod worker;
 
 use anyhow::Context;
@@ -36,6 +39,7 @@ async fn run(cli: Cli, config: config::Config) -> anyhow::Result<()> {
             store.close().await;
             Ok(())
         }
+        Command::Runbooks(command) => runbooks_cmd::run(config.runbooks_dir.as_deref(), command),
         Command::Incidents(command) => {
             let store = open_store(&config).await?;
             let result = incidents_cmd::run(&store, command).await;

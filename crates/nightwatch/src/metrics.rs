@@ -30,6 +30,11 @@ pub struct StateLabels {
     pub state: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabels {
+    pub outcome: String,
+}
+
 pub struct Metrics {
     registry: Registry,
     pub alerts_received: Family<AlertLabels, Counter>,
@@ -38,6 +43,8 @@ pub struct Metrics {
     pub alerts_processed: Counter,
     pub queue_depth: Gauge,
     pub incidents: Family<StateLabels, Gauge>,
+    pub action_decisions: Family<OutcomeLabels, Counter>,
+    pub actions_executed: Counter,
 }
 
 impl Metrics {
@@ -79,8 +86,22 @@ impl Metrics {
         );
         let incidents = Family::<StateLabels, Gauge>::default();
         registry.register("incidents", "Incidents by state", incidents.clone());
+        let action_decisions = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "action_decisions",
+            "Policy decisions on actions runbooks asked for, by outcome",
+            action_decisions.clone(),
+        );
+        let actions_executed = Counter::default();
+        registry.register(
+            "actions_executed",
+            "Actions executed against the cluster (after a successful dry-run)",
+            actions_executed.clone(),
+        );
         Metrics {
             registry,
+            action_decisions,
+            actions_executed,
             alerts_received,
             rejects,
             ingest_seconds,
@@ -97,6 +118,18 @@ impl Metrics {
                 reason: reason.to_owned(),
             })
             .inc();
+    }
+
+    pub fn actions_decided(&self, outcome: &str) {
+        self.action_decisions
+            .get_or_create(&OutcomeLabels {
+                outcome: outcome.to_owned(),
+            })
+            .inc();
+    }
+
+    pub fn action_executed(&self) {
+        self.actions_executed.inc();
     }
 
     /// Sets the gauges read from the store at scrape time.

@@ -21,6 +21,13 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let metrics = Arc::new(Metrics::new());
     let wake = Arc::new(Notify::new());
     let (stop_workers, stop_signal) = watch::channel(false);
+    let library = Arc::new(crate::setup::load_library(config.runbooks_dir.as_deref())?);
+    let policy = Arc::new(crate::setup::load_policy(
+        config.policy_file.as_deref(),
+        config.mode.as_deref(),
+    )?);
+    let cluster = connect_cluster(&config).await;
+    let wake_responder = Arc::new(Notify::new());
 
     // SQLite has a single writer connection: more than one worker would only queue on it.
     let workers = match store.backend() {
@@ -34,11 +41,22 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
                 store.clone(),
                 clock.clone(),
                 wake.clone(),
+                wake_responder.clone(),
                 metrics.clone(),
                 stop_signal.clone(),
             ))
         })
         .collect();
+    let responder = Arc::new(crate::respond::Responder {
+        store: store.clone(),
+        clock: clock.clone(),
+        library: library.clone(),
+        policy: policy.clone(),
+        cluster,
+        settings: respond_settings(&config),
+        metrics: metrics.clone(),
+    });
+    let responder_handle = tokio::spawn(responder.run(wake_responder.clone(), stop_signal.clone()));
 
     let state = AppState {
         store: store.clone(),
@@ -46,6 +64,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         metrics,
         auth: Arc::new(config.auth.clone()),
         wake_workers: wake,
+        wake_responder: wake_responder.clone(),
     };
     let app = http::router(state, config.max_body_bytes)
         .layer(tower_http::trace::TraceLayer::new_for_http());
@@ -58,6 +77,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         store = store.backend().as_str(),
         database = %config.redacted_database_url(),
         workers,
+        mode = crate::setup::mode_name(policy.mode),
+        runbooks = library.iter().count(),
         ready_ms = started.elapsed().as_millis() as u64,
         "nightwatch is listening"
     );
@@ -74,6 +95,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     for handle in worker_handles {
         let _ = handle.await;
     }
+    let _ = responder_handle.await;
     match Arc::try_unwrap(store) {
         Ok(store) => store.close().await,
         Err(_) => tracing::warn!("store still shared at shutdown; pending commits finish on drop"),
@@ -104,4 +126,44 @@ async fn shutdown_signal() {
         _ = ctrl_c => {},
         _ = terminate => {},
     }
+}
+
+/// The cluster, if configured or discoverable; without one, runbooks still route and record
+/// that they could not look.
+async fn connect_cluster(config: &Config) -> Option<Arc<crate::respond::Cluster>> {
+    if config.kubernetes.enabled == Some(false) {
+        tracing::info!("kubernetes disabled in the config: runbooks route but do not read or act");
+        return None;
+    }
+    let connected = match &config.kubernetes.kubeconfig {
+        Some(path) => nightwatch_kube::Kube::from_kubeconfig(path).await,
+        None => nightwatch_kube::Kube::infer().await,
+    };
+    match connected {
+        Ok(kube) => {
+            tracing::info!("kubernetes: connected");
+            let actuator = nightwatch_kube::Actuator::new(kube.clone());
+            Some(Arc::new(crate::respond::Cluster { kube, actuator }))
+        }
+        Err(error) => {
+            tracing::warn!(%error, "no kubernetes access: runbooks route but do not read or act");
+            None
+        }
+    }
+}
+
+fn respond_settings(config: &Config) -> crate::respond::RespondSettings {
+    let mut settings = crate::respond::RespondSettings::default();
+    let actions = &config.actions;
+    settings.fallback_image = actions.fallback_image.clone();
+    if let Some(seconds) = actions.verify_timeout_seconds {
+        settings.verify_timeout = std::time::Duration::from_secs(seconds);
+    }
+    if let Some(seconds) = actions
+        .verify_interval_seconds
+        .filter(|s| s.is_finite() && *s > 0.0)
+    {
+        settings.verify_interval = std::time::Duration::from_secs_f64(seconds);
+    }
+    settings
 }

@@ -16,6 +16,7 @@ pub async fn run(
     store: Arc<Store>,
     clock: Arc<dyn Clock>,
     wake: Arc<Notify>,
+    wake_responder: Arc<Notify>,
     metrics: Arc<Metrics>,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -34,6 +35,8 @@ pub async fn run(
             }
             Ok(applied) => {
                 metrics.alerts_processed.inc_by(applied as u64);
+                // New incidents may have runbook jobs waiting.
+                wake_responder.notify_one();
                 tracing::debug!(worker = id, applied, "applied alerts to incidents");
             }
             Err(error) => {

@@ -52,23 +52,6 @@ fn deployment(
     .manifest()
 }
 
-fn create_namespace(lab: &Lab, name: &str) {
-    lab.kube_create("/api/v1/namespaces", &json!({"metadata": {"name": name}}));
-    // Pods are refused until the namespace's default service account exists.
-    wait(
-        lab,
-        &[],
-        &format!("service account in {name}"),
-        Duration::from_secs(60),
-        || {
-            lab.kube_get(&format!(
-                "/api/v1/namespaces/{name}/serviceaccounts/default"
-            ))
-            .ok()
-        },
-    );
-}
-
 fn pods(lab: &Lab, namespace: &str) -> Vec<Value> {
     lab.kube_get(&format!("/api/v1/namespaces/{namespace}/pods"))
         .map(|list| list["items"].as_array().cloned().unwrap_or_default())
@@ -148,7 +131,7 @@ fn every_fault_raises_an_incident_and_its_fix_resolves_it_on_sqlite_and_postgres
 
     // --- inject every fault at once; each lives in its own namespace or on its own node
     for namespace in ["imagepull", "oom", "memnear", "creating", "crashloop"] {
-        create_namespace(&lab, namespace);
+        lab.create_namespace(namespace);
     }
     let deployments = "/apis/apps/v1/namespaces";
     lab.kube_create(

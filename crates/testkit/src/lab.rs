@@ -186,6 +186,25 @@ impl Lab {
         )
     }
 
+    /// Creates a namespace and waits for its default ServiceAccount (pods are refused before).
+    pub fn create_namespace(&self, name: &str) {
+        self.kube_create(
+            "/api/v1/namespaces",
+            &serde_json::json!({"metadata": {"name": name}}),
+        );
+        self.wait_until(
+            &format!("service account in {name}"),
+            std::time::Duration::from_secs(60),
+            String::new,
+            || {
+                self.kube_get(&format!(
+                    "/api/v1/namespaces/{name}/serviceaccounts/default"
+                ))
+                .ok()
+            },
+        );
+    }
+
     /// POST (create) on the API server; panics on failure.
     pub fn kube_create(&self, path: &str, body: &Value) -> Value {
         self.send(

@@ -51,6 +51,11 @@ impl Nightwatch {
             .env("DATABASE_URL", database_url)
             .env("LOG_LEVEL", "info")
             .env_remove("NIGHTWATCH_CONFIG")
+            // Tests name their cluster explicitly; never a developer's own.
+            .env_remove("KUBECONFIG")
+            .env_remove("NIGHTWATCH_POLICY")
+            .env_remove("NIGHTWATCH_RUNBOOKS")
+            .env_remove("NIGHTWATCH_MODE")
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log);

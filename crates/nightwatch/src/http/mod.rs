@@ -1,6 +1,7 @@
 //! The HTTP edge: webhook ingest, JSON API, UI, health and metrics. Thin: parsing, state
 //! changes and storage live in the core and store crates.
 
+mod actions;
 mod api;
 mod auth;
 mod error;
@@ -30,6 +31,8 @@ pub struct AppState {
     pub auth: Arc<AuthConfig>,
     /// Wakes the queue workers after a delivery is stored.
     pub wake_workers: Arc<Notify>,
+    /// Wakes the responder after an approval.
+    pub wake_responder: Arc<Notify>,
 }
 
 pub fn router(state: AppState, max_body_bytes: usize) -> Router {
@@ -46,6 +49,10 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .route("/api/incidents/{id}/ack", post(api::acknowledge))
         .route("/api/incidents/{id}/resolve", post(api::resolve))
         .route("/api/incidents/{id}/verdict", post(api::verdict))
+        .route("/api/actions", get(actions::list_actions))
+        .route("/api/actions/{id}", get(actions::get_action))
+        .route("/api/actions/{id}/approve", post(actions::approve))
+        .route("/api/actions/{id}/reject", post(actions::reject))
         .route("/", get(ui::incidents_page))
         .route("/incident/{id}", get(ui::incident_page))
         .route("/incident/{id}/{change}", post(ui::change_from_form))

@@ -1,0 +1,464 @@
+//! Action steps: resolve the target, ask the policy, record the decision, and — only with a
+//! permit — server-side dry-run, execute and verify. Approved actions come back here too.
+
+use super::Responder;
+use super::run::ACTOR;
+use nightwatch_core::action::{ActionRequest, ActionTarget};
+use nightwatch_core::event::EventKind;
+use nightwatch_core::policy::{ActionHistory, Decision, DecisionInput, Outcome, Permit, decide};
+use nightwatch_core::runbook::Step;
+use nightwatch_kube::{ToolTarget, VerifyStatus};
+use nightwatch_store::{ActionRow, ActionState, ActionUpdate, IncidentRow, NewAction, StoreError};
+use serde_json::json;
+use std::collections::BTreeMap;
+
+/// Actions that change a workload's image and need one.
+const IMAGE_ACTIONS: &[&str] = &["patch_image", "fix_imagepullbackoff"];
+
+impl Responder {
+    /// Returns the word recorded as the step's outcome.
+    pub(super) async fn action_step(
+        &self,
+        incident: &IncidentRow,
+        runbook: &str,
+        escalation_classes: &[String],
+        step: &Step,
+        target: &ToolTarget,
+    ) -> Result<&'static str, StoreError> {
+        // A retried job must not propose (or run) the same step's action twice.
+        let earlier = self.store.actions(None, Some(incident.id), 500).await?;
+        if let Some(done) = earlier
+            .iter()
+            .find(|action| action.step_id == step.id && action.runbook == runbook)
+        {
+            self.event(incident.id, EventKind::StepSkipped, json!({
+                "step": step.id, "tool": step.tool,
+                "because": format!("action {} for this step was already recorded ({})", done.id, done.state),
+            }))
+            .await?;
+            return Ok("already_recorded");
+        }
+        let mut args = serde_json::Value::Object(step.args.clone());
+        if IMAGE_ACTIONS.contains(&step.tool.as_str()) && args.get("image").is_none() {
+            match &self.settings.fallback_image {
+                Some(image) => {
+                    args["image"] = json!(image);
+                }
+                None => {
+                    self.event(incident.id, EventKind::Escalated, json!({
+                        "step": step.id,
+                        "reason": format!("{} needs a fallback image and none is configured (actions.fallback_image)", step.tool),
+                    }))
+                    .await?;
+                    return Ok("escalated");
+                }
+            }
+        }
+        let resolved = match &self.cluster {
+            None => Err("no cluster access (kubernetes is not configured)".to_owned()),
+            Some(cluster) => cluster
+                .kube
+                .resolve_target(&step.tool, target)
+                .await
+                .map_err(|error| error.to_string()),
+        };
+        let (target_object, resolve_note) = match resolved {
+            Ok(object) => (object, None),
+            // The policy still decides (and records) on the object the alert is about, so a
+            // forbidden or unknown action is refused on the record rather than lost.
+            Err(error) => (fallback_target(target), Some(error)),
+        };
+        let request = ActionRequest {
+            action: step.tool.clone(),
+            target: target_object,
+            args,
+        };
+        let decision = self.decide(&request, escalation_classes, None).await?;
+        let resolvable = resolve_note.is_none();
+        let state = match (&decision.outcome, resolvable) {
+            (Outcome::Forbidden, _) => ActionState::Forbidden,
+            (Outcome::Deny, _) => ActionState::Denied,
+            (Outcome::Escalate, _) => ActionState::Escalated,
+            // Allowed but the target could not be found: nothing can be done; a human looks.
+            (_, false) => ActionState::Escalated,
+            (Outcome::NeedsApproval, true) => ActionState::Pending,
+            (Outcome::Allow(_), true) => ActionState::Running,
+        };
+        let kind = match state {
+            ActionState::Forbidden | ActionState::Denied => EventKind::ActionDenied,
+            ActionState::Escalated => EventKind::Escalated,
+            ActionState::Pending => EventKind::ApprovalRequested,
+            _ => EventKind::ActionProposed,
+        };
+        let expires_at = (state == ActionState::Pending).then(|| {
+            self.clock.now()
+                + chrono::Duration::from_std(self.policy.approval_ttl)
+                    .unwrap_or(chrono::Duration::hours(1))
+        });
+        let reason = match &resolve_note {
+            Some(note) => format!("{}; target not resolved: {note}", decision.reason),
+            None => decision.reason.clone(),
+        };
+        let new = NewAction {
+            incident_id: incident.id,
+            runbook: runbook.to_owned(),
+            step_id: step.id.clone(),
+            request: request.clone(),
+            state,
+            class: Some(decision.class.clone()),
+            rule: Some(decision.rule.to_owned()),
+            reason: reason.clone(),
+            expires_at,
+        };
+        let payload = json!({
+            "step": step.id,
+            "request": request,
+            "decision": {"outcome": decision.outcome.as_str(), "class": decision.class, "rule": decision.rule, "reason": reason},
+            "expires_at": expires_at,
+        });
+        let action_id = self
+            .store
+            .insert_action(&new, (kind, payload), self.clock.now())
+            .await?;
+        self.metrics.actions_decided(decision.outcome.as_str());
+        match decision.into_permit() {
+            Some(permit) if resolvable => {
+                Ok(self.run_permitted(incident.id, action_id, &permit).await?)
+            }
+            _ => Ok(state.as_str()),
+        }
+    }
+
+    /// A human approved: decide again with their name (limits and forbidden still apply, and
+    /// the cluster may have changed), then run it.
+    pub(super) async fn run_approved(&self, action: ActionRow) {
+        let result = self.approved(action.clone()).await;
+        if let Err(error) = result {
+            tracing::warn!(action = action.id, %error, "running an approved action failed");
+        }
+    }
+
+    async fn approved(&self, action: ActionRow) -> Result<(), StoreError> {
+        if !self
+            .store
+            .transition_action(
+                action.id,
+                &[ActionState::Approved],
+                ActionState::Running,
+                ActionUpdate::default(),
+            )
+            .await?
+        {
+            return Ok(()); // someone else took it
+        }
+        let classes = self
+            .library
+            .get(&action.runbook)
+            .map(|loaded| loaded.runbook.escalation_classes.clone())
+            .unwrap_or_default();
+        let by = action
+            .decided_by
+            .clone()
+            .unwrap_or_else(|| "unknown".to_owned());
+        let request = action.request();
+        let decision = self.decide(&request, &classes, Some(&by)).await?;
+        self.event(action.incident_id, EventKind::ActionProposed, json!({
+            "action_id": action.id,
+            "request": request,
+            "approved_by": by,
+            "decision": {"outcome": decision.outcome.as_str(), "class": decision.class, "rule": decision.rule, "reason": decision.reason},
+        }))
+        .await?;
+        let (state, kind) = match &decision.outcome {
+            Outcome::Allow(_) => (ActionState::Running, EventKind::ActionProposed),
+            Outcome::Forbidden => (ActionState::Forbidden, EventKind::ActionDenied),
+            Outcome::Escalate => (ActionState::Escalated, EventKind::Escalated),
+            Outcome::Deny | Outcome::NeedsApproval => {
+                (ActionState::Denied, EventKind::ActionDenied)
+            }
+        };
+        match decision.into_permit() {
+            Some(permit) => {
+                self.run_permitted(action.incident_id, action.id, &permit)
+                    .await?;
+            }
+            None => {
+                self.store
+                    .transition_action(
+                        action.id,
+                        &[ActionState::Running],
+                        state,
+                        ActionUpdate {
+                            finished_at: Some(self.clock.now()),
+                            ..ActionUpdate::default()
+                        },
+                    )
+                    .await?;
+                self.event(
+                    action.incident_id,
+                    kind,
+                    json!({"action_id": action.id, "after_approval": true}),
+                )
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn decide(
+        &self,
+        request: &ActionRequest,
+        escalation_classes: &[String],
+        approved_by: Option<&str>,
+    ) -> Result<Decision, StoreError> {
+        let now = self.clock.now();
+        let window = chrono::Duration::from_std(self.policy.limits.breaker.window)
+            .unwrap_or(chrono::Duration::hours(24))
+            .max(chrono::Duration::hours(1));
+        let history = ActionHistory {
+            executed: self.store.executed_actions_since(now - window).await?,
+        };
+        let (namespace_labels, node_labels) = self.target_labels(&request.target).await;
+        Ok(decide(
+            &self.policy,
+            &DecisionInput {
+                request,
+                namespace_labels: &namespace_labels,
+                node_labels: &node_labels,
+                escalation_classes,
+                approved_by,
+                history: &history,
+                now,
+            },
+        ))
+    }
+
+    async fn target_labels(
+        &self,
+        target: &ActionTarget,
+    ) -> (BTreeMap<String, String>, BTreeMap<String, String>) {
+        let Some(cluster) = &self.cluster else {
+            return Default::default();
+        };
+        if target.kind == "Node" {
+            let labels = cluster
+                .kube
+                .node_facts(&target.name)
+                .await
+                .ok()
+                .flatten()
+                .map(|node| node.labels)
+                .unwrap_or_default();
+            return (BTreeMap::new(), labels);
+        }
+        let labels = match &target.namespace {
+            Some(namespace) => cluster
+                .kube
+                .namespace_labels(namespace)
+                .await
+                .unwrap_or_default(),
+            None => BTreeMap::new(),
+        };
+        (labels, BTreeMap::new())
+    }
+
+    /// Dry-run → execute → verify, each recorded; a failure escalates.
+    async fn run_permitted(
+        &self,
+        incident_id: i64,
+        action_id: i64,
+        permit: &Permit,
+    ) -> Result<&'static str, StoreError> {
+        let Some(cluster) = self.cluster.clone() else {
+            return self.fail(incident_id, action_id, "no cluster access").await;
+        };
+        match cluster.actuator.dry_run(permit).await {
+            Ok(report) => {
+                self.event(
+                    incident_id,
+                    EventKind::ActionDryRun,
+                    json!({"action_id": action_id, "ok": true, "report": report}),
+                )
+                .await?;
+            }
+            Err(error) => {
+                self.event(
+                    incident_id,
+                    EventKind::ActionDryRun,
+                    json!({"action_id": action_id, "ok": false, "error": error.to_string()}),
+                )
+                .await?;
+                return self
+                    .fail(
+                        incident_id,
+                        action_id,
+                        &format!("the server-side dry-run failed: {error}"),
+                    )
+                    .await;
+            }
+        }
+        if let Some(incident) = self.store.incident(incident_id).await?
+            && incident.state == nightwatch_core::incident::IncidentState::Resolved
+        {
+            self.store
+                .transition_action(
+                    action_id,
+                    &[ActionState::Running],
+                    ActionState::Denied,
+                    ActionUpdate {
+                        finished_at: Some(self.clock.now()),
+                        reason: Some(
+                            "the incident resolved before the action ran; not executed".to_owned(),
+                        ),
+                        ..ActionUpdate::default()
+                    },
+                )
+                .await?;
+            self.event(
+                incident_id,
+                EventKind::ActionDenied,
+                json!({"action_id": action_id, "reason": "incident already resolved"}),
+            )
+            .await?;
+            return Ok("not_needed");
+        }
+        // Counted by the limits from this moment, whatever happens next.
+        let executed_at = self.clock.now();
+        self.store
+            .transition_action(
+                action_id,
+                &[ActionState::Running],
+                ActionState::Running,
+                ActionUpdate {
+                    executed_at: Some(executed_at),
+                    ..ActionUpdate::default()
+                },
+            )
+            .await?;
+        let report = match cluster.actuator.execute(permit).await {
+            Ok(report) => report,
+            Err(error) => {
+                self.event(
+                    incident_id,
+                    EventKind::ActionExecuted,
+                    json!({"action_id": action_id, "ok": false, "error": error.to_string()}),
+                )
+                .await?;
+                return self
+                    .fail(
+                        incident_id,
+                        action_id,
+                        &format!("execution failed: {error}"),
+                    )
+                    .await;
+            }
+        };
+        self.event(
+            incident_id,
+            EventKind::ActionExecuted,
+            json!({"action_id": action_id, "ok": true, "report": report}),
+        )
+        .await?;
+        self.metrics.action_executed();
+
+        let deadline = tokio::time::Instant::now() + self.settings.verify_timeout;
+        let mut last = json!(null);
+        loop {
+            tokio::time::sleep(self.settings.verify_interval).await;
+            match cluster.actuator.verify(permit, executed_at).await {
+                Ok(verification) => {
+                    last = json!(verification);
+                    match verification.status {
+                        VerifyStatus::Confirmed => {
+                            self.event(incident_id, EventKind::ActionVerified, json!({"action_id": action_id, "ok": true, "verification": verification})).await?;
+                            self.store
+                                .transition_action(
+                                    action_id,
+                                    &[ActionState::Running],
+                                    ActionState::Verified,
+                                    ActionUpdate {
+                                        finished_at: Some(self.clock.now()),
+                                        result: Some(json!({"execute": report, "verify": last})),
+                                        ..ActionUpdate::default()
+                                    },
+                                )
+                                .await?;
+                            return Ok("verified");
+                        }
+                        VerifyStatus::Failed => {
+                            self.event(incident_id, EventKind::ActionVerified, json!({"action_id": action_id, "ok": false, "verification": verification})).await?;
+                            return self
+                                .fail(
+                                    incident_id,
+                                    action_id,
+                                    &format!("verification failed: {}", verification.summary),
+                                )
+                                .await;
+                        }
+                        VerifyStatus::NotYet => {}
+                    }
+                }
+                Err(error) => last = json!({"error": error.to_string()}),
+            }
+            if tokio::time::Instant::now() >= deadline {
+                self.event(
+                    incident_id,
+                    EventKind::ActionVerified,
+                    json!({"action_id": action_id, "ok": false, "timed_out": true, "last": last}),
+                )
+                .await?;
+                return self
+                    .fail(
+                        incident_id,
+                        action_id,
+                        &format!(
+                            "not confirmed within {}s",
+                            self.settings.verify_timeout.as_secs()
+                        ),
+                    )
+                    .await;
+            }
+        }
+    }
+
+    async fn fail(
+        &self,
+        incident_id: i64,
+        action_id: i64,
+        why: &str,
+    ) -> Result<&'static str, StoreError> {
+        self.store
+            .transition_action(
+                action_id,
+                &[ActionState::Running],
+                ActionState::Failed,
+                ActionUpdate {
+                    finished_at: Some(self.clock.now()),
+                    reason: Some(why.to_owned()),
+                    ..ActionUpdate::default()
+                },
+            )
+            .await?;
+        self.store
+            .append_incident_event(
+                incident_id,
+                EventKind::Escalated,
+                ACTOR,
+                json!({"action_id": action_id, "reason": why}),
+                self.clock.now(),
+            )
+            .await?;
+        Ok("failed")
+    }
+}
+
+/// The object an alert is about, for recording a decision when the action's own target could
+/// not be resolved.
+fn fallback_target(target: &ToolTarget) -> ActionTarget {
+    match (&target.namespace, &target.pod, &target.node) {
+        (Some(namespace), Some(pod), _) => ActionTarget::namespaced("Pod", namespace, pod),
+        (_, _, Some(node)) => ActionTarget::cluster("Node", node),
+        (Some(namespace), None, None) => ActionTarget::cluster("Namespace", namespace),
+        _ => ActionTarget::cluster("Unknown", "-"),
+    }
+}

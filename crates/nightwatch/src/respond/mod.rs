@@ -1,0 +1,149 @@
+//! The responder: takes each opened incident's runbook job, routes it, runs the runbook's steps
+//! (read tools freely, actions only through the policy), and runs actions humans approved.
+//! Every step lands in the incident's timeline.
+
+mod act;
+mod run;
+
+use crate::metrics::Metrics;
+use nightwatch_core::Clock;
+use nightwatch_core::policy::PolicyConfig;
+use nightwatch_core::runbook::Library;
+use nightwatch_kube::{Actuator, Kube};
+use nightwatch_store::{ActionState, Store};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{Notify, Semaphore, watch};
+use tokio::task::JoinSet;
+
+/// How the responder acts, from the config.
+#[derive(Debug, Clone)]
+pub struct RespondSettings {
+    /// Image `fix_imagepullbackoff` / `patch_image` fall back to when a step gives none.
+    pub fallback_image: Option<String>,
+    /// How long a verification may take before the action counts as failed.
+    pub verify_timeout: Duration,
+    /// Pause between verification reads.
+    pub verify_interval: Duration,
+    /// Incidents handled at once.
+    pub concurrency: usize,
+    /// A claimed job is retried by another worker after this (a crash mid-runbook).
+    pub lease: Duration,
+}
+
+impl Default for RespondSettings {
+    fn default() -> Self {
+        Self {
+            fallback_image: None,
+            verify_timeout: Duration::from_secs(180),
+            verify_interval: Duration::from_secs(2),
+            concurrency: 8,
+            lease: Duration::from_secs(600),
+        }
+    }
+}
+
+/// The cluster, when nightwatch has access to one.
+pub struct Cluster {
+    pub kube: Kube,
+    pub actuator: Actuator,
+}
+
+pub struct Responder {
+    pub store: Arc<Store>,
+    pub clock: Arc<dyn Clock>,
+    pub library: Arc<Library>,
+    pub policy: Arc<PolicyConfig>,
+    pub cluster: Option<Arc<Cluster>>,
+    pub settings: RespondSettings,
+    pub metrics: Arc<Metrics>,
+}
+
+const POLL_INTERVAL: Duration = Duration::from_millis(500);
+/// A job that failed this many times is given up (recorded) rather than retried forever.
+const MAX_ATTEMPTS: i64 = 3;
+
+impl Responder {
+    pub async fn run(self: Arc<Self>, wake: Arc<Notify>, mut stop: watch::Receiver<bool>) {
+        let slots = Arc::new(Semaphore::new(self.settings.concurrency.max(1)));
+        let mut tasks = JoinSet::new();
+        loop {
+            if *stop.borrow() {
+                break;
+            }
+            while tasks.try_join_next().is_some() {}
+            let found = self.dispatch(&slots, &mut tasks).await;
+            if found == 0 {
+                tokio::select! {
+                    _ = wake.notified() => {}
+                    _ = tokio::time::sleep(POLL_INTERVAL) => {}
+                    _ = stop.changed() => {}
+                }
+            }
+        }
+        // Let running runbooks finish their current write; they are leased, so an abandoned
+        // one is picked up again after a restart.
+        tasks.abort_all();
+        while tasks.join_next().await.is_some() {}
+    }
+
+    /// Starts work for free slots: approved actions first (a human is waiting), then new jobs.
+    async fn dispatch(self: &Arc<Self>, slots: &Arc<Semaphore>, tasks: &mut JoinSet<()>) -> usize {
+        let now = self.clock.now();
+        if let Err(error) = self.store.expire_pending_actions(now).await {
+            tracing::warn!(%error, "expiring pending actions failed");
+        }
+        let free = slots.available_permits();
+        if free == 0 {
+            return 0;
+        }
+        let mut started = 0;
+        match self
+            .store
+            .actions(Some(ActionState::Approved), None, free as i64)
+            .await
+        {
+            Ok(approved) => {
+                for action in approved {
+                    let Ok(slot) = slots.clone().try_acquire_owned() else {
+                        break;
+                    };
+                    let responder = self.clone();
+                    started += 1;
+                    tasks.spawn(async move {
+                        responder.run_approved(action).await;
+                        drop(slot);
+                    });
+                }
+            }
+            Err(error) => tracing::warn!(%error, "reading approved actions failed"),
+        }
+        let free = slots.available_permits();
+        if free == 0 {
+            return started;
+        }
+        let lease = chrono::Duration::from_std(self.settings.lease)
+            .unwrap_or(chrono::Duration::minutes(10));
+        match self
+            .store
+            .claim_incident_jobs(now, lease, free as i64)
+            .await
+        {
+            Ok(jobs) => {
+                for job in jobs {
+                    let Ok(slot) = slots.clone().try_acquire_owned() else {
+                        break;
+                    };
+                    let responder = self.clone();
+                    started += 1;
+                    tasks.spawn(async move {
+                        responder.handle_job(job).await;
+                        drop(slot);
+                    });
+                }
+            }
+            Err(error) => tracing::warn!(%error, "claiming runbook jobs failed"),
+        }
+        started
+    }
+}

@@ -1,0 +1,300 @@
+//! One incident's runbook: route, then each step in order, gates first.
+
+use super::{MAX_ATTEMPTS, Responder};
+use nightwatch_core::event::EventKind;
+use nightwatch_core::runbook::Gate;
+use nightwatch_core::runbook::{
+    GateContext, LoadedRunbook, Route, Step, ToolKind, route_live, route_static, routed_or_unknown,
+};
+use nightwatch_kube::ToolTarget;
+use nightwatch_store::{IncidentJob, IncidentRow, StoreError};
+use serde_json::json;
+
+/// The actor name nightwatch writes its own events under.
+pub(super) const ACTOR: &str = "nightwatch";
+
+impl Responder {
+    pub(super) async fn handle_job(&self, job: IncidentJob) {
+        match self.respond(job).await {
+            Ok(()) => {
+                if let Err(error) = self.store.finish_incident_job(job.incident_id).await {
+                    tracing::warn!(incident = job.incident_id, %error, "finishing runbook job failed");
+                }
+            }
+            // Left claimed: the lease runs out and the job is retried.
+            Err(error) => {
+                tracing::warn!(incident = job.incident_id, attempt = job.attempts, %error, "runbook job failed; will retry")
+            }
+        }
+    }
+
+    async fn respond(&self, job: IncidentJob) -> Result<(), StoreError> {
+        let Some(incident) = self.store.incident(job.incident_id).await? else {
+            return Ok(());
+        };
+        if job.attempts > MAX_ATTEMPTS {
+            self.event(
+                incident.id,
+                EventKind::Final,
+                json!({
+                    "outcome": "gave_up",
+                    "reason": format!("the runbook job failed {} times", job.attempts - 1),
+                }),
+            )
+            .await?;
+            return Ok(());
+        }
+        let route = self.route(&incident).await;
+        self.event(incident.id, EventKind::Routed, json!(route))
+            .await?;
+        self.store
+            .set_incident_runbook(
+                incident.id,
+                &route.runbook,
+                crate::setup::mode_name(self.policy.mode),
+            )
+            .await?;
+        let Some(loaded) = self.library.get(&route.runbook) else {
+            // The library always has RB_UNKNOWN, and routes only name loaded runbooks.
+            return Ok(());
+        };
+        let summary = self.run_steps(&incident, loaded).await?;
+        self.event(incident.id, EventKind::Final, summary).await?;
+        Ok(())
+    }
+
+    /// Labels and alertname first; then, with cluster access, the pod's and node's live state.
+    async fn route(&self, incident: &IncidentRow) -> Route {
+        let notes = match route_static(&self.library, &incident.labels) {
+            Ok(route) => return route,
+            Err(notes) => notes,
+        };
+        let Some(cluster) = &self.cluster else {
+            let mut notes = notes;
+            notes.push("no cluster access to look at the live state".to_owned());
+            return routed_or_unknown(Err(notes));
+        };
+        let pod = match (&incident.namespace, &incident.pod) {
+            (Some(namespace), Some(pod)) => {
+                cluster.kube.pod_facts(namespace, pod).await.ok().flatten()
+            }
+            _ => None,
+        };
+        let node = match &incident.node {
+            Some(node) => cluster.kube.node_facts(node).await.ok().flatten(),
+            None => None,
+        };
+        routed_or_unknown(route_live(
+            &self.library,
+            pod.as_ref(),
+            node.as_ref(),
+            notes,
+        ))
+    }
+
+    async fn run_steps(
+        &self,
+        incident: &IncidentRow,
+        loaded: &LoadedRunbook,
+    ) -> Result<serde_json::Value, StoreError> {
+        let runbook = &loaded.runbook;
+        let mut context = GateContext::new();
+        context.bind(
+            "alert",
+            json!({
+                "alertname": incident.alertname,
+                "labels": incident.labels,
+                "annotations": incident.annotations,
+                "severity": incident.severity,
+            }),
+        );
+        context.bind(
+            "incident",
+            json!({
+                "id": incident.id,
+                "namespace": incident.namespace,
+                "pod": incident.pod,
+                "container": incident.container,
+                "node": incident.node,
+                "severity": incident.severity,
+            }),
+        );
+        let target = ToolTarget {
+            namespace: incident.namespace.clone(),
+            pod: incident.pod.clone(),
+            container: incident.container.clone(),
+            node: incident.node.clone(),
+        };
+        let mut ran = Vec::new();
+        let mut skipped = Vec::new();
+        let mut outcomes = Vec::new();
+        for step in &runbook.steps {
+            if let Some(why) = self.closed_gate(step, &context) {
+                self.event(
+                    incident.id,
+                    EventKind::StepSkipped,
+                    json!({
+                        "step": step.id, "tool": step.tool, "because": why,
+                    }),
+                )
+                .await?;
+                skipped.push(step.id.clone());
+                continue;
+            }
+            ran.push(step.id.clone());
+            match step.kind() {
+                Some(ToolKind::Read) => {
+                    self.read_step(incident.id, step, &target, &mut context)
+                        .await?
+                }
+                Some(ToolKind::Engine) => {
+                    self.engine_step(incident.id, loaded, step, &mut context)
+                        .await?
+                }
+                Some(ToolKind::Action) => {
+                    let outcome = self
+                        .action_step(
+                            incident,
+                            &runbook.id,
+                            &runbook.escalation_classes,
+                            step,
+                            &target,
+                        )
+                        .await?;
+                    outcomes
+                        .push(json!({"step": step.id, "action": step.tool, "outcome": outcome}));
+                }
+                None => {
+                    self.event(
+                        incident.id,
+                        EventKind::ToolResult,
+                        json!({
+                            "step": step.id, "tool": step.tool, "error": "unknown tool",
+                        }),
+                    )
+                    .await?;
+                }
+            }
+        }
+        Ok(json!({
+            "runbook": runbook.id,
+            "steps_run": ran,
+            "steps_skipped": skipped,
+            "actions": outcomes,
+        }))
+    }
+
+    /// `None` when every gate holds; else why the step does not run.
+    fn closed_gate(&self, step: &Step, context: &GateContext) -> Option<String> {
+        for source in step.gates() {
+            let verdict = Gate::compile(source).and_then(|gate| gate.evaluate(context));
+            match verdict {
+                Ok(true) => {}
+                Ok(false) => return Some(format!("`{source}` is false")),
+                Err(error) => return Some(format!("`{source}` {error}")),
+            }
+        }
+        None
+    }
+
+    async fn read_step(
+        &self,
+        incident_id: i64,
+        step: &Step,
+        target: &ToolTarget,
+        context: &mut GateContext,
+    ) -> Result<(), StoreError> {
+        let args = serde_json::Value::Object(step.args.clone());
+        self.event(
+            incident_id,
+            EventKind::ToolCall,
+            json!({
+                "step": step.id, "tool": step.tool, "args": args, "target": target,
+            }),
+        )
+        .await?;
+        let result = match &self.cluster {
+            None => Err("no cluster access (kubernetes is not configured)".to_owned()),
+            Some(cluster) => cluster
+                .kube
+                .read_tool(&step.tool, target, &args)
+                .await
+                .map_err(|error| error.to_string()),
+        };
+        match result {
+            Ok(output) => {
+                context.bind(&step.id, output.data.clone());
+                self.event(incident_id, EventKind::ToolResult, json!({
+                    "step": step.id, "tool": step.tool, "summary": output.summary, "data": output.data,
+                }))
+                .await
+            }
+            Err(error) => {
+                self.event(
+                    incident_id,
+                    EventKind::ToolResult,
+                    json!({
+                        "step": step.id, "tool": step.tool, "error": error,
+                    }),
+                )
+                .await
+            }
+        }
+    }
+
+    async fn engine_step(
+        &self,
+        incident_id: i64,
+        loaded: &LoadedRunbook,
+        step: &Step,
+        context: &mut GateContext,
+    ) -> Result<(), StoreError> {
+        match step.tool.as_str() {
+            "escalate" => {
+                let reason = step
+                    .args
+                    .get("reason")
+                    .and_then(|reason| reason.as_str())
+                    .unwrap_or("the runbook asks for a human");
+                self.event(
+                    incident_id,
+                    EventKind::Escalated,
+                    json!({
+                        "step": step.id, "reason": reason,
+                    }),
+                )
+                .await
+            }
+            _ => {
+                // get_runbook: the runbook's own text (or another's, by `id`).
+                let id = step
+                    .args
+                    .get("id")
+                    .and_then(|id| id.as_str())
+                    .unwrap_or(&loaded.runbook.id);
+                let data = match self.library.get(id) {
+                    Some(found) => {
+                        json!({"id": found.runbook.id, "title": found.runbook.title, "body": found.runbook.body})
+                    }
+                    None => json!({"id": id, "error": "no such runbook"}),
+                };
+                context.bind(&step.id, data.clone());
+                self.event(incident_id, EventKind::ToolResult, json!({
+                    "step": step.id, "tool": step.tool, "summary": format!("runbook {id}"), "data": data,
+                }))
+                .await
+            }
+        }
+    }
+
+    pub(super) async fn event(
+        &self,
+        incident_id: i64,
+        kind: EventKind,
+        payload: serde_json::Value,
+    ) -> Result<(), StoreError> {
+        self.store
+            .append_incident_event(incident_id, kind, ACTOR, payload, self.clock.now())
+            .await
+    }
+}

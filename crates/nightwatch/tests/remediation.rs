@@ -1,0 +1,377 @@
+//! Runbooks that act, end to end in the lab: faults in the real API server (through the kubelet
+//! simulator) → real Prometheus and Alertmanager → nightwatch routes each incident to its
+//! runbook, reads the cluster, asks the policy, and — in auto classes — dry-runs, executes and
+//! verifies the fix; the fault is really gone and Alertmanager resolves the incident. In a
+//! class that needs approval the cluster is untouched until a human approves through the API.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use nightwatch_testkit::{Lab, LabDeployment, LabOptions, Nightwatch, free_port, fresh_sqlite_url};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+const NIGHTWATCH: &str = env!("CARGO_BIN_EXE_nightwatch");
+const POD_NODE: &str = "lab-node-1";
+const NOT_READY_NODE: &str = "lab-node-2";
+const CORDONED_NODE: &str = "lab-node-3";
+const FALLBACK_IMAGE: &str = "registry.lab/fallback:stable";
+const TIMEOUT: Duration = Duration::from_secs(300);
+
+const POLICY: &str = r#"
+mode: auto
+environments:
+  - { class: manual, namespaces: ["manual-*"] }
+  - { class: lab, namespaces: ["*"] }
+  - { class: nodes, nodes: ["*"] }
+classes:
+  manual: { approval: [delete_pod, rollout_restart, increase_memory_limit, patch_image] }
+  lab: { auto: [delete_pod, rollout_restart, increase_memory_limit, patch_image] }
+  nodes: { auto: [cordon, uncordon, drain] }
+limits: { per_target_per_hour: 3, global_per_hour: 50, breaker: { same_action_same_target: 3, window: 24h } }
+"#;
+
+fn deployment(name: &str, image: &str, annotations: Value, memory_limit: &str) -> Value {
+    LabDeployment {
+        name,
+        container: name,
+        image,
+        memory_limit,
+        node: POD_NODE,
+        annotations,
+        volumes: json!([]),
+    }
+    .manifest()
+}
+
+fn get(url: &str) -> Value {
+    reqwest::blocking::get(url).unwrap().json().unwrap()
+}
+
+fn post(url: &str, body: Value) -> (u16, Value) {
+    let response = reqwest::blocking::Client::new()
+        .post(url)
+        .json(&body)
+        .send()
+        .unwrap();
+    (
+        response.status().as_u16(),
+        response.json().unwrap_or(Value::Null),
+    )
+}
+
+/// The incident of `alertname` in `namespace` (or on `node`), once it exists.
+fn incident(nightwatch: &Nightwatch, alertname: &str, scope: &str) -> Option<Value> {
+    nightwatch
+        .incidents(&format!("alertname={alertname}&{scope}"))
+        .into_iter()
+        .next()
+}
+
+fn actions(nightwatch: &Nightwatch, incident_id: i64) -> Vec<Value> {
+    get(&nightwatch.url(&format!("/api/actions?incident={incident_id}")))
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn event_kinds(nightwatch: &Nightwatch, incident_id: i64) -> Vec<String> {
+    nightwatch.incident(incident_id)["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|event| event["kind"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn deployment_of(lab: &Lab, namespace: &str, name: &str) -> Value {
+    lab.kube_get(&format!(
+        "/apis/apps/v1/namespaces/{namespace}/deployments/{name}"
+    ))
+    .unwrap()
+}
+
+fn container_of(deployment: &Value) -> &Value {
+    &deployment["spec"]["template"]["spec"]["containers"][0]
+}
+
+fn running_pods(lab: &Lab, namespace: &str) -> usize {
+    lab.kube_get(&format!("/api/v1/namespaces/{namespace}/pods"))
+        .unwrap()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|pod| {
+            pod["metadata"]["deletionTimestamp"].is_null() && pod["status"]["phase"] == "Running"
+        })
+        .filter(|pod| {
+            pod["status"]["containerStatuses"]
+                .as_array()
+                .is_some_and(|statuses| statuses.iter().all(|status| status["ready"] == true))
+        })
+        .count()
+}
+
+struct Expect {
+    alertname: &'static str,
+    scope: String,
+    runbook: &'static str,
+    action: &'static str,
+}
+
+#[test]
+fn runbooks_fix_every_scenario_in_auto_classes_and_wait_for_approval_elsewhere() {
+    let (database_url, _database_dir) = fresh_sqlite_url();
+    let port = free_port();
+    let webhook = format!("http://127.0.0.1:{port}/webhook/alertmanager");
+    let mut lab = Lab::start(LabOptions {
+        webhooks: vec![webhook],
+        ..LabOptions::default()
+    });
+    let policy_dir = tempfile::tempdir().unwrap();
+    let policy_path = policy_dir.path().join("policy.yaml");
+    std::fs::write(&policy_path, POLICY).unwrap();
+    let config = format!(
+        "policy_file = {policy:?}\n[kubernetes]\nkubeconfig = {kubeconfig:?}\n[actions]\nfallback_image = {FALLBACK_IMAGE:?}\nverify_timeout_seconds = 150\nverify_interval_seconds = 1\n",
+        policy = policy_path.display().to_string(),
+        kubeconfig = lab.kubeconfig().display().to_string(),
+    );
+    let nightwatch = Nightwatch::start_on(NIGHTWATCH, &database_url, Some(&config), port);
+    let context = || {
+        format!(
+            "incidents: {}\nactions: {}\nnightwatch log tail:\n{}",
+            serde_json::to_string_pretty(&nightwatch.incidents("")).unwrap_or_default(),
+            serde_json::to_string_pretty(&get(&nightwatch.url("/api/actions"))).unwrap_or_default(),
+            nightwatch
+                .log()
+                .lines()
+                .rev()
+                .take(40)
+                .collect::<Vec<_>>()
+                .join("\n"),
+        )
+    };
+
+    // --- faults
+    for namespace in ["imagepull", "oom", "creating", "crashloop", "manual-oom"] {
+        lab.create_namespace(namespace);
+    }
+    let deployments = |namespace: &str| format!("/apis/apps/v1/namespaces/{namespace}/deployments");
+    lab.kube_create(
+        &deployments("imagepull"),
+        &deployment("web", "registry.invalid/shop/web:1.4.2", json!({}), "128Mi"),
+    );
+    let oom = json!({"sim.nightwatch.dev/memory-demand": "200Mi"});
+    lab.kube_create(
+        &deployments("oom"),
+        &deployment("worker", "registry.lab/worker:2.0", oom.clone(), "128Mi"),
+    );
+    lab.kube_create(
+        &deployments("manual-oom"),
+        &deployment("worker", "registry.lab/worker:2.0", oom, "128Mi"),
+    );
+    lab.kube_create(
+        &deployments("creating"),
+        &deployment(
+            "api",
+            "registry.lab/api:3.1",
+            json!({"sim.nightwatch.dev/sandbox-failures": "1"}),
+            "128Mi",
+        ),
+    );
+    lab.kube_create(
+        &deployments("crashloop"),
+        &deployment("billing", "registry.lab/billing:5.0", json!({}), "128Mi"),
+    );
+    // A pod that went bad while running (the template is fine): a restart fixes it.
+    let billing = lab.wait_until("billing pod running", TIMEOUT, context, || {
+        let pods = lab.kube_get("/api/v1/namespaces/crashloop/pods").ok()?;
+        let pod = pods["items"]
+            .as_array()?
+            .iter()
+            .find(|pod| pod["status"]["phase"] == "Running")?
+            .clone();
+        pod["metadata"]["name"].as_str().map(str::to_owned)
+    });
+    lab.kube_patch(
+        &format!("/api/v1/namespaces/crashloop/pods/{billing}"),
+        &json!({"metadata": {"annotations": {"sim.nightwatch.dev/exit-code": "1", "sim.nightwatch.dev/log": "panic: lost connection to the config store"}}}),
+    );
+    lab.kube_patch(
+        &format!("/api/v1/nodes/{CORDONED_NODE}"),
+        &json!({"spec": {"unschedulable": true}}),
+    );
+    lab.kube_patch(
+        &format!("/api/v1/nodes/{NOT_READY_NODE}"),
+        &json!({"metadata": {"annotations": {"sim.nightwatch.dev/heartbeat": "stopped"}}}),
+    );
+
+    // --- every auto scenario: routed to its runbook, the action dry-run, executed and verified
+    let expectations = [
+        Expect {
+            alertname: "KubePodImagePullBackOff",
+            scope: "namespace=imagepull".into(),
+            runbook: "RB_IMAGEPULL",
+            action: "fix_imagepullbackoff",
+        },
+        Expect {
+            alertname: "KubePodOOMKilled",
+            scope: "namespace=oom".into(),
+            runbook: "RB_OOM",
+            action: "increase_memory_limit",
+        },
+        Expect {
+            alertname: "KubePodContainerCreatingStuck",
+            scope: "namespace=creating".into(),
+            runbook: "RB_CONTAINERCREATING",
+            action: "delete_pod",
+        },
+        Expect {
+            alertname: "KubePodCrashLoopBackOff",
+            scope: "namespace=crashloop".into(),
+            runbook: "RB_CRASHLOOP",
+            action: "rollout_restart",
+        },
+        Expect {
+            alertname: "KubeNodeUnschedulable",
+            scope: format!("node={CORDONED_NODE}"),
+            runbook: "RB_NODE_UNSCHEDULABLE",
+            action: "uncordon",
+        },
+        Expect {
+            alertname: "KubeNodeNotReady",
+            scope: format!("node={NOT_READY_NODE}"),
+            runbook: "RB_NODE_NOTREADY",
+            action: "drain",
+        },
+    ];
+    for expect in &expectations {
+        let what = format!("{} → {} verified", expect.alertname, expect.action);
+        let (incident, action) = lab.wait_until(&what, TIMEOUT, context, || {
+            let incident = incident(&nightwatch, expect.alertname, &expect.scope)?;
+            let id = incident["id"].as_i64()?;
+            let action = actions(&nightwatch, id)
+                .into_iter()
+                .find(|a| a["action"] == expect.action)?;
+            assert!(
+                !["failed", "denied", "forbidden", "escalated", "pending"]
+                    .contains(&action["state"].as_str().unwrap_or("")),
+                "{what}: action ended {}: {action}\n{}",
+                action["state"],
+                context()
+            );
+            (action["state"] == "verified").then_some((incident, action))
+        });
+        let id = incident["id"].as_i64().unwrap();
+        let detail = nightwatch.incident(id);
+        assert_eq!(detail["incident"]["runbook"], expect.runbook, "{what}");
+        assert_eq!(detail["incident"]["mode"], "auto", "{what}");
+        let kinds = event_kinds(&nightwatch, id);
+        for kind in [
+            "routed",
+            "tool_result",
+            "action_proposed",
+            "action_dry_run",
+            "action_executed",
+            "action_verified",
+        ] {
+            assert!(
+                kinds.iter().any(|k| k == kind),
+                "{what}: no {kind} event in {kinds:?}"
+            );
+        }
+        assert!(action["executed_at"].is_string(), "{what}: {action}");
+        assert_eq!(action["rule"], "class_auto", "{what}");
+    }
+
+    // --- the cluster really changed as the runbooks said
+    assert_eq!(
+        container_of(&deployment_of(&lab, "imagepull", "web"))["image"],
+        FALLBACK_IMAGE
+    );
+    assert_eq!(
+        container_of(&deployment_of(&lab, "oom", "worker"))["resources"]["limits"]["memory"],
+        "256Mi"
+    );
+    assert!(
+        deployment_of(&lab, "crashloop", "billing")["spec"]["template"]["metadata"]["annotations"]
+            ["kubectl.kubernetes.io/restartedAt"]
+            .is_string()
+    );
+    let node = |name: &str| lab.kube_get(&format!("/api/v1/nodes/{name}")).unwrap();
+    assert_ne!(
+        node(CORDONED_NODE)["spec"]["unschedulable"],
+        true,
+        "uncordoned"
+    );
+    assert_eq!(
+        node(NOT_READY_NODE)["spec"]["unschedulable"],
+        true,
+        "cordoned by the drain"
+    );
+    for namespace in ["imagepull", "oom", "creating", "crashloop"] {
+        assert_eq!(
+            running_pods(&lab, namespace),
+            1,
+            "{namespace}: the workload runs again\n{}",
+            context()
+        );
+    }
+
+    // --- the pod incidents resolve once Alertmanager sees the faults gone
+    for expect in expectations.iter().take(4) {
+        lab.wait_until(
+            &format!("{} resolved", expect.alertname),
+            TIMEOUT,
+            context,
+            || {
+                nightwatch
+                    .incidents(&format!(
+                        "alertname={}&{}&state=resolved",
+                        expect.alertname, expect.scope
+                    ))
+                    .into_iter()
+                    .next()
+            },
+        );
+    }
+
+    // --- approval class: recommended, cluster untouched, then approved and run
+    let manual = lab.wait_until("manual-oom pending approval", TIMEOUT, context, || {
+        let incident = incident(&nightwatch, "KubePodOOMKilled", "namespace=manual-oom")?;
+        actions(&nightwatch, incident["id"].as_i64()?)
+            .into_iter()
+            .find(|action| action["state"] == "pending")
+    });
+    assert_eq!(manual["rule"], "class_approval");
+    assert_eq!(manual["target"]["kind"], "Deployment");
+    assert_eq!(
+        container_of(&deployment_of(&lab, "manual-oom", "worker"))["resources"]["limits"]["memory"],
+        "128Mi"
+    );
+    let action_id = manual["id"].as_i64().unwrap();
+    let (status, approved) = post(
+        &nightwatch.url(&format!("/api/actions/{action_id}/approve")),
+        json!({"by": "alice"}),
+    );
+    assert_eq!(status, 200, "{approved}");
+    assert_eq!(approved["decided_by"], "alice");
+    let (status, again) = post(
+        &nightwatch.url(&format!("/api/actions/{action_id}/reject")),
+        json!({"by": "bob"}),
+    );
+    assert_eq!(
+        status, 409,
+        "a decided action cannot be decided again: {again}"
+    );
+    lab.wait_until("approved action verified", TIMEOUT, context, || {
+        let action = get(&nightwatch.url(&format!("/api/actions/{action_id}")));
+        assert_ne!(action["state"], "failed", "{action}");
+        (action["state"] == "verified").then_some(())
+    });
+    assert_eq!(
+        container_of(&deployment_of(&lab, "manual-oom", "worker"))["resources"]["limits"]["memory"],
+        "256Mi"
+    );
+
+    lab.stop();
+}
