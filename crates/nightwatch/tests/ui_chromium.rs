@@ -135,16 +135,30 @@ fn post(http: &Http, nw: &Nightwatch, path: &str, body: Vec<u8>) {
     );
 }
 
+/// The incident lifecycle's event kinds; the responder's (routing, runbook steps) interleave
+/// with them and are checked elsewhere.
+const LIFECYCLE: &[&str] = &[
+    "triggered",
+    "suppressed",
+    "resolved",
+    "stale_alert",
+    "acknowledged",
+    "verdict",
+];
+/// The timeline rows of lifecycle events.
+const LIFECYCLE_ROWS: &str = "#timeline tbody tr:is(.event-triggered, .event-suppressed, .event-resolved, .event-stale_alert, .event-acknowledged, .event-verdict)";
+
 fn event_kinds(detail: &Value) -> Vec<String> {
     detail["events"]
         .as_array()
         .unwrap()
         .iter()
         .map(|e| e["kind"].as_str().unwrap().to_owned())
+        .filter(|kind| LIFECYCLE.contains(&kind.as_str()))
         .collect()
 }
 
-/// Waits until the incident's timeline is exactly `kinds` (the queue worked the last delivery).
+/// Waits until the incident's lifecycle timeline is exactly `kinds` (the queue worked the last delivery).
 fn wait_events(nw: &Nightwatch, id: i64, kinds: &[&str]) {
     wait_for(&format!("incident {id} events {kinds:?}"), WAIT, || {
         (event_kinds(&nw.incident(id)) == kinds).then_some(())
@@ -647,9 +661,9 @@ async fn check_incident_page(client: &Client, base: &str, seeded: Seeded) {
     assert!(annotations["description"].starts_with("Back-off restarting failed container app"));
 
     // The timeline: opened (following the previous occurrence), then the duplicate folded in.
-    let kinds = texts(client, "#timeline tbody td.kind").await;
+    let kinds = texts(client, &format!("{LIFECYCLE_ROWS} td.kind")).await;
     assert_eq!(kinds, ["triggered", "suppressed"]);
-    let details = texts(client, "#timeline tbody td:nth-child(4)").await;
+    let details = texts(client, &format!("{LIFECYCLE_ROWS} td:nth-child(4)")).await;
     assert!(
         details[0].contains(&format!("follows #{second}")),
         "{details:?}"
@@ -755,10 +769,7 @@ async fn check_incident_page(client: &Client, base: &str, seeded: Seeded) {
             .as_str()
             .ends_with(&format!("/incident/{current}"))
     );
-    let last = client
-        .find_all(Locator::Css("#timeline tbody tr"))
-        .await
-        .unwrap();
+    let last = client.find_all(Locator::Css(LIFECYCLE_ROWS)).await.unwrap();
     assert_eq!(last.len(), 3);
     let cells: Vec<String> = {
         let mut cells = Vec::new();
@@ -798,7 +809,7 @@ async fn check_incident_page(client: &Client, base: &str, seeded: Seeded) {
     .await;
     assert_eq!(text(client, "#state").await, "resolved");
     assert_eq!(text(client, "#verdict").await, "noise");
-    let kinds = texts(client, "#timeline tbody td.kind").await;
+    let kinds = texts(client, &format!("{LIFECYCLE_ROWS} td.kind")).await;
     assert_eq!(
         kinds,
         [
@@ -809,10 +820,10 @@ async fn check_incident_page(client: &Client, base: &str, seeded: Seeded) {
             "verdict"
         ]
     );
-    let details = texts(client, "#timeline tbody td:nth-child(4)").await;
+    let details = texts(client, &format!("{LIFECYCLE_ROWS} td:nth-child(4)")).await;
     assert!(details[2].ends_with("resolved"), "{details:?}");
     assert_eq!(details[4], "verdict noise by alice");
-    let actors = texts(client, "#timeline tbody td:nth-child(3)").await;
+    let actors = texts(client, &format!("{LIFECYCLE_ROWS} td:nth-child(3)")).await;
     assert_eq!(actors[4], "alice");
     assert!(client.find(Locator::Css("#ack")).await.is_err());
     assert!(client.find(Locator::Css("#resolve")).await.is_err());
@@ -823,17 +834,120 @@ async fn check_incident_page(client: &Client, base: &str, seeded: Seeded) {
     eprintln!("screenshot: {}", path.display());
 }
 
-async fn check_pages(client: Client, base: String, seeded: Seeded) {
+/// A pending action (recorded through the store, as the responder records one when the policy
+/// asks for approval) shows on the actions page and the incident page; Approve with a name moves
+/// it on, and the timeline says who approved.
+async fn check_actions_page(client: &Client, base: &str, seeded: Seeded, database_url: &str) {
+    use nightwatch_core::action::{ActionRequest, ActionTarget};
+    use nightwatch_core::event::EventKind;
+    use nightwatch_store::{ActionState, NewAction, Store};
+    let store = Store::open(database_url, Default::default()).await.unwrap();
+    let action_id = store
+        .insert_action(
+            &NewAction {
+                incident_id: seeded.current,
+                runbook: "RB_CRASHLOOP".into(),
+                step_id: "ui_restart".into(),
+                request: ActionRequest {
+                    action: "rollout_restart".into(),
+                    target: ActionTarget::namespaced("Deployment", "shop", "api"),
+                    args: json!({}),
+                },
+                state: ActionState::Pending,
+                class: Some("prod".into()),
+                rule: Some("class_approval".into()),
+                reason: "rollout_restart on Deployment/shop/api needs approval in class prod"
+                    .into(),
+                expires_at: Some(Utc::now() + ChronoDuration::hours(1)),
+            },
+            (EventKind::ApprovalRequested, json!({"step": "ui_restart"})),
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+    store.close().await;
+
+    client
+        .goto(&format!("{base}/incident/{}", seeded.current))
+        .await
+        .unwrap();
+    let pending = text(client, &format!("#pending-{action_id}")).await;
+    assert!(
+        pending.contains("rollout_restart") && pending.contains("Deployment/shop/api"),
+        "{pending}"
+    );
+    assert!(text(client, "#runbook").await.contains("RB_CRASHLOOP"));
+
+    client.goto(&format!("{base}/actions")).await.unwrap();
+    let row = find(client, &format!("#pending-{action_id}")).await;
+    let row_text = row.text().await.unwrap();
+    assert!(
+        row_text.contains("needs approval in class prod"),
+        "{row_text}"
+    );
+    let path = screenshot(client, "actions-pending.png").await;
+    eprintln!("screenshot: {}", path.display());
+    let approve_form = find(
+        client,
+        &format!("#pending-{action_id} form[action$='/approve']"),
+    )
+    .await;
+    approve_form
+        .find(Locator::Css("input[name=by]"))
+        .await
+        .unwrap()
+        .send_keys("alice")
+        .await
+        .unwrap();
+    approve_form
+        .find(Locator::Css("button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_url(client, "back on the actions page", |url| {
+        url.ends_with("/actions")
+    })
+    .await;
+    assert!(
+        client
+            .find(Locator::Css(&format!("#pending-{action_id}")))
+            .await
+            .is_err(),
+        "no longer pending"
+    );
+    let recent = text(client, &format!("#action-{action_id}")).await;
+    assert!(recent.contains("alice"), "{recent}");
+    let path = screenshot(client, "actions-decided.png").await;
+    eprintln!("screenshot: {}", path.display());
+
+    let detail = api(format!("{base}/api/incidents/{}", seeded.current)).await;
+    let approved = detail["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|event| event["kind"] == "approved")
+        .unwrap_or_else(|| panic!("no approved event: {detail}"));
+    assert_eq!(approved["actor"], "alice");
+    // Deciding twice is refused with a message, not a crash.
+    let action = api(format!("{base}/api/actions/{action_id}")).await;
+    assert_ne!(action["state"], "pending", "{action}");
+}
+
+async fn check_pages(client: Client, base: String, seeded: Seeded, database_url: String) {
     check_list_page(&client, &base, seeded).await;
     check_incident_page(&client, &base, seeded).await;
+    check_actions_page(&client, &base, seeded, &database_url).await;
 }
 
 #[tokio::test]
 async fn ui_pages_in_headless_chromium() {
     let started = Instant::now();
     let (database_url, _db_dir) = fresh_sqlite_url();
+    let url = database_url.clone();
     let (nw, seeded) = tokio::task::spawn_blocking(move || {
-        let nw = Nightwatch::start(BIN, &database_url, None);
+        let nw = Nightwatch::start(BIN, &url, None);
         let seeded = seed(&nw);
         (nw, seeded)
     })
@@ -846,7 +960,13 @@ async fn ui_pages_in_headless_chromium() {
     let client = open_browser(&driver).await;
 
     // The checks run as their own task so that the browser session is closed even when one fails.
-    let outcome = tokio::spawn(check_pages(client.clone(), nw.base_url.clone(), seeded)).await;
+    let outcome = tokio::spawn(check_pages(
+        client.clone(),
+        nw.base_url.clone(),
+        seeded,
+        database_url,
+    ))
+    .await;
     let _ = client.close().await;
     drop(driver);
     if let Err(error) = outcome {

@@ -7,6 +7,7 @@ mod auth;
 mod error;
 mod ingest;
 mod ui;
+mod ui_actions;
 
 use crate::config::AuthConfig;
 use crate::metrics::Metrics;
@@ -56,6 +57,8 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .route("/", get(ui::incidents_page))
         .route("/incident/{id}", get(ui::incident_page))
         .route("/incident/{id}/{change}", post(ui::change_from_form))
+        .route("/actions", get(ui_actions::actions_page))
+        .route("/actions/{id}/{answer}", post(ui_actions::decide_from_form))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))

@@ -1,6 +1,7 @@
 //! Server-rendered pages: the incident list and one incident.
 
 use super::api::{ListQuery, apply_change, parse_verdict};
+use super::ui_actions::ActionView;
 use super::{ApiError, AppState};
 use askama::Template;
 use axum::Form;
@@ -10,7 +11,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::{DateTime, Utc};
 use nightwatch_core::event::EventKind;
 use nightwatch_core::incident::{IncidentState, ManualChange, Verdict};
-use nightwatch_store::{EventRow, IncidentRow};
+use nightwatch_store::{ActionState, EventRow, IncidentRow};
 use serde::Deserialize;
 
 /// One incident as a row of a list.
@@ -96,7 +97,7 @@ struct IncidentsPage {
     older_link: Option<String>,
 }
 
-fn render(template: &impl Template) -> Result<Html<String>, ApiError> {
+pub(super) fn render(template: &impl Template) -> Result<Html<String>, ApiError> {
     template
         .render()
         .map(Html)
@@ -197,8 +198,109 @@ fn event_details(event: &EventRow) -> String {
         EventKind::StaleAlert => format!("alert {}: {}", p["alert_id"], text("reason")),
         EventKind::Acknowledged => format!("acknowledged by {}", text("by")),
         EventKind::Verdict => format!("verdict {} by {}", text("verdict"), text("by")),
+        EventKind::Routed => format!(
+            "→ {} ({}: {})",
+            text("runbook"),
+            text("basis"),
+            text("reason")
+        ),
+        EventKind::StepSkipped => format!(
+            "step {} ({}) skipped: {}",
+            text("step"),
+            text("tool"),
+            text("because")
+        ),
+        EventKind::ToolCall => format!("step {}: {}", text("step"), text("tool")),
+        EventKind::ToolResult if p.get("error").is_some() => {
+            format!(
+                "step {} ({}) failed: {}",
+                text("step"),
+                text("tool"),
+                text("error")
+            )
+        }
+        EventKind::ToolResult => format!(
+            "step {} ({}): {}",
+            text("step"),
+            text("tool"),
+            text("summary")
+        ),
+        EventKind::ActionProposed | EventKind::ActionDenied | EventKind::ApprovalRequested
+            if p.get("decision").is_some() =>
+        {
+            let decision = &p["decision"];
+            let word = |key: &str| decision.get(key).and_then(|v| v.as_str()).unwrap_or("");
+            format!(
+                "action {} {} on {}: {} — {}",
+                p["action_id"],
+                p["request"]["action"].as_str().unwrap_or(""),
+                target_key(&p["request"]["target"]),
+                word("outcome"),
+                word("reason")
+            )
+        }
+        EventKind::ActionDryRun | EventKind::ActionExecuted | EventKind::ActionVerified => {
+            let ok = p.get("ok").and_then(|v| v.as_bool()).unwrap_or(false);
+            let detail = p["report"]["summary"]
+                .as_str()
+                .or_else(|| p["verification"]["summary"].as_str())
+                .or_else(|| p["error"].as_str())
+                .unwrap_or("");
+            format!(
+                "action {} {}: {detail}",
+                p["action_id"],
+                if ok { "ok" } else { "FAILED" }
+            )
+        }
+        EventKind::Escalated => format!("escalated: {}", text("reason")),
+        EventKind::Final if p.get("runbook").is_some() => {
+            let count = |key: &str| p[key].as_array().map_or(0, Vec::len);
+            let actions: Vec<String> = p["actions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|a| {
+                    format!(
+                        "{} {}",
+                        a["action"].as_str().unwrap_or(""),
+                        a["outcome"].as_str().unwrap_or("")
+                    )
+                })
+                .collect();
+            format!(
+                "{} done: {} step(s) run, {} skipped{}",
+                text("runbook"),
+                count("steps_run"),
+                count("steps_skipped"),
+                if actions.is_empty() {
+                    String::new()
+                } else {
+                    format!("; actions: {}", actions.join(", "))
+                }
+            )
+        }
+        EventKind::Approved | EventKind::Rejected => {
+            format!(
+                "action {} by {}",
+                p["action_id"],
+                if p.get("expired").is_some() {
+                    "expiry".to_owned()
+                } else {
+                    text("by")
+                }
+            )
+        }
         _ => serde_json::to_string_pretty(p).unwrap_or_default(),
     }
+}
+
+fn target_key(target: &serde_json::Value) -> String {
+    let part = |key: &str| target.get(key).and_then(|v| v.as_str());
+    [part("kind"), part("namespace"), part("name")]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 struct AlertView {
@@ -227,6 +329,10 @@ struct IncidentPage {
     alerts: Vec<AlertView>,
     history: Vec<HistoryGroup>,
     verdicts: Vec<&'static str>,
+    runbook: String,
+    mode: String,
+    pending: Vec<ActionView>,
+    actions: Vec<ActionView>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -252,6 +358,8 @@ pub async fn incident_page(
             .into_response());
     };
     let related = state.store.related_incidents(&detail.incident).await?;
+    let mut actions = state.store.actions(None, Some(id), 200).await?;
+    actions.reverse();
     let incident = &detail.incident;
     let rows = |list: &[IncidentRow]| list.iter().map(|r| Row::new(r, now)).collect::<Vec<_>>();
     let mut history = vec![HistoryGroup {
@@ -293,6 +401,14 @@ pub async fn incident_page(
             .collect(),
         history,
         verdicts: Verdict::ALL.iter().map(|v| v.as_str()).collect(),
+        runbook: incident.runbook.clone().unwrap_or_default(),
+        mode: incident.mode.clone().unwrap_or_default(),
+        pending: actions
+            .iter()
+            .filter(|action| action.state == ActionState::Pending)
+            .map(ActionView::new)
+            .collect(),
+        actions: actions.iter().map(ActionView::new).collect(),
     };
     Ok(render(&page)?.into_response())
 }
