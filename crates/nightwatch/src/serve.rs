@@ -55,6 +55,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         cluster,
         settings: respond_settings(&config),
         metrics: metrics.clone(),
+        decision_turn: tokio::sync::Mutex::new(()),
     });
     let responder_handle = tokio::spawn(responder.run(wake_responder.clone(), stop_signal.clone()));
 

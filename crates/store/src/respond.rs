@@ -344,16 +344,22 @@ impl Store {
         rows.iter().map(ActionRow::from_row).collect()
     }
 
-    /// Actions executed at or after `since`: what the policy's limits and breaker count.
-    pub async fn executed_actions_since(
+    /// What the policy's limits count: actions executed at or after `since`, plus actions
+    /// permitted and not yet executed (`running`, counted from when they were recorded) so that
+    /// concurrent decisions cannot all squeeze under a limit. `exclude` leaves one action out
+    /// (the one being decided again after its approval).
+    pub async fn action_history(
         &self,
         since: DateTime<Utc>,
+        exclude: Option<i64>,
     ) -> Result<Vec<PastAction>, StoreError> {
         let rows: Vec<(String, String, i64)> = sqlx::query_as(
-            "SELECT action, target_key, executed_at FROM actions \
-             WHERE executed_at IS NOT NULL AND executed_at >= $1 ORDER BY executed_at",
+            "SELECT action, target_key, COALESCE(executed_at, created_at) AS at FROM actions \
+             WHERE (executed_at >= $1 OR (executed_at IS NULL AND state = 'running')) \
+             AND id <> $2 ORDER BY at",
         )
         .bind(millis(since))
+        .bind(exclude.unwrap_or(-1))
         .fetch_all(&self.read)
         .await?;
         Ok(rows

@@ -801,6 +801,12 @@ async fn actions_are_recorded_decided_once_and_counted_for_limits() {
             Err(StoreError::ActionNotFound(9999))
         ));
 
+        // A permitted action counts for the limits from the moment it is running, before it ran;
+        // the one being decided again can be left out.
+        assert!(
+            store.action_history(now, None).await.unwrap().is_empty(),
+            "{name}: pending does not count"
+        );
         // Only one runner takes an approved action.
         assert!(
             store
@@ -824,6 +830,19 @@ async fn actions_are_recorded_decided_once_and_counted_for_limits() {
                 .await
                 .unwrap()
         );
+        assert_eq!(
+            store.action_history(now, None).await.unwrap().len(),
+            1,
+            "{name}: running counts"
+        );
+        assert!(
+            store
+                .action_history(now, Some(pending))
+                .await
+                .unwrap()
+                .is_empty(),
+            "{name}"
+        );
         let executed_at = now + Duration::minutes(2);
         store
             .transition_action(
@@ -838,7 +857,7 @@ async fn actions_are_recorded_decided_once_and_counted_for_limits() {
             )
             .await
             .unwrap();
-        let history = store.executed_actions_since(now).await.unwrap();
+        let history = store.action_history(now, None).await.unwrap();
         assert_eq!(history.len(), 1, "{name}");
         assert_eq!(
             (history[0].target_key.as_str(), history[0].at),
@@ -846,7 +865,7 @@ async fn actions_are_recorded_decided_once_and_counted_for_limits() {
         );
         assert!(
             store
-                .executed_actions_since(executed_at + Duration::seconds(1))
+                .action_history(executed_at + Duration::seconds(1), None)
                 .await
                 .unwrap()
                 .is_empty()

@@ -73,7 +73,12 @@ impl Responder {
             target: target_object,
             args,
         };
-        let decision = self.decide(&request, escalation_classes, None).await?;
+        // One decision at a time: the limits count running actions, so a decision must see the
+        // one before it recorded.
+        let _turn = self.decision_turn.lock().await;
+        let decision = self
+            .decide(&request, escalation_classes, None, None)
+            .await?;
         let resolvable = resolve_note.is_none();
         let state = match (&decision.outcome, resolvable) {
             (Outcome::Forbidden, _) => ActionState::Forbidden,
@@ -120,6 +125,7 @@ impl Responder {
             .store
             .insert_action(&new, (kind, payload), self.clock.now())
             .await?;
+        drop(_turn);
         self.metrics.actions_decided(decision.outcome.as_str());
         match decision.into_permit() {
             Some(permit) if resolvable => {
@@ -161,7 +167,13 @@ impl Responder {
             .clone()
             .unwrap_or_else(|| "unknown".to_owned());
         let request = action.request();
-        let decision = self.decide(&request, &classes, Some(&by)).await?;
+        // The action is already `running` (counted by other decisions); take the turn so this
+        // decision also sees every decision before it.
+        let decision = {
+            let _turn = self.decision_turn.lock().await;
+            self.decide(&request, &classes, Some(&by), Some(action.id))
+                .await?
+        };
         self.event(action.incident_id, EventKind::ActionProposed, json!({
             "action_id": action.id,
             "request": request,
@@ -210,13 +222,14 @@ impl Responder {
         request: &ActionRequest,
         escalation_classes: &[String],
         approved_by: Option<&str>,
+        exclude: Option<i64>,
     ) -> Result<Decision, StoreError> {
         let now = self.clock.now();
         let window = chrono::Duration::from_std(self.policy.limits.breaker.window)
             .unwrap_or(chrono::Duration::hours(24))
             .max(chrono::Duration::hours(1));
         let history = ActionHistory {
-            executed: self.store.executed_actions_since(now - window).await?,
+            executed: self.store.action_history(now - window, exclude).await?,
         };
         let (namespace_labels, node_labels) = self.target_labels(&request.target).await;
         Ok(decide(

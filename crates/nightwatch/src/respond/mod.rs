@@ -57,6 +57,8 @@ pub struct Responder {
     pub cluster: Option<Arc<Cluster>>,
     pub settings: RespondSettings,
     pub metrics: Arc<Metrics>,
+    /// Held from a policy decision until its action is recorded (see `action_step`).
+    pub decision_turn: tokio::sync::Mutex<()>,
 }
 
 const POLL_INTERVAL: Duration = Duration::from_millis(500);

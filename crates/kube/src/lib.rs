@@ -1,0 +1,126 @@
+//! nightwatch's Kubernetes adapter.
+//!
+//! Pure core, thin edges: what a tool reports, which object an action targets, the patch bodies,
+//! which pods a drain evicts, the new memory limit and whether an action worked are plain
+//! functions over Kubernetes objects ([`tools`], [`owner`], [`plan`], [`verify`], [`quantity`],
+//! [`facts`]), tested with tables. [`Kube`] only fetches objects and hands them to those
+//! functions; [`Actuator`] is the only code that writes to the cluster, and it takes nothing but
+//! a policy [`Permit`](nightwatch_core::policy::Permit).
+
+pub mod actuator;
+pub mod client;
+pub mod facts;
+pub mod owner;
+pub mod plan;
+pub mod quantity;
+pub mod tools;
+pub mod verify;
+
+pub use actuator::{ActionReport, Actuator};
+pub use client::{EvictionApi, Kube, ToolTarget};
+pub use verify::{Verification, VerifyStatus};
+
+use thiserror::Error;
+
+/// The read tools [`Kube::read_tool`] answers.
+pub const TOOLS: &[&str] = &[
+    "get_pod_events",
+    "check_imagepullbackoff",
+    "check_oom",
+    "get_pod_status",
+    "get_pod_logs",
+    "get_owner_chain",
+    "get_node_ready",
+    "get_node_conditions",
+];
+
+/// The actions [`Actuator`] performs.
+pub const ACTIONS: &[&str] = &[
+    "patch_image",
+    "fix_imagepullbackoff",
+    "increase_memory_limit",
+    "rollout_restart",
+    "delete_pod",
+    "cordon",
+    "uncordon",
+    "drain",
+];
+
+#[derive(Debug, Error)]
+pub enum KubeError {
+    #[error("{what}: {source}")]
+    Api {
+        what: String,
+        #[source]
+        source: kube::Error,
+    },
+    #[error("kubernetes client configuration: {0}")]
+    Config(String),
+    #[error("unknown tool {0:?}")]
+    UnknownTool(String),
+    #[error("unknown action {0:?}")]
+    UnknownAction(String),
+    #[error("{what} needs the incident's {field} (no {field} label)")]
+    MissingTarget { what: String, field: &'static str },
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("invalid argument {name}: {reason}")]
+    InvalidArgument { name: &'static str, reason: String },
+    /// The action cannot be done on this target as it is now (a bare pod, a limit already at its
+    /// cap, a node not fit to uncordon, …).
+    #[error("{0}")]
+    Refused(String),
+    #[error("{what}: unexpected object shape: {source}")]
+    Decode {
+        what: String,
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+impl KubeError {
+    /// The API server's HTTP status when the error is its answer (403 forbidden, 404, 409, 429…).
+    pub fn status_code(&self) -> Option<u16> {
+        match self {
+            KubeError::Api {
+                source: kube::Error::Api(status),
+                ..
+            } => Some(status.code),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn api(what: impl Into<String>) -> impl FnOnce(kube::Error) -> KubeError {
+        let what = what.into();
+        move |source| KubeError::Api { what, source }
+    }
+
+    pub(crate) fn arg(name: &'static str, reason: impl Into<String>) -> KubeError {
+        KubeError::InvalidArgument {
+            name,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// The HTTP status of a kube error, when the API server answered one.
+pub(crate) fn status_of(error: &kube::Error) -> Option<u16> {
+    match error {
+        kube::Error::Api(status) => Some(status.code),
+        _ => None,
+    }
+}
+
+/// Seconds-precision Kubernetes time → chrono.
+pub(crate) fn to_chrono(
+    time: &k8s_openapi::apimachinery::pkg::apis::meta::v1::Time,
+) -> Option<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::from_timestamp_millis(time.0.as_millisecond())
+}
+
+/// RFC 3339 text of a Kubernetes time, as the API writes it.
+pub(crate) fn time_text(time: &k8s_openapi::apimachinery::pkg::apis::meta::v1::Time) -> String {
+    to_chrono(time)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_else(|| time.0.to_string())
+}
