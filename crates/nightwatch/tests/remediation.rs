@@ -20,15 +20,71 @@ const TIMEOUT: Duration = Duration::from_secs(300);
 const POLICY: &str = r#"
 mode: auto
 environments:
+  - { class: prod, namespaces: ["prod-*"] }
   - { class: manual, namespaces: ["manual-*"] }
   - { class: lab, namespaces: ["*"] }
   - { class: nodes, nodes: ["*"] }
 classes:
+  prod: { approval: [rollout_restart, delete_pod] }
   manual: { approval: [delete_pod, rollout_restart, increase_memory_limit, patch_image] }
   lab: { auto: [delete_pod, rollout_restart, increase_memory_limit, patch_image] }
   nodes: { auto: [cordon, uncordon, drain] }
 limits: { per_target_per_hour: 3, global_per_hour: 50, breaker: { same_action_same_target: 3, window: 24h } }
 "#;
+
+/// User runbooks: one that tries every forbidden action and a restart in whatever namespace the
+/// alert names, and one that restarts (for the flood).
+const EVIL_RUNBOOK: &str = "---
+id: RB_EVIL
+title: Tries what it must not
+match: { alertnames: [EvilAlert] }
+steps:
+  - { id: wipe_namespace, tool: delete_namespace }
+  - { id: wipe_secret, tool: delete_secret }
+  - { id: scale_down, tool: scale_to_zero }
+  - { id: push, tool: git_push }
+  - { id: restart, tool: rollout_restart }
+---
+Adversarial test runbook.
+";
+const RESTART_RUNBOOK: &str = "---
+id: RB_RESTART
+title: Restart the workload
+steps:
+  - { id: restart, tool: rollout_restart }
+---
+Flood test runbook.
+";
+
+/// An Alertmanager webhook body with one firing alert per `(alertname, runbook_id)`, about `pod`.
+fn crafted_alerts(namespace: &str, pod: &str, alerts: &[(String, &str)]) -> Value {
+    let alerts: Vec<Value> = alerts
+        .iter()
+        .map(|(alertname, runbook_id)| {
+            json!({
+                "status": "firing",
+                "labels": {"alertname": alertname, "runbook_id": runbook_id, "namespace": namespace,
+                           "pod": pod, "container": "web", "severity": "critical"},
+                "annotations": {"summary": "crafted"},
+                "startsAt": chrono::Utc::now().to_rfc3339(),
+                "endsAt": "0001-01-01T00:00:00Z",
+            })
+        })
+        .collect();
+    json!({"version": "4", "status": "firing", "receiver": "test", "groupKey": "{}", "alerts": alerts})
+}
+
+fn first_running_pod(lab: &Lab, namespace: &str) -> Option<String> {
+    let pods = lab
+        .kube_get(&format!("/api/v1/namespaces/{namespace}/pods"))
+        .ok()?;
+    let pod = pods["items"]
+        .as_array()?
+        .iter()
+        .find(|pod| pod["status"]["phase"] == "Running")?
+        .clone();
+    pod["metadata"]["name"].as_str().map(str::to_owned)
+}
 
 fn deployment(name: &str, image: &str, annotations: Value, memory_limit: &str) -> Value {
     LabDeployment {
@@ -130,9 +186,14 @@ fn runbooks_fix_every_scenario_in_auto_classes_and_wait_for_approval_elsewhere()
     let policy_dir = tempfile::tempdir().unwrap();
     let policy_path = policy_dir.path().join("policy.yaml");
     std::fs::write(&policy_path, POLICY).unwrap();
+    let runbooks_dir = policy_dir.path().join("runbooks");
+    std::fs::create_dir(&runbooks_dir).unwrap();
+    std::fs::write(runbooks_dir.join("evil.md"), EVIL_RUNBOOK).unwrap();
+    std::fs::write(runbooks_dir.join("restart.md"), RESTART_RUNBOOK).unwrap();
     let config = format!(
-        "policy_file = {policy:?}\n[kubernetes]\nkubeconfig = {kubeconfig:?}\n[actions]\nfallback_image = {FALLBACK_IMAGE:?}\nverify_timeout_seconds = 150\nverify_interval_seconds = 1\n",
+        "policy_file = {policy:?}\nrunbooks_dir = {runbooks:?}\n[kubernetes]\nkubeconfig = {kubeconfig:?}\n[actions]\nfallback_image = {FALLBACK_IMAGE:?}\nverify_timeout_seconds = 150\nverify_interval_seconds = 1\n",
         policy = policy_path.display().to_string(),
+        runbooks = runbooks_dir.display().to_string(),
         kubeconfig = lab.kubeconfig().display().to_string(),
     );
     let nightwatch = Nightwatch::start_on(NIGHTWATCH, &database_url, Some(&config), port);
@@ -152,7 +213,15 @@ fn runbooks_fix_every_scenario_in_auto_classes_and_wait_for_approval_elsewhere()
     };
 
     // --- faults
-    for namespace in ["imagepull", "oom", "creating", "crashloop", "manual-oom"] {
+    for namespace in [
+        "imagepull",
+        "oom",
+        "creating",
+        "crashloop",
+        "manual-oom",
+        "prod-web",
+        "flood",
+    ] {
         lab.create_namespace(namespace);
     }
     let deployments = |namespace: &str| format!("/apis/apps/v1/namespaces/{namespace}/deployments");
@@ -178,6 +247,12 @@ fn runbooks_fix_every_scenario_in_auto_classes_and_wait_for_approval_elsewhere()
             "128Mi",
         ),
     );
+    for namespace in ["prod-web", "flood"] {
+        lab.kube_create(
+            &deployments(namespace),
+            &deployment("web", "registry.lab/web:1.0", json!({}), "128Mi"),
+        );
+    }
     lab.kube_create(
         &deployments("crashloop"),
         &deployment("billing", "registry.lab/billing:5.0", json!({}), "128Mi"),
@@ -372,6 +447,117 @@ fn runbooks_fix_every_scenario_in_auto_classes_and_wait_for_approval_elsewhere()
         container_of(&deployment_of(&lab, "manual-oom", "worker"))["resources"]["limits"]["memory"],
         "256Mi"
     );
+
+    // --- adversarial: crafted alerts naming a runbook that tries forbidden actions in a prod namespace
+    let prod_pod = lab.wait_until("prod-web pod running", TIMEOUT, context, || {
+        first_running_pod(&lab, "prod-web")
+    });
+    let (status, body) = post(
+        &nightwatch.url("/webhook/alertmanager"),
+        crafted_alerts(
+            "prod-web",
+            &prod_pod,
+            &[("EvilAlert".to_owned(), "RB_EVIL")],
+        ),
+    );
+    assert_eq!(status, 200, "{body}");
+    let evil = lab.wait_until("the evil runbook finished", TIMEOUT, context, || {
+        let incident = incident(&nightwatch, "EvilAlert", "namespace=prod-web")?;
+        let id = incident["id"].as_i64()?;
+        event_kinds(&nightwatch, id)
+            .iter()
+            .any(|kind| kind == "final")
+            .then(|| actions(&nightwatch, id))
+    });
+    let states: std::collections::BTreeMap<String, (String, String)> = evil
+        .iter()
+        .map(|a| {
+            (
+                a["action"].as_str().unwrap().to_owned(),
+                (
+                    a["state"].as_str().unwrap().to_owned(),
+                    a["rule"].as_str().unwrap_or("").to_owned(),
+                ),
+            )
+        })
+        .collect();
+    for forbidden in [
+        "delete_namespace",
+        "delete_secret",
+        "scale_to_zero",
+        "git_push",
+    ] {
+        assert_eq!(
+            states[forbidden],
+            ("forbidden".to_owned(), "forbidden".to_owned()),
+            "{forbidden}: {evil:?}"
+        );
+    }
+    assert_eq!(
+        states["rollout_restart"],
+        ("pending".to_owned(), "class_approval".to_owned()),
+        "prod waits for a human"
+    );
+    assert!(
+        evil.iter().all(|a| a["executed_at"].is_null()),
+        "nothing ran: {evil:?}"
+    );
+    assert!(
+        lab.kube_get("/api/v1/namespaces/prod-web").is_ok(),
+        "the namespace is still there"
+    );
+    let prod = deployment_of(&lab, "prod-web", "web");
+    assert!(
+        prod["spec"]["template"]["metadata"]["annotations"]["kubectl.kubernetes.io/restartedAt"]
+            .is_null()
+    );
+    assert_eq!(prod["spec"]["replicas"], 1);
+    assert_eq!(first_running_pod(&lab, "prod-web"), Some(prod_pod));
+
+    // --- a flood: the same alert 20 times and 8 distinct alerts, all asking to restart one
+    // Deployment in an auto class: one incident per alert, and the per-target limit (3/h) holds.
+    let flood_pod = lab.wait_until("flood pod running", TIMEOUT, context, || {
+        first_running_pod(&lab, "flood")
+    });
+    let distinct: Vec<(String, &str)> = (1..=8)
+        .map(|n| (format!("Flood{n}"), "RB_RESTART"))
+        .collect();
+    let mut repeated: Vec<(String, &str)> = vec![("Flood1".to_owned(), "RB_RESTART"); 20];
+    repeated.extend(distinct.iter().cloned());
+    let (status, body) = post(
+        &nightwatch.url("/webhook/alertmanager"),
+        crafted_alerts("flood", &flood_pod, &repeated),
+    );
+    assert_eq!(status, 200, "{body}");
+    let flood_actions = lab.wait_until("every flood incident decided", TIMEOUT, context, || {
+        let incidents = nightwatch.incidents("namespace=flood");
+        let decided: Vec<Value> = incidents
+            .iter()
+            .flat_map(|incident| actions(&nightwatch, incident["id"].as_i64().unwrap()))
+            .filter(|action| action["state"] != "running")
+            .collect();
+        (incidents.len() == 8 && decided.len() == 8).then_some(decided)
+    });
+    let executed = flood_actions
+        .iter()
+        .filter(|a| !a["executed_at"].is_null())
+        .count();
+    assert_eq!(
+        executed, 3,
+        "exactly the per-target limit ran: {flood_actions:#?}"
+    );
+    let limited = flood_actions
+        .iter()
+        .filter(|a| a["state"] == "denied" && a["rule"] == "limit_per_target")
+        .count();
+    assert_eq!(limited, 5, "{flood_actions:#?}");
+    let forbidden_executed = get(&nightwatch.url("/api/actions?state=forbidden"))
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| !a["executed_at"].is_null())
+        .count();
+    assert_eq!(forbidden_executed, 0);
 
     lab.stop();
 }
