@@ -467,7 +467,7 @@ impl Actuator {
             .body(bytes)
             .map_err(kube::Error::HttpError)?;
         self.kube
-            .client()
+            .no_retry_client()
             .request::<Value>(request)
             .await
             .map(|_| ())
@@ -492,7 +492,8 @@ impl Actuator {
             .cloned()
             .map(|p| (p, 0, String::new()))
             .collect();
-        let deadline = Instant::now() + args.timeout;
+        let started = Instant::now();
+        let deadline = started + args.timeout;
         loop {
             let mut still = Vec::new();
             for (pod, attempts, _) in pending {
@@ -562,6 +563,7 @@ impl Actuator {
             after: json!({
                 "node": node_view(&cordoned),
                 "eviction_api": eviction_api,
+                "eviction_seconds": (started.elapsed().as_secs_f64() * 10.0).round() / 10.0,
                 "evicted": evicted,
                 "refused": refused,
                 "errors": errors,

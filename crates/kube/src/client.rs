@@ -75,6 +75,8 @@ impl EvictionApi {
 #[derive(Clone)]
 pub struct Kube {
     client: Client,
+    /// The same connection settings without kube's automatic retries.
+    no_retry: Client,
     eviction: EvictionApi,
     cronjob_api_version: String,
 }
@@ -126,15 +128,25 @@ impl Kube {
         Kube::from_config(config).await
     }
 
+    /// From a client configuration. Two clients share it: one with kube's default retries of
+    /// 429/503/504 for reads and patches, and one without for evictions, where a 429 is a
+    /// PodDisruptionBudget's refusal that the drain itself backs off from (kube's retry would
+    /// hide it for many minutes).
     pub async fn from_config(config: kube::Config) -> Result<Kube, KubeError> {
         install_crypto_provider();
-        let client = Client::try_from(config)
-            .map_err(|e| KubeError::Config(format!("building the client: {e}")))?;
-        Kube::from_client(client).await
+        let build = |config: kube::Config| {
+            Client::try_from(config)
+                .map_err(|e| KubeError::Config(format!("building the client: {e}")))
+        };
+        let mut direct = config.clone();
+        direct.default_retry = false;
+        let client = build(config)?;
+        let no_retry = build(direct)?;
+        Kube::discover(client, no_retry).await
     }
 
     /// Discovers once which Eviction and CronJob versions the server serves.
-    pub async fn from_client(client: Client) -> Result<Kube, KubeError> {
+    async fn discover(client: Client, no_retry: Client) -> Result<Kube, KubeError> {
         let core = client
             .list_core_api_resources("v1")
             .await
@@ -160,6 +172,7 @@ impl Kube {
         );
         Ok(Kube {
             client,
+            no_retry,
             eviction,
             cronjob_api_version: cronjob_api_version.to_owned(),
         })
@@ -167,6 +180,11 @@ impl Kube {
 
     pub fn client(&self) -> &Client {
         &self.client
+    }
+
+    /// The client without automatic retries (evictions).
+    pub(crate) fn no_retry_client(&self) -> &Client {
+        &self.no_retry
     }
 
     pub fn eviction_api(&self) -> EvictionApi {

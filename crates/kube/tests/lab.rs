@@ -92,6 +92,9 @@ impl Env {
                 let v = self.run(actuator.verify(permit, executed_at)).unwrap();
                 assert_ne!(v.status, VerifyStatus::Failed, "{action}: {v:?}");
                 let done = (v.status == VerifyStatus::Confirmed).then(|| v.clone());
+                if done.is_some() {
+                    eprintln!("  {action} verified: {} {}", v.summary, v.observed);
+                }
                 *last.borrow_mut() = Some(v);
                 done
             },
@@ -198,6 +201,9 @@ fn assert_unchanged(before: &Value, after: &Value) {
 
 #[test]
 fn nightwatch_reads_and_acts_on_the_lab_as_its_service_account() {
+    let started = std::time::Instant::now();
+    // Where the time goes, for a slow run (shown with --nocapture).
+    let phase = |what: &str| eprintln!("[{:>6.1}s] {what}", started.elapsed().as_secs_f64());
     let lab = Lab::start(LabOptions {
         nodes: 3,
         ..LabOptions::default()
@@ -210,6 +216,7 @@ fn nightwatch_reads_and_acts_on_the_lab_as_its_service_account() {
     let lab = &env.lab;
 
     // --- the scenario: faults on lab-node-1, healthy workloads on lab-node-2, a drain on 3
+    phase("the scenario");
     lab.kube_create(
         "/api/v1/namespaces",
         &json!({"metadata": {"name": NS, "labels": {"env": "lab"}}}),
@@ -298,6 +305,7 @@ fn nightwatch_reads_and_acts_on_the_lab_as_its_service_account() {
     );
 
     // --- nightwatch's identity: the ServiceAccount of readonly.yaml and its token
+    phase("nightwatch's identity");
     env.apply("readonly.yaml");
     let secret_name = env.wait(
         "the nightwatch token Secret",
@@ -326,6 +334,7 @@ fn nightwatch_reads_and_acts_on_the_lab_as_its_service_account() {
     };
 
     // --- image pull: check_imagepullbackoff, events, status, logs of a container never started
+    phase("image pull");
     let bad = env.pod_where("badimage", "ImagePullBackOff", |p| {
         waiting_reason(p) == Some("ImagePullBackOff")
     });
@@ -370,6 +379,7 @@ fn nightwatch_reads_and_acts_on_the_lab_as_its_service_account() {
     );
 
     // --- OOM: check_oom once it restarted twice
+    phase("OOM");
     let oom_pod = env.pod_where("oom", "restarted twice after OOM", |p| {
         p["status"]["containerStatuses"][0]["restartCount"]
             .as_u64()
@@ -386,6 +396,7 @@ fn nightwatch_reads_and_acts_on_the_lab_as_its_service_account() {
     assert_eq!(oom.data["container"], "app");
 
     // --- crash loop: the previous instance's log by default, BackOff events
+    phase("crash loop");
     let crash = env.pod_where("crash", "restarted", |p| {
         p["status"]["containerStatuses"][0]["restartCount"]
             .as_u64()
@@ -414,6 +425,7 @@ fn nightwatch_reads_and_acts_on_the_lab_as_its_service_account() {
     assert_eq!(status.data["containers"][0]["last_exit_code"], 1);
 
     // --- missing Secret volume: FailedMount events name the object
+    phase("missing Secret volume");
     let mount = env.pod_where("mount", "ContainerCreating", |p| {
         waiting_reason(p) == Some("ContainerCreating")
     });
@@ -428,6 +440,7 @@ fn nightwatch_reads_and_acts_on_the_lab_as_its_service_account() {
     );
 
     // --- owner chains: Deployment and StatefulSet
+    phase("owner chains");
     let chain = tool("get_owner_chain", &bad_target, json!({}));
     let kinds: Vec<&str> = chain.data["chain"]
         .as_array()
@@ -450,6 +463,7 @@ fn nightwatch_reads_and_acts_on_the_lab_as_its_service_account() {
     assert_eq!(chain.data["workload"]["kind"], "StatefulSet");
 
     // --- nodes, routing facts, namespace labels
+    phase("nodes, routing facts, namespace labels");
     let node1 = ToolTarget::node("lab-node-1");
     let ready = tool("get_node_ready", &node1, json!({}));
     assert_eq!(ready.data["ready"], true);
@@ -495,6 +509,7 @@ fn nightwatch_reads_and_acts_on_the_lab_as_its_service_account() {
     );
 
     // --- action targets
+    phase("action targets");
     let resolve = |action: &str, target: &ToolTarget| env.run(nw.resolve_target(action, target));
     let badimage = resolve("fix_imagepullbackoff", &bad_target).unwrap();
     assert_eq!(
@@ -520,6 +535,7 @@ fn nightwatch_reads_and_acts_on_the_lab_as_its_service_account() {
     assert!(matches!(bare, Err(KubeError::Refused(_))), "{bare:?}");
 
     // --- the read-only role cannot write, not even a dry run: the API server says 403
+    phase("the read-only role cannot write, not even a dry run");
     let fix = env.permit(
         "fix_imagepullbackoff",
         badimage.clone(),
@@ -544,6 +560,7 @@ fn nightwatch_reads_and_acts_on_the_lab_as_its_service_account() {
     );
 
     // --- fix_imagepullbackoff: dry run changes nothing, then the fix rolls out
+    phase("fix_imagepullbackoff");
     let path = workload_path("Deployment", "badimage");
     let before = env.get(&path);
     assert_eq!(
@@ -568,6 +585,7 @@ fn nightwatch_reads_and_acts_on_the_lab_as_its_service_account() {
     });
 
     // --- increase_memory_limit: 128Mi × 2 = 256Mi ≥ the 200Mi demand
+    phase("increase_memory_limit");
     let oom_workload = resolve("increase_memory_limit", &oom_target).unwrap();
     let bump = env.permit(
         "increase_memory_limit",
@@ -599,6 +617,7 @@ fn nightwatch_reads_and_acts_on_the_lab_as_its_service_account() {
     assert_eq!(oom_after.data["oom_killed"], false);
 
     // --- rollout_restart of web
+    phase("rollout_restart of web");
     let web_pod = env.pod_where("web", "Running", running_ready);
     let web_target = ToolTarget::pod(NS, &name_of(&web_pod));
     let web = resolve("rollout_restart", &web_target).unwrap();
@@ -618,6 +637,7 @@ fn nightwatch_reads_and_acts_on_the_lab_as_its_service_account() {
     assert_ne!(restarted["metadata"]["uid"], web_pod["metadata"]["uid"]);
 
     // --- delete_pod: the replacement comes up
+    phase("delete_pod");
     let victim = ToolTarget::pod(NS, &name_of(&restarted));
     let delete = env.permit(
         "delete_pod",
@@ -638,6 +658,7 @@ fn nightwatch_reads_and_acts_on_the_lab_as_its_service_account() {
     assert!(v.summary.contains("Running and Ready"), "{}", v.summary);
 
     // --- cordon / uncordon lab-node-2
+    phase("cordon / uncordon lab-node-2");
     let node2_path = "/api/v1/nodes/lab-node-2";
     let before = env.get(node2_path);
     env.run(actuator.dry_run(&cordon_node2)).unwrap();
@@ -670,6 +691,7 @@ fn nightwatch_reads_and_acts_on_the_lab_as_its_service_account() {
     assert!(env.get(node2_path)["spec"]["unschedulable"] != true);
 
     // --- drain lab-node-3: the PodDisruptionBudget refuses (429), retried; then allowed
+    phase("drain lab-node-3");
     let drain_pod = env.pod_where("drainme", "Running", running_ready);
     env.wait(
         "the agent DaemonSet pod on lab-node-3 running",
@@ -691,7 +713,7 @@ fn nightwatch_reads_and_acts_on_the_lab_as_its_service_account() {
     let drain = env.permit(
         "drain",
         node3.clone(),
-        json!({"timeout": 5, "retry_every": 1}),
+        json!({"timeout": 10, "retry_every": 1}),
     );
     let node3_path = "/api/v1/nodes/lab-node-3";
     let before = env.get(node3_path);
@@ -765,6 +787,7 @@ fn nightwatch_reads_and_acts_on_the_lab_as_its_service_account() {
     assert!(!left.iter().any(|p| p.starts_with("drainme-")), "{left:?}");
 
     // --- uncordon refused while the node is not Ready (re-read at execution), then done
+    phase("uncordon refused while the node is not Ready (re-read at execution), then done");
     lab.kube_patch(
         node3_path,
         &json!({"metadata": {"annotations": {"sim.nightwatch.dev/heartbeat": "stopped"}}}),
