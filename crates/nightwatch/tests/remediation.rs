@@ -6,7 +6,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use nightwatch_testkit::{Lab, LabDeployment, LabOptions, Nightwatch, free_port, fresh_sqlite_url};
+use nightwatch_testkit::{
+    Lab, LabDeployment, LabOptions, Nightwatch, free_port, fresh_postgres_url_blocking,
+    fresh_sqlite_url,
+};
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -20,16 +23,30 @@ const TIMEOUT: Duration = Duration::from_secs(300);
 const POLICY: &str = r#"
 mode: auto
 environments:
+  - { class: observe, namespaces: ["rec-*"] }
   - { class: prod, namespaces: ["prod-*"] }
   - { class: manual, namespaces: ["manual-*"] }
   - { class: lab, namespaces: ["*"] }
   - { class: nodes, nodes: ["*"] }
 classes:
+  observe: {}
   prod: { approval: [rollout_restart, delete_pod] }
   manual: { approval: [delete_pod, rollout_restart, increase_memory_limit, patch_image] }
   lab: { auto: [delete_pod, rollout_restart, increase_memory_limit, patch_image] }
   nodes: { auto: [cordon, uncordon, drain] }
 limits: { per_target_per_hour: 3, global_per_hour: 50, breaker: { same_action_same_target: 3, window: 24h } }
+"#;
+
+/// The second nightwatch (on Postgres): recommend mode, where even the auto lists wait for a
+/// human. The `rec-*` namespaces are left to it (the auto instance may not act there).
+const RECOMMEND_POLICY: &str = r#"
+mode: recommend
+environments:
+  - { class: lab, namespaces: ["*"] }
+  - { class: nodes, nodes: ["*"] }
+classes:
+  lab: { auto: [delete_pod, rollout_restart, increase_memory_limit, patch_image] }
+  nodes: { auto: [cordon, uncordon, drain] }
 "#;
 
 /// User runbooks: one that tries every forbidden action and a restart in whatever namespace the
@@ -178,9 +195,12 @@ struct Expect {
 fn runbooks_fix_every_scenario_in_auto_classes_and_wait_for_approval_elsewhere() {
     let (database_url, _database_dir) = fresh_sqlite_url();
     let port = free_port();
-    let webhook = format!("http://127.0.0.1:{port}/webhook/alertmanager");
+    let recommend_port = free_port();
     let mut lab = Lab::start(LabOptions {
-        webhooks: vec![webhook],
+        webhooks: [port, recommend_port]
+            .iter()
+            .map(|port| format!("http://127.0.0.1:{port}/webhook/alertmanager"))
+            .collect(),
         ..LabOptions::default()
     });
     let policy_dir = tempfile::tempdir().unwrap();
@@ -197,6 +217,19 @@ fn runbooks_fix_every_scenario_in_auto_classes_and_wait_for_approval_elsewhere()
         kubeconfig = lab.kubeconfig().display().to_string(),
     );
     let nightwatch = Nightwatch::start_on(NIGHTWATCH, &database_url, Some(&config), port);
+    let recommend_policy = policy_dir.path().join("recommend.yaml");
+    std::fs::write(&recommend_policy, RECOMMEND_POLICY).unwrap();
+    let recommend_config = format!(
+        "policy_file = {policy:?}\n[kubernetes]\nkubeconfig = {kubeconfig:?}\n[actions]\nverify_timeout_seconds = 150\nverify_interval_seconds = 1\n",
+        policy = recommend_policy.display().to_string(),
+        kubeconfig = lab.kubeconfig().display().to_string(),
+    );
+    let recommending = Nightwatch::start_on(
+        NIGHTWATCH,
+        &fresh_postgres_url_blocking("remediation"),
+        Some(&recommend_config),
+        recommend_port,
+    );
     let context = || {
         format!(
             "incidents: {}\nactions: {}\nnightwatch log tail:\n{}",
@@ -219,6 +252,7 @@ fn runbooks_fix_every_scenario_in_auto_classes_and_wait_for_approval_elsewhere()
         "creating",
         "crashloop",
         "manual-oom",
+        "rec-oom",
         "prod-web",
         "flood",
     ] {
@@ -232,6 +266,10 @@ fn runbooks_fix_every_scenario_in_auto_classes_and_wait_for_approval_elsewhere()
     let oom = json!({"sim.nightwatch.dev/memory-demand": "200Mi"});
     lab.kube_create(
         &deployments("oom"),
+        &deployment("worker", "registry.lab/worker:2.0", oom.clone(), "128Mi"),
+    );
+    lab.kube_create(
+        &deployments("rec-oom"),
         &deployment("worker", "registry.lab/worker:2.0", oom.clone(), "128Mi"),
     );
     lab.kube_create(
@@ -446,6 +484,70 @@ fn runbooks_fix_every_scenario_in_auto_classes_and_wait_for_approval_elsewhere()
     assert_eq!(
         container_of(&deployment_of(&lab, "manual-oom", "worker"))["resources"]["limits"]["memory"],
         "256Mi"
+    );
+
+    // --- recommend mode (the Postgres instance): its auto list only recommends; the auto
+    // instance may not act in rec-*; the cluster waits for carol's approval
+    let recommended = lab.wait_until("rec-oom recommended", TIMEOUT, context, || {
+        let incident = incident(&recommending, "KubePodOOMKilled", "namespace=rec-oom")?;
+        assert_eq!(incident["mode"], "recommend");
+        actions(&recommending, incident["id"].as_i64()?)
+            .into_iter()
+            .find(|action| action["action"] == "increase_memory_limit")
+    });
+    assert_eq!(recommended["state"], "pending", "{recommended}");
+    assert_eq!(recommended["rule"], "recommend_mode", "{recommended}");
+    let refused = lab.wait_until(
+        "rec-oom refused by the auto instance",
+        TIMEOUT,
+        context,
+        || {
+            let incident = incident(&nightwatch, "KubePodOOMKilled", "namespace=rec-oom")?;
+            actions(&nightwatch, incident["id"].as_i64()?)
+                .into_iter()
+                .next()
+        },
+    );
+    assert_eq!(
+        (refused["state"].as_str(), refused["rule"].as_str()),
+        (Some("denied"), Some("not_permitted"))
+    );
+    assert_eq!(
+        container_of(&deployment_of(&lab, "rec-oom", "worker"))["resources"]["limits"]["memory"],
+        "128Mi"
+    );
+    let executed_by_recommending = || -> Vec<i64> {
+        get(&recommending.url("/api/actions?limit=1000"))
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| !a["executed_at"].is_null())
+            .map(|a| a["id"].as_i64().unwrap())
+            .collect()
+    };
+    assert!(
+        executed_by_recommending().is_empty(),
+        "recommend mode executed nothing on its own"
+    );
+    let recommended_id = recommended["id"].as_i64().unwrap();
+    let (status, body) = post(
+        &recommending.url(&format!("/api/actions/{recommended_id}/approve")),
+        json!({"by": "carol"}),
+    );
+    assert_eq!(status, 200, "{body}");
+    lab.wait_until("carol's approval verified", TIMEOUT, context, || {
+        let action = get(&recommending.url(&format!("/api/actions/{recommended_id}")));
+        assert_ne!(action["state"], "failed", "{action}");
+        (action["state"] == "verified").then_some(())
+    });
+    assert_eq!(
+        container_of(&deployment_of(&lab, "rec-oom", "worker"))["resources"]["limits"]["memory"],
+        "256Mi"
+    );
+    assert_eq!(
+        executed_by_recommending(),
+        [recommended_id],
+        "only the approved action ran"
     );
 
     // --- adversarial: crafted alerts naming a runbook that tries forbidden actions in a prod namespace
