@@ -190,6 +190,15 @@ fn workload_path(kind: &str, name: &str) -> String {
 
 /// What a dry run must not change: the object's generation and spec (its status moves on its
 /// own, so its resourceVersion may too).
+/// What a dry run on a node must not change: schedulability (the node's controller and
+/// heartbeats change the rest, e.g. the unschedulable taint follows a cordon).
+fn assert_node_unchanged(before: &Value, after: &Value) {
+    assert_eq!(
+        after["spec"].get("unschedulable"),
+        before["spec"].get("unschedulable")
+    );
+}
+
 fn assert_unchanged(before: &Value, after: &Value) {
     assert_eq!(
         after["metadata"]["generation"],
@@ -256,6 +265,13 @@ fn nightwatch_reads_and_acts_on_the_lab_as_its_service_account() {
         "web",
         "nginx:1.25",
         "lab-node-2",
+        json!({}),
+        json!([]),
+    ));
+    create_deployment(deployment(
+        "wrongfix",
+        "registry.invalid/shop/api:1",
+        "lab-node-1",
         json!({}),
         json!([]),
     ));
@@ -584,6 +600,24 @@ fn nightwatch_reads_and_acts_on_the_lab_as_its_service_account() {
         running_ready(p) && p["spec"]["containers"][0]["image"] == "nginx:1.25"
     });
 
+    // A "fix" to another missing image: the new template's pod fails the same way → Failed.
+    env.pod_where("wrongfix", "failing to pull", |p| {
+        matches!(waiting_reason(p), Some("ErrImagePull" | "ImagePullBackOff"))
+    });
+    let wrong = env.permit(
+        "patch_image",
+        ActionTarget::namespaced("Deployment", NS, "wrongfix"),
+        json!({"image": "registry.invalid/shop/api:does-not-exist-either"}),
+    );
+    let executed_at = Utc::now();
+    env.run(actuator.execute(&wrong)).unwrap();
+    let failed = env.wait("wrongfix verified Failed", Duration::from_secs(90), || {
+        let v = env.run(actuator.verify(&wrong, executed_at)).unwrap();
+        assert_ne!(v.status, VerifyStatus::Confirmed, "{v:?}");
+        (v.status == VerifyStatus::Failed).then_some(v)
+    });
+    assert!(failed.summary.contains("still fail"), "{}", failed.summary);
+
     // --- increase_memory_limit: 128Mi × 2 = 256Mi ≥ the 200Mi demand
     phase("increase_memory_limit");
     let oom_workload = resolve("increase_memory_limit", &oom_target).unwrap();
@@ -617,7 +651,7 @@ fn nightwatch_reads_and_acts_on_the_lab_as_its_service_account() {
     assert_eq!(oom_after.data["oom_killed"], false);
 
     // --- rollout_restart of web
-    phase("rollout_restart of web");
+    phase("rollout_restart of web, db, agent");
     let web_pod = env.pod_where("web", "Running", running_ready);
     let web_target = ToolTarget::pod(NS, &name_of(&web_pod));
     let web = resolve("rollout_restart", &web_target).unwrap();
@@ -635,6 +669,44 @@ fn nightwatch_reads_and_acts_on_the_lab_as_its_service_account() {
             && p["metadata"]["annotations"]["kubectl.kubernetes.io/restartedAt"].is_string()
     });
     assert_ne!(restarted["metadata"]["uid"], web_pod["metadata"]["uid"]);
+    // A StatefulSet (1.20: no availableReplicas, revisions must match) and a DaemonSet.
+    let db_pod = env.get(&format!("/api/v1/namespaces/{NS}/pods/db-0"));
+    let restart_db = env.permit(
+        "rollout_restart",
+        ActionTarget::namespaced("StatefulSet", NS, "db"),
+        json!({}),
+    );
+    let executed_at = Utc::now();
+    env.run(actuator.execute(&restart_db)).unwrap();
+    env.verified(
+        &actuator,
+        &restart_db,
+        executed_at,
+        Duration::from_secs(120),
+    );
+    let db_new = env.get(&format!("/api/v1/namespaces/{NS}/pods/db-0"));
+    assert_ne!(db_new["metadata"]["uid"], db_pod["metadata"]["uid"]);
+    let agent_pod = env.pods("agent").into_iter().next().unwrap();
+    let agent = resolve(
+        "rollout_restart",
+        &ToolTarget::pod(NS, &name_of(&agent_pod)),
+    )
+    .unwrap();
+    assert_eq!(agent, ActionTarget::namespaced("DaemonSet", NS, "agent"));
+    let restart_agent = env.permit("rollout_restart", agent, json!({}));
+    let executed_at = Utc::now();
+    env.run(actuator.execute(&restart_agent)).unwrap();
+    env.verified(
+        &actuator,
+        &restart_agent,
+        executed_at,
+        Duration::from_secs(120),
+    );
+    assert!(
+        env.pods("agent")
+            .iter()
+            .all(|p| p["metadata"]["annotations"]["kubectl.kubernetes.io/restartedAt"].is_string())
+    );
 
     // --- delete_pod: the replacement comes up
     phase("delete_pod");
@@ -662,7 +734,7 @@ fn nightwatch_reads_and_acts_on_the_lab_as_its_service_account() {
     let node2_path = "/api/v1/nodes/lab-node-2";
     let before = env.get(node2_path);
     env.run(actuator.dry_run(&cordon_node2)).unwrap();
-    assert_unchanged(&before, &env.get(node2_path));
+    assert_node_unchanged(&before, &env.get(node2_path));
     let executed_at = Utc::now();
     env.run(actuator.execute(&cordon_node2)).unwrap();
     env.verified(
@@ -679,7 +751,7 @@ fn nightwatch_reads_and_acts_on_the_lab_as_its_service_account() {
     );
     let before = env.get(node2_path);
     env.run(actuator.dry_run(&uncordon_node2)).unwrap();
-    assert_unchanged(&before, &env.get(node2_path));
+    assert_node_unchanged(&before, &env.get(node2_path));
     let executed_at = Utc::now();
     env.run(actuator.execute(&uncordon_node2)).unwrap();
     env.verified(
@@ -718,7 +790,7 @@ fn nightwatch_reads_and_acts_on_the_lab_as_its_service_account() {
     let node3_path = "/api/v1/nodes/lab-node-3";
     let before = env.get(node3_path);
     let dry = env.run(actuator.dry_run(&drain)).unwrap();
-    assert_unchanged(&before, &env.get(node3_path));
+    assert_node_unchanged(&before, &env.get(node3_path));
     assert_eq!(
         dry.after["refused"][0]["pod"],
         format!("{NS}/{}", name_of(&drain_pod))
