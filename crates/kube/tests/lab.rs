@@ -7,7 +7,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use chrono::Utc;
-use k8s_openapi::api::core::v1::Secret;
 use nightwatch_core::action::{ActionRequest, ActionTarget};
 use nightwatch_core::policy::{ActionHistory, DecisionInput, Permit, PolicyConfig, decide};
 use nightwatch_kube::{
@@ -128,24 +127,11 @@ impl Env {
 
     /// Applies a manifest file of deploy/rbac as the lab's admin (what an operator does).
     fn apply(&self, file: &str) {
-        let path = format!("{}/../../deploy/rbac/{file}", env!("CARGO_MANIFEST_DIR"));
-        let docs: Vec<Value> =
-            serde_saphyr::from_multiple(&std::fs::read_to_string(path).unwrap()).unwrap();
-        for doc in docs {
-            let collection = match doc["kind"].as_str().unwrap() {
-                "Namespace" => "/api/v1/namespaces".to_owned(),
-                "ServiceAccount" => format!(
-                    "/api/v1/namespaces/{}/serviceaccounts",
-                    doc["metadata"]["namespace"].as_str().unwrap()
-                ),
-                "ClusterRole" => "/apis/rbac.authorization.k8s.io/v1/clusterroles".to_owned(),
-                "ClusterRoleBinding" => {
-                    "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings".to_owned()
-                }
-                other => panic!("unexpected kind {other} in {file}"),
-            };
-            self.lab.kube_create(&collection, &doc);
-        }
+        self.lab.apply_manifest(
+            &nightwatch_testkit::repo_root()
+                .join("deploy/rbac")
+                .join(file),
+        );
     }
 }
 
@@ -323,20 +309,7 @@ fn nightwatch_reads_and_acts_on_the_lab_as_its_service_account() {
     // --- nightwatch's identity: the ServiceAccount of readonly.yaml and its token
     phase("nightwatch's identity");
     env.apply("readonly.yaml");
-    let secret_name = env.wait(
-        "the nightwatch token Secret",
-        Duration::from_secs(30),
-        || {
-            lab.kube_get("/api/v1/namespaces/nightwatch/serviceaccounts/nightwatch")
-                .ok()
-                .and_then(|sa| sa["secrets"][0]["name"].as_str().map(str::to_owned))
-        },
-    );
-    let secret: Secret = serde_json::from_value(env.get(&format!(
-        "/api/v1/namespaces/nightwatch/secrets/{secret_name}"
-    )))
-    .unwrap();
-    let token = String::from_utf8(secret.data.unwrap()["token"].0.clone()).unwrap();
+    let token = lab.service_account_token("nightwatch", "nightwatch");
     let ca = std::fs::read(lab.var("LAB_CA")).unwrap();
     let nw = env
         .run(Kube::from_token(lab.var("LAB_APISERVER_URL"), &token, &ca))

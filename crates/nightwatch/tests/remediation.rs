@@ -203,6 +203,11 @@ fn runbooks_fix_every_scenario_in_auto_classes_and_wait_for_approval_elsewhere()
             .collect(),
         ..LabOptions::default()
     });
+    // nightwatch acts as its ServiceAccount, bound to exactly the shipped roles — not as admin.
+    let rbac = nightwatch_testkit::repo_root().join("deploy/rbac");
+    lab.apply_manifest(&rbac.join("readonly.yaml"));
+    lab.apply_manifest(&rbac.join("remediation.yaml"));
+    let kubeconfig = lab.service_account_kubeconfig("nightwatch", "nightwatch");
     let policy_dir = tempfile::tempdir().unwrap();
     let policy_path = policy_dir.path().join("policy.yaml");
     std::fs::write(&policy_path, POLICY).unwrap();
@@ -214,7 +219,7 @@ fn runbooks_fix_every_scenario_in_auto_classes_and_wait_for_approval_elsewhere()
         "policy_file = {policy:?}\nrunbooks_dir = {runbooks:?}\n[kubernetes]\nkubeconfig = {kubeconfig:?}\n[actions]\nfallback_image = {FALLBACK_IMAGE:?}\nverify_timeout_seconds = 150\nverify_interval_seconds = 1\n",
         policy = policy_path.display().to_string(),
         runbooks = runbooks_dir.display().to_string(),
-        kubeconfig = lab.kubeconfig().display().to_string(),
+        kubeconfig = kubeconfig.display().to_string(),
     );
     let nightwatch = Nightwatch::start_on(NIGHTWATCH, &database_url, Some(&config), port);
     let recommend_policy = policy_dir.path().join("recommend.yaml");
@@ -222,7 +227,7 @@ fn runbooks_fix_every_scenario_in_auto_classes_and_wait_for_approval_elsewhere()
     let recommend_config = format!(
         "policy_file = {policy:?}\n[kubernetes]\nkubeconfig = {kubeconfig:?}\n[actions]\nverify_timeout_seconds = 150\nverify_interval_seconds = 1\n",
         policy = recommend_policy.display().to_string(),
-        kubeconfig = lab.kubeconfig().display().to_string(),
+        kubeconfig = kubeconfig.display().to_string(),
     );
     let recommending = Nightwatch::start_on(
         NIGHTWATCH,

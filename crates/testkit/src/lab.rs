@@ -186,6 +186,71 @@ impl Lab {
         )
     }
 
+    /// Applies a multi-document YAML manifest as the lab's admin (what an operator does with
+    /// `kubectl apply` on a fresh cluster): Namespaces, ServiceAccounts, ClusterRoles and
+    /// ClusterRoleBindings.
+    pub fn apply_manifest(&self, path: &std::path::Path) {
+        let text = std::fs::read_to_string(path)
+            .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+        let docs: Vec<Value> = serde_saphyr::from_multiple(&text)
+            .unwrap_or_else(|e| panic!("parsing {}: {e}", path.display()));
+        for doc in docs {
+            let namespace = doc["metadata"]["namespace"].as_str().unwrap_or("default");
+            let collection = match doc["kind"].as_str().unwrap_or("") {
+                "Namespace" => "/api/v1/namespaces".to_owned(),
+                "ServiceAccount" => format!("/api/v1/namespaces/{namespace}/serviceaccounts"),
+                "ClusterRole" => "/apis/rbac.authorization.k8s.io/v1/clusterroles".to_owned(),
+                "ClusterRoleBinding" => {
+                    "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings".to_owned()
+                }
+                other => panic!(
+                    "apply_manifest: kind {other:?} in {} is not supported",
+                    path.display()
+                ),
+            };
+            self.kube_create(&collection, &doc);
+        }
+    }
+
+    /// The token of a ServiceAccount, from the Secret the 1.20 token controller creates for it.
+    pub fn service_account_token(&self, namespace: &str, name: &str) -> String {
+        let secret = self.wait_until(
+            &format!("the token Secret of {namespace}/{name}"),
+            std::time::Duration::from_secs(60),
+            String::new,
+            || {
+                let account = self
+                    .kube_get(&format!(
+                        "/api/v1/namespaces/{namespace}/serviceaccounts/{name}"
+                    ))
+                    .ok()?;
+                let secret = account["secrets"][0]["name"].as_str()?.to_owned();
+                let secret = self
+                    .kube_get(&format!("/api/v1/namespaces/{namespace}/secrets/{secret}"))
+                    .ok()?;
+                secret["data"]["token"].as_str().map(str::to_owned)
+            },
+        );
+        use base64::Engine;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(secret)
+            .unwrap_or_else(|e| panic!("token of {namespace}/{name} is not base64: {e}"));
+        String::from_utf8(bytes).unwrap_or_else(|e| panic!("token is not UTF-8: {e}"))
+    }
+
+    /// A kubeconfig that authenticates as the ServiceAccount `namespace/name` (not as admin).
+    pub fn service_account_kubeconfig(&self, namespace: &str, name: &str) -> PathBuf {
+        let token = self.service_account_token(namespace, name);
+        let path = self.dir().join(format!("{namespace}-{name}.kubeconfig"));
+        let config = format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: lab\n  cluster:\n    server: {server}\n    certificate-authority: {ca}\nusers:\n- name: {name}\n  user:\n    token: {token}\ncontexts:\n- name: {name}\n  context:\n    cluster: lab\n    user: {name}\ncurrent-context: {name}\n",
+            server = self.var("LAB_APISERVER_URL"),
+            ca = self.var("LAB_CA"),
+        );
+        std::fs::write(&path, config).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+        path
+    }
+
     /// Creates a namespace and waits for its default ServiceAccount (pods are refused before).
     pub fn create_namespace(&self, name: &str) {
         self.kube_create(

@@ -72,7 +72,9 @@ pub fn third_party_fixtures() -> PathBuf {
 
 pub mod lab;
 pub mod process;
-pub use lab::{Lab, LabDeployment, LabOptions, process_alive, still_running, workspace_binary};
+pub use lab::{
+    Lab, LabDeployment, LabOptions, process_alive, repo_root, still_running, workspace_binary,
+};
 pub use process::{Nightwatch, free_port, wait_for};
 
 /// [`fresh_postgres_url`] for tests that are not async.
