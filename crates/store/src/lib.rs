@@ -27,9 +27,7 @@ pub use connect::Backend;
 pub use error::StoreError;
 pub use incidents::{IncidentFilter, IncidentPage, ManualOutcome};
 pub use ingest::{IngestReceipt, NewDelivery};
-pub use respond::{
-    ActionDecision, ActionRow, ActionState, ActionUpdate, IncidentJob, NewAction,
-};
+pub use respond::{ActionDecision, ActionRow, ActionState, ActionUpdate, IncidentJob, NewAction};
 pub use rows::{AlertRow, EventRow, IncidentDetail, IncidentRow, RelatedIncidents};
 
 use group_commit::GroupCommitter;
