@@ -1,0 +1,137 @@
+//! Budgets: limits on one investigation, and the running spend that the main agent and its
+//! sub-agents share (a delegated question draws on the same budget).
+
+use crate::clock::Clock;
+use crate::message::Usage;
+use serde::{Deserialize, Serialize};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// `None` means unlimited. Limits are checked before each model call, so a call that starts
+/// under a limit may end above it; the final write-up is one call more.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Budget {
+    /// Model calls, sub-agents' included.
+    pub max_steps: Option<u32>,
+    pub max_input_tokens: Option<u64>,
+    pub max_output_tokens: Option<u64>,
+    pub max_wall_secs: Option<u64>,
+    pub max_cost_usd: Option<f64>,
+}
+
+impl Default for Budget {
+    fn default() -> Self {
+        Self {
+            max_steps: Some(25),
+            max_input_tokens: Some(1_000_000),
+            max_output_tokens: Some(50_000),
+            max_wall_secs: Some(300),
+            max_cost_usd: Some(2.0),
+        }
+    }
+}
+
+impl Budget {
+    pub fn unlimited() -> Self {
+        Self {
+            max_steps: None,
+            max_input_tokens: None,
+            max_output_tokens: None,
+            max_wall_secs: None,
+            max_cost_usd: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BudgetKind {
+    Steps,
+    InputTokens,
+    OutputTokens,
+    WallTime,
+    Cost,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct Spend {
+    pub steps: u32,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub cost_usd: f64,
+    pub elapsed_ms: u64,
+}
+
+/// The shared meter: a clone is the same meter.
+#[derive(Clone)]
+pub struct Meter {
+    limits: Budget,
+    clock: Arc<dyn Clock>,
+    started: Duration,
+    spend: Arc<Mutex<Spend>>,
+}
+
+impl Meter {
+    pub fn new(limits: Budget, clock: Arc<dyn Clock>) -> Self {
+        let started = clock.elapsed();
+        Self {
+            limits,
+            clock,
+            started,
+            spend: Arc::new(Mutex::new(Spend::default())),
+        }
+    }
+
+    pub fn record(&self, usage: Usage, cost_usd: f64) {
+        let mut spend = self.lock();
+        spend.steps += 1;
+        spend.input_tokens += usage.input_tokens;
+        spend.output_tokens += usage.output_tokens;
+        spend.cost_usd += cost_usd;
+    }
+
+    pub fn spend(&self) -> Spend {
+        let mut spend = *self.lock();
+        spend.elapsed_ms = self.elapsed().as_millis() as u64;
+        spend
+    }
+
+    pub fn elapsed(&self) -> Duration {
+        self.clock.elapsed().saturating_sub(self.started)
+    }
+
+    /// The first limit reached, if any.
+    pub fn exhausted(&self) -> Option<BudgetKind> {
+        let spend = self.spend();
+        let l = &self.limits;
+        if l.max_steps.is_some_and(|max| spend.steps >= max) {
+            return Some(BudgetKind::Steps);
+        }
+        if l.max_input_tokens
+            .is_some_and(|max| spend.input_tokens >= max)
+        {
+            return Some(BudgetKind::InputTokens);
+        }
+        if l.max_output_tokens
+            .is_some_and(|max| spend.output_tokens >= max)
+        {
+            return Some(BudgetKind::OutputTokens);
+        }
+        if l.max_wall_secs
+            .is_some_and(|max| spend.elapsed_ms >= max.saturating_mul(1000))
+        {
+            return Some(BudgetKind::WallTime);
+        }
+        if l.max_cost_usd.is_some_and(|max| spend.cost_usd >= max) {
+            return Some(BudgetKind::Cost);
+        }
+        None
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Spend> {
+        self.spend
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
