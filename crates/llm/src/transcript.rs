@@ -17,12 +17,15 @@ pub struct Entry {
     pub agent: String,
     /// Since the investigation started.
     pub at_ms: u64,
-    #[serde(flatten)]
+    /// Nested rather than flattened: flattening buffers numbers in a way that breaks with
+    /// serde_json's `arbitrary_precision`, which the workspace enables.
     pub event: Event,
 }
 
+/// Externally tagged (`{"response": {..}}`): internally tagged enums buffer their fields, which
+/// breaks numbers under `arbitrary_precision`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Event {
     /// A model call. Earlier messages are not repeated: the preceding entries hold them. `system`
     /// is set on an agent's first request; `text` holds what the loop itself added (the prompt,

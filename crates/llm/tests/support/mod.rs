@@ -19,6 +19,7 @@ pub struct Tools {
     behaviours: HashMap<String, Behaviour>,
     calls: Mutex<Vec<(String, Value)>>,
     clock: Option<(Arc<ManualClock>, Duration)>,
+    sleep: Option<Duration>,
 }
 
 impl Tools {
@@ -28,6 +29,7 @@ impl Tools {
             behaviours: HashMap::new(),
             calls: Mutex::new(Vec::new()),
             clock: None,
+            sleep: None,
         }
     }
 
@@ -43,6 +45,12 @@ impl Tools {
     /// Every call "takes" `per_call` on the manual clock.
     pub fn taking(mut self, clock: Arc<ManualClock>, per_call: Duration) -> Self {
         self.clock = Some((clock, per_call));
+        self
+    }
+
+    /// Every call waits `d` of tokio time (for tests under `tokio::time::pause`).
+    pub fn with_async_sleep(mut self, d: Duration) -> Self {
+        self.sleep = Some(d);
         self
     }
 
@@ -71,6 +79,9 @@ impl Toolbox for Tools {
             .push((name.to_string(), args.clone()));
         if let Some((clock, per_call)) = &self.clock {
             clock.advance(*per_call);
+        }
+        if let Some(d) = self.sleep {
+            tokio::time::sleep(d).await;
         }
         match self.behaviours.get(name) {
             Some(f) => f(&args),
