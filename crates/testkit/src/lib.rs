@@ -70,6 +70,7 @@ pub fn third_party_fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/third-party")
 }
 
+pub mod fake_logs;
 pub mod lab;
 pub mod process;
 pub use lab::{
