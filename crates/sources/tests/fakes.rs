@@ -402,3 +402,107 @@ async fn a_slow_server_times_out_with_the_path_named() {
     );
     drop(listener);
 }
+
+#[tokio::test]
+async fn basic_auth_reaches_victorialogs() {
+    let vl = FakeVictoriaLogs::start();
+    vl.require_basic_auth("reader", "s3cret");
+    vl.push(&[("app", "web")], Utc::now(), "hello", &[]);
+    let q = LogsQlQuery {
+        query: "*".into(),
+        limit: None,
+        start: None,
+        end: None,
+    };
+    let anonymous = VictoriaLogsClient::new(&SourceConfig::new(vl.url())).unwrap();
+    assert_eq!(
+        anonymous.query(&q).await.unwrap_err().to_string(),
+        "VictoriaLogs /select/logsql/query: HTTP 401: Unauthorized"
+    );
+    let reader =
+        VictoriaLogsClient::new(&SourceConfig::new(vl.url()).with_basic_auth("reader", "s3cret"))
+            .unwrap();
+    assert_eq!(reader.query(&q).await.unwrap()[0].msg, "hello");
+}
+
+/// The fakes refuse what the real servers refuse, in their shapes (so the clients' error paths
+/// are tested against something honest). Raw requests: the clients refuse these before sending.
+#[tokio::test]
+async fn the_fakes_refuse_bad_requests_like_the_real_servers() {
+    let http = reqwest::Client::new();
+    let loki = FakeLoki::start();
+    let vl = FakeVictoriaLogs::start();
+    let grafana = FakeGrafana::start("t");
+    let cases = [
+        (
+            format!("{}/loki/api/v1/query_range", loki.url()),
+            None,
+            400,
+            "text/plain",
+            "parse error : syntax error: unexpected $end",
+        ),
+        (
+            format!(
+                "{}/loki/api/v1/query_range?query=%7Bapp%3D%22x%22%7D&start=20&end=10",
+                loki.url()
+            ),
+            None,
+            400,
+            "text/plain",
+            "end timestamp must not be before or equal to start time",
+        ),
+        (
+            format!(
+                "{}/loki/api/v1/query_range?query=%7Bapp%3D%22x%22%7D&start=yesterday",
+                loki.url()
+            ),
+            None,
+            400,
+            "text/plain",
+            "cannot parse \"yesterday\" to a valid timestamp",
+        ),
+        (
+            format!("{}/select/logsql/query", vl.url()),
+            None,
+            400,
+            "text/plain",
+            "cannot parse query []: missing query",
+        ),
+        (
+            format!("{}/select/logsql/query?query=*&limit=many", vl.url()),
+            None,
+            400,
+            "text/plain",
+            "cannot parse limit \"many\"",
+        ),
+        (
+            format!("{}/api/annotations?from=noon", grafana.url()),
+            Some("t"),
+            400,
+            "application/json",
+            r#""message":"bad request data""#,
+        ),
+        (
+            format!("{}/api/search", grafana.url()),
+            None,
+            401,
+            "application/json",
+            r#""message":"Unauthorized""#,
+        ),
+    ];
+    for (url, token, status, content_type, body_part) in cases {
+        let mut request = http.get(&url);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status().as_u16(), status, "{url}");
+        let kind = response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(kind.starts_with(content_type), "{url}: {kind}");
+        let body = response.text().await.unwrap();
+        assert!(body.contains(body_part), "{url}: {body}");
+    }
+}

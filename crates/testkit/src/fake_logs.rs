@@ -605,6 +605,8 @@ struct VlEntry {
 struct VlState {
     entries: Vec<VlEntry>,
     requests: Vec<Params>,
+    /// `-httpAuth.username` / `-httpAuth.password`.
+    basic_auth: Option<(String, String)>,
 }
 
 /// A fake VictoriaLogs serving `/select/logsql/query` (GET query string or POST form).
@@ -649,6 +651,27 @@ impl FakeVictoriaLogs {
     pub fn requests(&self) -> Vec<Vec<(String, String)>> {
         self.state.lock().unwrap().requests.clone()
     }
+
+    /// Requires HTTP basic auth, as VictoriaLogs started with `-httpAuth.*` does.
+    pub fn require_basic_auth(&self, username: &str, password: &str) {
+        self.state.lock().unwrap().basic_auth = Some((username.to_owned(), password.to_owned()));
+    }
+}
+
+fn basic_auth_ok(expected: &(String, String), headers: &HeaderMap) -> bool {
+    use base64::Engine;
+    let Some(encoded) = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+    else {
+        return false;
+    };
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok());
+    decoded.as_deref() == Some(format!("{}:{}", expected.0, expected.1).as_str())
 }
 
 enum VlFilter {
@@ -772,10 +795,21 @@ fn stream_text(stream: &Labels) -> String {
 
 async fn vl_query(
     State(state): State<Arc<Mutex<VlState>>>,
+    headers: HeaderMap,
     Form(params): Form<Params>,
 ) -> Response {
     let mut state = state.lock().unwrap();
     state.requests.push(params.clone());
+    if let Some(expected) = &state.basic_auth
+        && !basic_auth_ok(expected, &headers)
+    {
+        return (
+            StatusCode::UNAUTHORIZED,
+            [("www-authenticate", "Basic realm=\"Restricted\"")],
+            "Unauthorized\n",
+        )
+            .into_response();
+    }
     let bad = |message: String| text_error(StatusCode::BAD_REQUEST, message);
     let query = param(&params, "query").unwrap_or("");
     let filters = match parse_logsql(query) {
