@@ -22,7 +22,7 @@ pub struct SourcesConfig {
 
 /// One source: its base URL (a path prefix such as `/prometheus` is kept), optional auth and
 /// extra headers (e.g. Loki's `X-Scope-OrgID`, VictoriaLogs' `AccountID`).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SourceConfig {
     pub url: String,
@@ -81,6 +81,20 @@ impl SourceConfig {
     }
 }
 
+/// Header values may be credentials too (a custom `Authorization`, an API key): only their
+/// names are shown.
+impl fmt::Debug for SourceConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SourceConfig")
+            .field("url", &self.url)
+            .field("bearer_token", &self.bearer_token)
+            .field("basic_auth", &self.basic_auth)
+            .field("timeout", &self.timeout)
+            .field("headers", &self.headers.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15);
 
 #[derive(Debug, Clone, Deserialize)]
@@ -133,5 +147,52 @@ impl Default for OutputLimits {
             max_chars: 1000,
             max_items: 100,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_config_section_parses_and_hides_its_secrets() {
+        let config: SourcesConfig = serde_json::from_value(serde_json::json!({
+            "prometheus": {"url": "http://prometheus:9090", "timeout": "5s"},
+            "loki": {"url": "http://loki:3100", "headers": {"X-Scope-OrgID": "tenant-a", "X-Api-Key": "k-123"}},
+            "grafana": {"url": "http://grafana:3000", "bearer_token": "glsa_abc"},
+            "victorialogs": {"url": "http://vl:9428", "basic_auth": {"username": "u", "password": "p4ss"}},
+            "limits": {"max_lines": 50}
+        }))
+        .unwrap();
+        assert_eq!(config.limits.max_lines, 50);
+        assert_eq!(config.limits.max_series, OutputLimits::default().max_series);
+        assert!(config.alertmanager.is_none());
+        let prometheus = config.prometheus.as_ref().unwrap();
+        assert_eq!(
+            prometheus.timeout(Service::Prometheus).unwrap(),
+            Duration::from_secs(5)
+        );
+        let shown = format!("{config:?}");
+        for secret in ["glsa_abc", "p4ss", "k-123", "tenant-a"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert!(shown.contains("X-Scope-OrgID"));
+
+        let typo = serde_json::from_value::<SourcesConfig>(
+            serde_json::json!({"prometheus": {"url": "x", "bearer": "t"}}),
+        );
+        assert!(
+            typo.unwrap_err()
+                .to_string()
+                .contains("unknown field `bearer`")
+        );
+        let bad_timeout = SourceConfig::new("http://x").with_timeout("soon");
+        assert!(
+            bad_timeout
+                .timeout(Service::Loki)
+                .unwrap_err()
+                .to_string()
+                .starts_with("Loki: invalid configuration: timeout")
+        );
     }
 }

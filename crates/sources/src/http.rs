@@ -59,11 +59,11 @@ impl Endpoint {
         };
         let mut headers = HeaderMap::new();
         for (name, value) in &config.headers {
-            let name = HeaderName::from_bytes(name.as_bytes())
+            let header = HeaderName::from_bytes(name.as_bytes())
                 .map_err(|e| invalid(format!("header name {name:?}: {e}")))?;
             let value =
                 HeaderValue::from_str(value).map_err(|e| invalid(format!("header {name}: {e}")))?;
-            headers.insert(name, value);
+            headers.insert(header, value);
         }
         let http = reqwest::Client::builder()
             .timeout(config.timeout(service)?)
@@ -247,6 +247,31 @@ mod tests {
             assert_eq!(t.as_deref(), error_type, "{body}");
             assert_eq!(m, message, "{body}");
         }
+    }
+
+    #[test]
+    fn bad_configurations_are_refused_up_front() {
+        let both = SourceConfig::new("http://x")
+            .with_bearer_token("t")
+            .with_basic_auth("u", "p");
+        let mut bad_header = SourceConfig::new("http://x");
+        bad_header.headers.insert("X-Tenant".into(), "a\nb".into());
+        let cases = [
+            (SourceConfig::new("prometheus:9090"), "url"),
+            (SourceConfig::new("ftp://x"), "only http and https"),
+            (both, "exclusive"),
+            (bad_header, "header X-Tenant"),
+        ];
+        for (config, expected) in cases {
+            let err = Endpoint::new(Service::Grafana, &config)
+                .unwrap_err()
+                .to_string();
+            assert!(err.starts_with("Grafana: invalid configuration: "), "{err}");
+            assert!(err.contains(expected), "{err}");
+        }
+        let prefixed =
+            Endpoint::new(Service::Prometheus, &SourceConfig::new("http://h/prom/")).unwrap();
+        assert_eq!(prefixed.base, "http://h/prom");
     }
 
     #[test]
