@@ -24,6 +24,8 @@ pub struct Reply {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: String,
+    /// Wait this long (tokio time) before answering, to exercise client timeouts.
+    pub delay: Option<std::time::Duration>,
 }
 
 impl Reply {
@@ -32,6 +34,7 @@ impl Reply {
             status: 200,
             headers: Vec::new(),
             body: body.to_string(),
+            delay: None,
         }
     }
 
@@ -40,11 +43,17 @@ impl Reply {
             status,
             headers: Vec::new(),
             body: body.into(),
+            delay: None,
         }
     }
 
     pub fn header(mut self, name: &str, value: &str) -> Self {
         self.headers.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    pub fn delayed(mut self, by: std::time::Duration) -> Self {
+        self.delay = Some(by);
         self
     }
 
@@ -109,7 +118,13 @@ impl FakeServer {
             path,
             post(move |headers: HeaderMap, body: Bytes| {
                 let state = handler_state.clone();
-                async move { handle(flavor, &state, &headers, &body) }
+                async move {
+                    let (delay, response) = handle(flavor, &state, &headers, &body);
+                    if let Some(delay) = delay {
+                        tokio::time::sleep(delay).await;
+                    }
+                    response
+                }
             }),
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -159,7 +174,12 @@ fn lock(state: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-fn handle(flavor: Flavor, state: &Mutex<State>, headers: &HeaderMap, body: &Bytes) -> Response {
+fn handle(
+    flavor: Flavor,
+    state: &Mutex<State>,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> (Option<std::time::Duration>, Response) {
     let raw = String::from_utf8_lossy(body).into_owned();
     let parsed: Result<Value, _> = serde_json::from_slice(body);
     let checked = match &parsed {
@@ -206,7 +226,7 @@ fn handle(flavor: Flavor, state: &Mutex<State>, headers: &HeaderMap, body: &Byte
             response.headers_mut().insert(name, value);
         }
     }
-    response
+    (reply.delay, response)
 }
 
 fn error_reply(flavor: Flavor, status: u16, message: &str) -> Reply {

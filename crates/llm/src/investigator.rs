@@ -279,6 +279,15 @@ impl Investigator {
                     StopReason::MaxTokens => Stop::MaxTokens,
                     _ => Stop::EndTurn,
                 };
+                // Models do end a turn with nothing to say right after tool results; what they
+                // said along the way is then the best answer there is.
+                if text.trim().is_empty() {
+                    return Outcome {
+                        answer: gathered_text(&agent.messages),
+                        source: AnswerSource::Partial,
+                        stop,
+                    };
+                }
                 return Outcome {
                     answer: text,
                     source: AnswerSource::Model,
@@ -482,7 +491,7 @@ impl Investigator {
                 content: content.clone(),
                 is_error,
                 original_bytes: full.len(),
-                truncated: content.len() != full.len() || content != full,
+                truncated: content != full,
                 repeat,
             },
         );

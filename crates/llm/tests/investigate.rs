@@ -515,3 +515,25 @@ async fn wall_time_budget_with_paused_tokio_time() {
     assert!(out.spend.elapsed_ms >= 400_000, "{}", out.spend.elapsed_ms);
     assert!(started.elapsed() < Duration::from_secs(30));
 }
+
+#[tokio::test]
+async fn an_empty_final_turn_falls_back_to_what_was_said() {
+    let server = start(
+        Flavor::Anthropic,
+        vec![
+            anthropic::tool_use(&[("tu_1", "get_pod", json!({"name": "a"}))]),
+            anthropic::text(""),
+        ],
+    )
+    .await;
+    let tools = Tools::new(&["get_pod"]);
+    let inv = support::anthropic(
+        &server,
+        Arc::new(ManualClock::new()),
+        config("claude-sonnet-4-5"),
+    );
+    let out = inv.run(task(&tools)).await;
+    assert_eq!(out.stop, Stop::EndTurn);
+    assert_eq!(out.source, AnswerSource::Partial);
+    assert_eq!(out.answer, "Let me check.");
+}

@@ -203,3 +203,33 @@ async fn non_json_error_bodies_are_reported_verbatim() {
         "anthropic: HTTP 502: <html>Bad Gateway</html> (after 1 attempt)"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_slow_answer_times_out_per_attempt_and_is_retried() {
+    // Paused tokio time: the 1 s client timeout fires before the fake's 30 s delay, at once.
+    let server = start(
+        Flavor::OpenAi,
+        vec![
+            openai::text("slow").delayed(Duration::from_secs(30)),
+            openai::text("fast"),
+        ],
+    )
+    .await;
+    let clock = Arc::new(ManualClock::new());
+    let settings = HttpSettings {
+        timeout_secs: 1,
+        ..quick_http()
+    };
+    let p = OpenAiProvider::new(
+        Some("k"),
+        Some(&server.base_url()),
+        false,
+        settings,
+        clock.clone(),
+    )
+    .unwrap();
+    let r = p.complete(&request()).await.unwrap();
+    assert_eq!(r.message.text(), "fast");
+    assert_eq!(server.requests().len(), 2);
+    assert_eq!(clock.sleeps(), vec![Duration::from_millis(500)]);
+}
