@@ -4,6 +4,7 @@
 //! tables and fixtures.
 
 pub mod action;
+pub mod analysis;
 pub mod clock;
 pub mod event;
 pub mod fingerprint;

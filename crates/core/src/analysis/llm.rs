@@ -1,0 +1,155 @@
+//! The prompt a model gets to write the analysis: the same facts the template uses, as compact
+//! text, the required headings, and the rules (cite events, say "unknown" rather than guess).
+
+use super::history::{HISTORY_LIMIT, history_pattern, incident_refs, select_history};
+use super::input::AnalysisInput;
+use super::report::SECTION_TITLES;
+use super::words::{clip, duration_secs, time};
+use crate::event::EventKind;
+use chrono::{DateTime, Utc};
+
+/// Longest payload (compact JSON) quoted per event; tool data beyond this is rarely read and
+/// would crowd out the rest of the timeline.
+const MAX_EVENT_JSON: usize = 1_500;
+/// Repeated firings quoted by id; the rest are counted.
+const MAX_SUPPRESSED: usize = 5;
+
+/// `(system, user)` messages for a model writing the analysis of `input` as of `now`.
+pub fn llm_prompt(input: &AnalysisInput, now: DateTime<Utc>) -> (String, String) {
+    (system_prompt(), user_prompt(input, now))
+}
+
+fn system_prompt() -> String {
+    let headings = SECTION_TITLES
+        .iter()
+        .map(|title| format!("## {title}"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    format!(
+        "You are nightwatch, an SRE agent writing the analysis of one Kubernetes incident for \
+         the on-call engineer.\n\
+         \n\
+         Answer in Markdown with exactly these sections, in this order, each under its own \
+         heading:\n\
+         {headings}\n\
+         \n\
+         Rules:\n\
+         - Use only the facts given. Cite the event each claim rests on as [event N], using only \
+           the event ids listed in the timeline. Refer to past incidents as #N.\n\
+         - Where the facts do not show something, write \"unknown\" rather than guess. The root \
+           cause hypothesis must follow from tool results; if none points to a cause, say so and \
+           say what to investigate.\n\
+         - Do not claim an action was taken, approved or verified unless an event shows it.\n\
+         - In the historical section, use the computed history facts; give one concrete SRE \
+           recommendation (for a recurring fix, the permanent fix; for noise or flapping, the \
+           rule change).\n\
+         - Follow-ups are short bullet points a human can act on.\n\
+         - Be concise: the whole analysis should fit on one screen."
+    )
+}
+
+fn user_prompt(input: &AnalysisInput, now: DateTime<Utc>) -> String {
+    let incident = &input.incident;
+    let mut out = format!(
+        "Write the analysis of incident #{} as of {}.\n\n## Incident\n",
+        incident.id,
+        time(now)
+    );
+    out.push_str(&serde_json::to_string(incident).unwrap_or_default());
+    out.push_str("\n\n## Timeline (oldest first; cite these ids)\n");
+    let mut events: Vec<_> = input.timeline.iter().collect();
+    events.sort_by_key(|event| (event.at, event.id));
+    let mut suppressed = 0usize;
+    for event in events {
+        match event.kind {
+            // Model transcripts and earlier analyses are not facts about the incident.
+            EventKind::LlmRequest | EventKind::LlmResponse | EventKind::Analysis => continue,
+            EventKind::Suppressed => {
+                suppressed += 1;
+                if suppressed > MAX_SUPPRESSED {
+                    continue;
+                }
+            }
+            _ => {}
+        }
+        out.push_str(&format!(
+            "[event {}] {} {} {}\n",
+            event.id,
+            time(event.at),
+            event.kind,
+            clip(&event.payload.to_string(), MAX_EVENT_JSON)
+        ));
+    }
+    if suppressed > MAX_SUPPRESSED {
+        out.push_str(&format!(
+            "({} more suppressed events: the alert kept firing)\n",
+            suppressed - MAX_SUPPRESSED
+        ));
+    }
+    let related = select_history(incident, &input.history, HISTORY_LIMIT);
+    out.push_str("\n## Related past incidents (newest first)\n");
+    if related.is_empty() {
+        out.push_str("none\n");
+    }
+    for r in &related {
+        let past = &r.incident;
+        let matched: Vec<&str> = r.matched.iter().map(|m| m.as_str()).collect();
+        let where_ = [
+            past.namespace
+                .as_ref()
+                .zip(past.pod.as_ref())
+                .map(|(ns, pod)| format!("pod {ns}/{pod}")),
+            past.node.as_ref().map(|node| format!("node {node}")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(", ");
+        let resolved = past
+            .time_to_resolve()
+            .map(|took| format!("resolved after {}", duration_secs(took.num_seconds())))
+            .unwrap_or_else(|| "not resolved".to_owned());
+        let actions: Vec<String> = past
+            .actions
+            .iter()
+            .map(|taken| {
+                format!(
+                    "{} on {}: {}",
+                    taken.action,
+                    taken.target.as_deref().unwrap_or("-"),
+                    taken.outcome.as_str()
+                )
+            })
+            .collect();
+        out.push_str(&format!(
+            "{} {} {} {}; {}; verdict {}; runbook {}; actions: {}; matched by {}\n",
+            incident_refs(&[past.id]),
+            time(past.opened_at),
+            past.alertname,
+            if where_.is_empty() { "-" } else { &where_ },
+            resolved,
+            past.verdict.map_or("none", |verdict| verdict.as_str()),
+            past.runbook.as_deref().unwrap_or("-"),
+            if actions.is_empty() {
+                "none".to_owned()
+            } else {
+                actions.join("; ")
+            },
+            matched.join("+")
+        ));
+    }
+    let pattern = history_pattern(incident, &related, now);
+    out.push_str("\n## History facts (computed)\n");
+    for line in pattern.fact_lines() {
+        out.push_str(&format!("- {line}\n"));
+    }
+    out.push_str(&format!(
+        "- Rule-based recommendation: {}\n",
+        pattern.recommendation.text
+    ));
+    out.push_str(&format!(
+        "\nRequired sections, each as a `## ` heading, in this order: {}.\n",
+        SECTION_TITLES.join("; ")
+    ));
+    out
+}
