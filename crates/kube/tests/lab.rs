@@ -61,6 +61,7 @@ impl Env {
             request: &request,
             namespace_labels: &labels,
             node_labels: &labels,
+            labels_unknown: None,
             escalation_classes: &[],
             approved_by: None,
             history: &history,

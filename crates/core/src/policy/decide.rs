@@ -18,6 +18,9 @@ pub struct DecisionInput<'a> {
     pub namespace_labels: &'a BTreeMap<String, String>,
     /// Labels of the target node when the target is a Node.
     pub node_labels: &'a BTreeMap<String, String>,
+    /// `Some(why)` when the target's labels could not be read. Classes may be chosen by label,
+    /// so empty labels could put a prod target in a looser class: such a request is denied.
+    pub labels_unknown: Option<&'a str>,
     /// Classes the incident was put in (`unknown`, `database_error`, …).
     pub escalation_classes: &'a [String],
     /// `Some(name)` when a human approved this request.
@@ -118,7 +121,8 @@ impl Decision {
 /// 1. forbidden action → `Forbidden` (`forbidden`);
 /// 2. an incident class in `always_escalate` → `Escalate` (`always_escalate`);
 /// 3. unknown action → `Deny` (`unknown_action`);
-/// 4. (the target's environment class is found);
+/// 4. the target's labels could not be read → `Deny` (`labels_unknown`); else its
+///    environment class is found;
 /// 5. action in neither of the class's lists → `Deny` (`not_permitted`);
 /// 6. limits, approved or not: per target → `Deny` (`limit_per_target`), global → `Deny`
 ///    (`limit_global`), breaker → `Escalate` (`breaker`);
@@ -182,7 +186,19 @@ pub fn decide(config: &PolicyConfig, input: &DecisionInput<'_>) -> Decision {
             format!("{what}: not an action nightwatch knows"),
         );
     }
-    // 4, 5.
+    // 4.
+    if let Some(why) = input.labels_unknown {
+        return Decision {
+            outcome: Outcome::Deny,
+            class: "unknown".to_owned(),
+            rule: "labels_unknown",
+            reason: format!(
+                "{asked} on {}: the target's labels could not be read ({why}), so its environment class is not known",
+                request.target
+            ),
+        };
+    }
+    // 5.
     let rules = config.class_rules(&class).unwrap_or_default();
     let in_auto = list_covers(&rules.auto, &action);
     let in_approval = list_covers(&rules.approval, &action);

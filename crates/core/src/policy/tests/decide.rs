@@ -277,6 +277,22 @@ fn table() -> Vec<(&'static str, Ask, &'static str, &'static str, &'static str)>
             "default",
         ),
         (
+            "labels unreadable: denied, even where a glob would allow it",
+            Ask::new("delete_pod", "Pod/dev-a/x")
+                .auto()
+                .labels_unknown("connection refused"),
+            "deny",
+            "labels_unknown",
+            "unknown",
+        ),
+        (
+            "labels unreadable: forbidden still wins",
+            Ask::new("delete_namespace", "Namespace/dev-a").labels_unknown("timeout"),
+            "forbidden",
+            "forbidden",
+            "default",
+        ),
+        (
             "namespace globs win over labels by order",
             Ask::new("delete_pod", "Pod/dev-a/x")
                 .auto()

@@ -69,6 +69,7 @@ pub(super) struct Ask {
     pub target: ActionTarget,
     pub namespace_labels: BTreeMap<String, String>,
     pub node_labels: BTreeMap<String, String>,
+    pub labels_unknown: Option<String>,
     pub escalation: Vec<String>,
     pub approved_by: Option<String>,
     pub history: ActionHistory,
@@ -82,6 +83,7 @@ impl Ask {
             target: target(target_key),
             namespace_labels: BTreeMap::new(),
             node_labels: BTreeMap::new(),
+            labels_unknown: None,
             escalation: Vec::new(),
             approved_by: None,
             history: ActionHistory::default(),
@@ -118,6 +120,12 @@ impl Ask {
         self
     }
 
+    /// The target's labels could not be read, for `why`.
+    pub fn labels_unknown(mut self, why: &str) -> Self {
+        self.labels_unknown = Some(why.to_owned());
+        self
+    }
+
     /// `n` executions of `action` on `target_key`, `minutes` ago.
     pub fn ran(mut self, n: usize, action: &str, target_key: &str, minutes: i64) -> Self {
         for _ in 0..n {
@@ -142,6 +150,7 @@ impl Ask {
                 request: &request,
                 namespace_labels: &self.namespace_labels,
                 node_labels: &self.node_labels,
+                labels_unknown: self.labels_unknown.as_deref(),
                 escalation_classes: &self.escalation,
                 approved_by: self.approved_by.as_deref(),
                 history: &self.history,
