@@ -69,10 +69,6 @@ impl Actuator {
         }
     }
 
-    pub fn kube(&self) -> &Kube {
-        &self.kube
-    }
-
     /// The same write as [`Actuator::execute`] with server-side dry-run (`dryRun=All`): the API
     /// server validates, admits and answers, and stores nothing.
     pub async fn dry_run(&self, permit: &Permit) -> Result<ActionReport, KubeError> {

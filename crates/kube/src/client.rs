@@ -178,7 +178,7 @@ impl Kube {
         })
     }
 
-    pub fn client(&self) -> &Client {
+    pub(crate) fn client(&self) -> &Client {
         &self.client
     }
 

@@ -22,17 +22,8 @@ pub use verify::{Verification, VerifyStatus};
 
 use thiserror::Error;
 
-/// The read tools [`Kube::read_tool`] answers.
-pub const TOOLS: &[&str] = &[
-    "get_pod_events",
-    "check_imagepullbackoff",
-    "check_oom",
-    "get_pod_status",
-    "get_pod_logs",
-    "get_owner_chain",
-    "get_node_ready",
-    "get_node_conditions",
-];
+/// The read tools [`Kube::read_tool`] answers: the runbook format's read tools, one list.
+pub use nightwatch_core::runbook::READ_TOOLS as TOOLS;
 
 /// The actions [`Actuator`] performs.
 pub const ACTIONS: &[&str] = &[
