@@ -18,8 +18,11 @@ use std::str::FromStr;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IncidentJob {
     pub incident_id: i64,
-    /// How many times it was claimed, this claim included.
+    /// How many times it was claimed since it was enqueued or last deferred, this claim
+    /// included.
     pub attempts: i64,
+    /// How many times it was deferred for a re-check ([`Store::defer_incident_job`]).
+    pub rechecks: i64,
 }
 
 /// Where an action stands.
@@ -197,9 +200,9 @@ impl Store {
         let statement = format!(
             "UPDATE incident_jobs SET claimed_until = $1, attempts = attempts + 1 \
              WHERE incident_id IN (SELECT incident_id FROM incident_jobs WHERE claimed_until <= $2 \
-             ORDER BY incident_id LIMIT $3{lock}) RETURNING incident_id, attempts"
+             ORDER BY incident_id LIMIT $3{lock}) RETURNING incident_id, attempts, rechecks"
         );
-        let rows: Vec<(i64, i64)> = sqlx::query_as(&statement)
+        let rows: Vec<(i64, i64, i64)> = sqlx::query_as(&statement)
             .bind(millis(now + lease))
             .bind(millis(now))
             .bind(limit)
@@ -207,9 +210,10 @@ impl Store {
             .await?;
         let mut jobs: Vec<IncidentJob> = rows
             .into_iter()
-            .map(|(incident_id, attempts)| IncidentJob {
+            .map(|(incident_id, attempts, rechecks)| IncidentJob {
                 incident_id,
                 attempts,
+                rechecks,
             })
             .collect();
         jobs.sort_by_key(|job| job.incident_id);
@@ -222,6 +226,24 @@ impl Store {
             .bind(incident_id)
             .execute(&self.write)
             .await?;
+        Ok(())
+    }
+
+    /// The job runs again from `at` (a re-check): it stays in the table, claimable once `at`
+    /// has passed, with its crash-retry count reset and its re-check count raised.
+    pub async fn defer_incident_job(
+        &self,
+        incident_id: i64,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE incident_jobs SET claimed_until = $1, attempts = 0, rechecks = rechecks + 1 \
+             WHERE incident_id = $2",
+        )
+        .bind(millis(at))
+        .bind(incident_id)
+        .execute(&self.write)
+        .await?;
         Ok(())
     }
 

@@ -717,6 +717,36 @@ async fn runbook_jobs_are_written_with_the_incident_and_claimed_with_a_lease() {
         assert_eq!(again.len(), 1, "{name}: the unfinished job comes back");
         assert_eq!(again[0].incident_id, first[1].incident_id);
         assert_eq!(again[0].attempts, 2, "{name}");
+        assert_eq!(again[0].rechecks, 0, "{name}");
+        // Deferred for a re-check: not claimable before its time, then back with a fresh
+        // retry count and one re-check counted.
+        let recheck_at = now + Duration::minutes(13);
+        store
+            .defer_incident_job(again[0].incident_id, recheck_at)
+            .await
+            .unwrap();
+        assert!(
+            store
+                .claim_incident_jobs(recheck_at - Duration::seconds(1), lease, 10)
+                .await
+                .unwrap()
+                .is_empty(),
+            "{name}: a deferred job waits for its time"
+        );
+        let rechecked = store
+            .claim_incident_jobs(recheck_at, lease, 10)
+            .await
+            .unwrap();
+        assert_eq!(rechecked.len(), 1, "{name}");
+        assert_eq!(
+            (
+                rechecked[0].incident_id,
+                rechecked[0].attempts,
+                rechecked[0].rechecks
+            ),
+            (again[0].incident_id, 1, 1),
+            "{name}"
+        );
         store
             .set_incident_runbook(again[0].incident_id, "RB_OOM", "auto")
             .await
