@@ -47,6 +47,11 @@ pub struct ActionsConfig {
     pub fallback_image: Option<String>,
     pub verify_timeout_seconds: Option<u64>,
     pub verify_interval_seconds: Option<f64>,
+    /// A runbook run whose action gates were all closed runs again after this many seconds
+    /// (the evidence may come: a second OOM kill, a node turning healthy)…
+    pub recheck_seconds: Option<f64>,
+    /// …at most this many times (0: never).
+    pub max_rechecks: Option<u32>,
 }
 
 /// Per-source webhook authentication. A source with nothing configured is open; otherwise a

@@ -166,5 +166,14 @@ fn respond_settings(config: &Config) -> crate::respond::RespondSettings {
     {
         settings.verify_interval = std::time::Duration::from_secs_f64(seconds);
     }
+    if let Some(seconds) = actions
+        .recheck_seconds
+        .filter(|s| s.is_finite() && *s > 0.0)
+    {
+        settings.recheck_after = std::time::Duration::from_secs_f64(seconds);
+    }
+    if let Some(times) = actions.max_rechecks {
+        settings.max_rechecks = i64::from(times);
+    }
     settings
 }

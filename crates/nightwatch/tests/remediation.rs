@@ -216,7 +216,7 @@ fn runbooks_fix_every_scenario_in_auto_classes_and_wait_for_approval_elsewhere()
     std::fs::write(runbooks_dir.join("evil.md"), EVIL_RUNBOOK).unwrap();
     std::fs::write(runbooks_dir.join("restart.md"), RESTART_RUNBOOK).unwrap();
     let config = format!(
-        "policy_file = {policy:?}\nrunbooks_dir = {runbooks:?}\n[kubernetes]\nkubeconfig = {kubeconfig:?}\n[actions]\nfallback_image = {FALLBACK_IMAGE:?}\nverify_timeout_seconds = 150\nverify_interval_seconds = 1\n",
+        "policy_file = {policy:?}\nrunbooks_dir = {runbooks:?}\n[kubernetes]\nkubeconfig = {kubeconfig:?}\n[actions]\nfallback_image = {FALLBACK_IMAGE:?}\nverify_timeout_seconds = 150\nverify_interval_seconds = 1\nrecheck_seconds = 5\nmax_rechecks = 30\n",
         policy = policy_path.display().to_string(),
         runbooks = runbooks_dir.display().to_string(),
         kubeconfig = kubeconfig.display().to_string(),
@@ -225,7 +225,7 @@ fn runbooks_fix_every_scenario_in_auto_classes_and_wait_for_approval_elsewhere()
     let recommend_policy = policy_dir.path().join("recommend.yaml");
     std::fs::write(&recommend_policy, RECOMMEND_POLICY).unwrap();
     let recommend_config = format!(
-        "policy_file = {policy:?}\n[kubernetes]\nkubeconfig = {kubeconfig:?}\n[actions]\nverify_timeout_seconds = 150\nverify_interval_seconds = 1\n",
+        "policy_file = {policy:?}\n[kubernetes]\nkubeconfig = {kubeconfig:?}\n[actions]\nverify_timeout_seconds = 150\nverify_interval_seconds = 1\nrecheck_seconds = 5\nmax_rechecks = 30\n",
         policy = recommend_policy.display().to_string(),
         kubeconfig = kubeconfig.display().to_string(),
     );
@@ -435,8 +435,13 @@ fn runbooks_fix_every_scenario_in_auto_classes_and_wait_for_approval_elsewhere()
         );
     }
 
-    // --- the pod incidents resolve once Alertmanager sees the faults gone
-    for expect in expectations.iter().take(4) {
+    // --- every incident resolves once Alertmanager sees the fault gone: the pods run, the
+    // cordoned node was uncordoned, and the drained node (cordoned, empty) gets its kubelet back
+    lab.kube_patch(
+        &format!("/api/v1/nodes/{NOT_READY_NODE}"),
+        &json!({"metadata": {"annotations": {"sim.nightwatch.dev/heartbeat": null}}}),
+    );
+    for expect in &expectations {
         lab.wait_until(
             &format!("{} resolved", expect.alertname),
             TIMEOUT,

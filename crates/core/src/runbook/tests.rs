@@ -346,3 +346,34 @@ fn forbidden_action_names_load_so_the_policy_can_refuse_them_on_the_record() {
     let runbook = parse_runbook("evil.md", text).unwrap();
     assert_eq!(runbook.steps[0].kind(), Some(ToolKind::Action));
 }
+
+#[test]
+fn crashloop_escalates_when_the_policy_refuses_the_restart_and_only_then() {
+    let library = library();
+    let runbook = &library.get("RB_CRASHLOOP").unwrap().runbook;
+    let step = runbook
+        .steps
+        .iter()
+        .find(|step| step.id == "not_restarted")
+        .unwrap();
+    assert_eq!(step.tool, "escalate");
+    for (outcome, escalates) in [
+        ("denied", Some(true)),
+        ("forbidden", Some(true)),
+        ("verified", Some(false)),
+        ("pending", Some(false)),
+        ("failed", Some(false)),
+    ] {
+        let mut context = GateContext::new();
+        context.bind("restart", json!({"outcome": outcome}));
+        let holds = step
+            .gates()
+            .map(|source| Gate::compile(source).unwrap().evaluate(&context).ok())
+            .collect::<Option<Vec<bool>>>()
+            .map(|all| all.iter().all(|held| *held));
+        assert_eq!(holds, escalates, "restart {outcome}");
+    }
+    // A restart step that did not run (its gate was false) leaves nothing to read: no escalation.
+    let gate = Gate::compile(step.gates().next().unwrap()).unwrap();
+    assert!(gate.evaluate(&GateContext::new()).is_err());
+}

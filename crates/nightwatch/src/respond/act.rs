@@ -231,13 +231,18 @@ impl Responder {
         let history = ActionHistory {
             executed: self.store.action_history(now - window, exclude).await?,
         };
-        let (namespace_labels, node_labels) = self.target_labels(&request.target).await;
+        let labels = self.target_labels(&request.target).await;
+        let (known, labels_unknown) = match &labels {
+            Ok(known) => (known, None),
+            Err(why) => (&TargetLabels::NONE, Some(why.as_str())),
+        };
         Ok(decide(
             &self.policy,
             &DecisionInput {
                 request,
-                namespace_labels: &namespace_labels,
-                node_labels: &node_labels,
+                namespace_labels: &known.namespace,
+                node_labels: &known.node,
+                labels_unknown,
                 escalation_classes,
                 approved_by,
                 history: &history,
@@ -246,33 +251,36 @@ impl Responder {
         ))
     }
 
-    async fn target_labels(
-        &self,
-        target: &ActionTarget,
-    ) -> (BTreeMap<String, String>, BTreeMap<String, String>) {
+    /// The labels the policy classes the target by: its namespace's, or the node's. An error
+    /// (the API server did not answer) is passed to the policy, which denies: empty labels
+    /// could class a prod target as something looser.
+    async fn target_labels(&self, target: &ActionTarget) -> Result<TargetLabels, String> {
         let Some(cluster) = &self.cluster else {
-            return Default::default();
+            return Ok(TargetLabels::default());
         };
         if target.kind == "Node" {
-            let labels = cluster
+            let node = cluster
                 .kube
                 .node_facts(&target.name)
                 .await
-                .ok()
-                .flatten()
-                .map(|node| node.labels)
-                .unwrap_or_default();
-            return (BTreeMap::new(), labels);
+                .map_err(|error| format!("node {}: {error}", target.name))?;
+            return Ok(TargetLabels {
+                node: node.map(|node| node.labels).unwrap_or_default(),
+                ..TargetLabels::default()
+            });
         }
-        let labels = match &target.namespace {
+        let namespace = match &target.namespace {
             Some(namespace) => cluster
                 .kube
                 .namespace_labels(namespace)
                 .await
-                .unwrap_or_default(),
+                .map_err(|error| format!("namespace {namespace}: {error}"))?,
             None => BTreeMap::new(),
         };
-        (labels, BTreeMap::new())
+        Ok(TargetLabels {
+            namespace,
+            ..TargetLabels::default()
+        })
     }
 
     /// Dry-run → execute → verify, each recorded; a failure escalates.
@@ -295,17 +303,13 @@ impl Responder {
                 .await?;
             }
             Err(error) => {
-                self.event(
-                    incident_id,
-                    EventKind::ActionDryRun,
-                    json!({"action_id": action_id, "ok": false, "error": error.to_string()}),
-                )
-                .await?;
                 return self
-                    .fail(
+                    .step_failed(
                         incident_id,
                         action_id,
-                        &format!("the server-side dry-run failed: {error}"),
+                        EventKind::ActionDryRun,
+                        &error,
+                        "the server-side dry-run failed",
                     )
                     .await;
             }
@@ -351,17 +355,13 @@ impl Responder {
         let report = match cluster.actuator.execute(permit).await {
             Ok(report) => report,
             Err(error) => {
-                self.event(
-                    incident_id,
-                    EventKind::ActionExecuted,
-                    json!({"action_id": action_id, "ok": false, "error": error.to_string()}),
-                )
-                .await?;
                 return self
-                    .fail(
+                    .step_failed(
                         incident_id,
                         action_id,
-                        &format!("execution failed: {error}"),
+                        EventKind::ActionExecuted,
+                        &error,
+                        "execution failed",
                     )
                     .await;
             }
@@ -434,6 +434,25 @@ impl Responder {
         }
     }
 
+    /// A dry-run or execution that errored: recorded on its event, then the action fails.
+    async fn step_failed(
+        &self,
+        incident_id: i64,
+        action_id: i64,
+        kind: EventKind,
+        error: &nightwatch_kube::KubeError,
+        what: &str,
+    ) -> Result<&'static str, StoreError> {
+        self.event(
+            incident_id,
+            kind,
+            json!({"action_id": action_id, "ok": false, "error": error.to_string()}),
+        )
+        .await?;
+        self.fail(incident_id, action_id, &format!("{what}: {error}"))
+            .await
+    }
+
     async fn fail(
         &self,
         incident_id: i64,
@@ -474,4 +493,18 @@ fn fallback_target(target: &ToolTarget) -> ActionTarget {
         (Some(namespace), None, None) => ActionTarget::cluster("Namespace", namespace),
         _ => ActionTarget::cluster("Unknown", "-"),
     }
+}
+
+/// The labels a target is classed by: its namespace's (namespaced targets) or its node's.
+#[derive(Debug, Default)]
+struct TargetLabels {
+    namespace: BTreeMap<String, String>,
+    node: BTreeMap<String, String>,
+}
+
+impl TargetLabels {
+    const NONE: TargetLabels = TargetLabels {
+        namespace: BTreeMap::new(),
+        node: BTreeMap::new(),
+    };
 }

@@ -29,6 +29,11 @@ pub struct RespondSettings {
     pub concurrency: usize,
     /// A claimed job is retried by another worker after this (a crash mid-runbook).
     pub lease: Duration,
+    /// A run whose action gates were all closed (and that did not escalate) runs again after
+    /// this, while the incident is open…
+    pub recheck_after: Duration,
+    /// …at most this many times.
+    pub max_rechecks: i64,
 }
 
 impl Default for RespondSettings {
@@ -39,6 +44,8 @@ impl Default for RespondSettings {
             verify_interval: Duration::from_secs(2),
             concurrency: 8,
             lease: Duration::from_secs(600),
+            recheck_after: Duration::from_secs(120),
+            max_rechecks: 3,
         }
     }
 }
@@ -99,53 +106,54 @@ impl Responder {
         if free == 0 {
             return 0;
         }
-        let mut started = 0;
+        let mut work: Vec<Work> = Vec::new();
         match self
             .store
             .actions(Some(ActionState::Approved), None, free as i64)
             .await
         {
-            Ok(approved) => {
-                for action in approved {
-                    let Ok(slot) = slots.clone().try_acquire_owned() else {
-                        break;
-                    };
-                    let responder = self.clone();
-                    started += 1;
-                    tasks.spawn(async move {
-                        responder.run_approved(action).await;
-                        drop(slot);
-                    });
-                }
-            }
+            Ok(approved) => work.extend(
+                approved
+                    .into_iter()
+                    .map(|action| Work::Approved(Box::new(action))),
+            ),
             Err(error) => tracing::warn!(%error, "reading approved actions failed"),
         }
-        let free = slots.available_permits();
-        if free == 0 {
-            return started;
-        }
-        let lease = chrono::Duration::from_std(self.settings.lease)
-            .unwrap_or(chrono::Duration::minutes(10));
-        match self
-            .store
-            .claim_incident_jobs(now, lease, free as i64)
-            .await
-        {
-            Ok(jobs) => {
-                for job in jobs {
-                    let Ok(slot) = slots.clone().try_acquire_owned() else {
-                        break;
-                    };
-                    let responder = self.clone();
-                    started += 1;
-                    tasks.spawn(async move {
-                        responder.handle_job(job).await;
-                        drop(slot);
-                    });
-                }
+        let room = free.saturating_sub(work.len());
+        if room > 0 {
+            let lease = chrono::Duration::from_std(self.settings.lease)
+                .unwrap_or(chrono::Duration::minutes(10));
+            match self
+                .store
+                .claim_incident_jobs(now, lease, room as i64)
+                .await
+            {
+                Ok(jobs) => work.extend(jobs.into_iter().map(Work::Job)),
+                Err(error) => tracing::warn!(%error, "claiming runbook jobs failed"),
             }
-            Err(error) => tracing::warn!(%error, "claiming runbook jobs failed"),
+        }
+        let started = work.len();
+        for item in work {
+            // At most `free` items were taken, so a slot is there for each.
+            let Ok(slot) = slots.clone().try_acquire_owned() else {
+                break;
+            };
+            let responder = self.clone();
+            tasks.spawn(async move {
+                match item {
+                    Work::Approved(action) => responder.run_approved(*action).await,
+                    Work::Job(job) => responder.handle_job(job).await,
+                }
+                drop(slot);
+            });
         }
         started
     }
+}
+
+/// What the responder starts: an action a human approved (first: someone is waiting), or a
+/// new incident's runbook.
+enum Work {
+    Approved(Box<nightwatch_store::ActionRow>),
+    Job(nightwatch_store::IncidentJob),
 }

@@ -1,7 +1,9 @@
 //! One incident's runbook: route, then each step in order, gates first.
 
 use super::{MAX_ATTEMPTS, Responder};
+use chrono::{DateTime, Utc};
 use nightwatch_core::event::EventKind;
+use nightwatch_core::incident::IncidentState;
 use nightwatch_core::runbook::Gate;
 use nightwatch_core::runbook::{
     GateContext, LoadedRunbook, Route, Step, ToolKind, route_live, route_static, routed_or_unknown,
@@ -16,9 +18,14 @@ pub(super) const ACTOR: &str = "nightwatch";
 impl Responder {
     pub(super) async fn handle_job(&self, job: IncidentJob) {
         match self.respond(job).await {
-            Ok(()) => {
+            Ok(None) => {
                 if let Err(error) = self.store.finish_incident_job(job.incident_id).await {
                     tracing::warn!(incident = job.incident_id, %error, "finishing runbook job failed");
+                }
+            }
+            Ok(Some(at)) => {
+                if let Err(error) = self.store.defer_incident_job(job.incident_id, at).await {
+                    tracing::warn!(incident = job.incident_id, %error, "deferring runbook job failed");
                 }
             }
             // Left claimed: the lease runs out and the job is retried.
@@ -28,10 +35,14 @@ impl Responder {
         }
     }
 
-    async fn respond(&self, job: IncidentJob) -> Result<(), StoreError> {
+    /// Runs the incident's runbook once; `Some(time)` when it is to run again then (a re-check).
+    async fn respond(&self, job: IncidentJob) -> Result<Option<DateTime<Utc>>, StoreError> {
         let Some(incident) = self.store.incident(job.incident_id).await? else {
-            return Ok(());
+            return Ok(None);
         };
+        if job.rechecks > 0 && incident.state == IncidentState::Resolved {
+            return Ok(None);
+        }
         if job.attempts > MAX_ATTEMPTS {
             self.event(
                 incident.id,
@@ -42,7 +53,7 @@ impl Responder {
                 }),
             )
             .await?;
-            return Ok(());
+            return Ok(None);
         }
         let route = self.route(&incident).await;
         self.event(incident.id, EventKind::Routed, json!(route))
@@ -56,11 +67,27 @@ impl Responder {
             .await?;
         let Some(loaded) = self.library.get(&route.runbook) else {
             // The library always has RB_UNKNOWN, and routes only name loaded runbooks.
-            return Ok(());
+            return Ok(None);
         };
-        let summary = self.run_steps(&incident, loaded).await?;
+        let (mut summary, waiting) = self.run_steps(&incident, loaded).await?;
+        // The evidence an action waits for may not be there yet (one OOM kill where the
+        // runbook wants two; a node not healthy yet): look again later, a few times, while
+        // the incident stays open. A run that escalated has handed over to a human.
+        // Without cluster access nothing new can be seen, so there is nothing to re-check.
+        let recheck = (waiting
+            && self.cluster.is_some()
+            && job.rechecks < self.settings.max_rechecks)
+            .then(|| {
+                self.clock.now()
+                    + chrono::Duration::from_std(self.settings.recheck_after)
+                        .unwrap_or(chrono::Duration::minutes(2))
+            });
+        if let Some(at) = recheck {
+            summary["recheck_at"] = json!(at);
+            summary["recheck"] = json!(job.rechecks + 1);
+        }
         self.event(incident.id, EventKind::Final, summary).await?;
-        Ok(())
+        Ok(recheck)
     }
 
     /// Labels and alertname first; then, with cluster access, the pod's and node's live state.
@@ -96,7 +123,7 @@ impl Responder {
         &self,
         incident: &IncidentRow,
         loaded: &LoadedRunbook,
-    ) -> Result<serde_json::Value, StoreError> {
+    ) -> Result<(serde_json::Value, bool), StoreError> {
         let runbook = &loaded.runbook;
         let mut context = GateContext::new();
         context.bind(
@@ -128,6 +155,8 @@ impl Responder {
         let mut ran = Vec::new();
         let mut skipped = Vec::new();
         let mut outcomes = Vec::new();
+        let mut gated_actions = Vec::new();
+        let mut escalated = false;
         for step in &runbook.steps {
             if let Some(why) = self.closed_gate(step, &context) {
                 self.event(
@@ -138,6 +167,9 @@ impl Responder {
                     }),
                 )
                 .await?;
+                if step.kind() == Some(ToolKind::Action) {
+                    gated_actions.push(step.id.clone());
+                }
                 skipped.push(step.id.clone());
                 continue;
             }
@@ -148,6 +180,7 @@ impl Responder {
                         .await?
                 }
                 Some(ToolKind::Engine) => {
+                    escalated |= step.tool == "escalate";
                     self.engine_step(incident.id, loaded, step, &mut context)
                         .await?
                 }
@@ -161,6 +194,10 @@ impl Responder {
                             &target,
                         )
                         .await?;
+                    // Later steps may gate on what became of the action (`restart.outcome ==
+                    // "denied"` → escalate).
+                    context.bind(&step.id, json!({"outcome": outcome}));
+                    escalated |= matches!(outcome, "escalated" | "failed");
                     outcomes
                         .push(json!({"step": step.id, "action": step.tool, "outcome": outcome}));
                 }
@@ -176,12 +213,17 @@ impl Responder {
                 }
             }
         }
-        Ok(json!({
-            "runbook": runbook.id,
-            "steps_run": ran,
-            "steps_skipped": skipped,
-            "actions": outcomes,
-        }))
+        let waiting = !gated_actions.is_empty() && !escalated;
+        Ok((
+            json!({
+                "runbook": runbook.id,
+                "steps_run": ran,
+                "steps_skipped": skipped,
+                "actions": outcomes,
+                "gated_actions": gated_actions,
+            }),
+            waiting,
+        ))
     }
 
     /// `None` when every gate holds; else why the step does not run.
