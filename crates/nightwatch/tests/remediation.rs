@@ -560,6 +560,42 @@ fn runbooks_fix_every_scenario_in_auto_classes_and_wait_for_approval_elsewhere()
         "only the approved action ran"
     );
 
+    // --- a rejection: decided once, by the named human, never executed, on the timeline
+    let other = lab.wait_until("another recommendation pending", TIMEOUT, context, || {
+        get(&recommending.url("/api/actions?state=pending"))
+            .as_array()?
+            .first()
+            .cloned()
+    });
+    let other_id = other["id"].as_i64().unwrap();
+    let (status, rejected) = post(
+        &recommending.url(&format!("/api/actions/{other_id}/reject")),
+        json!({"by": "dave"}),
+    );
+    assert_eq!(status, 200, "{rejected}");
+    assert_eq!(
+        (rejected["state"].as_str(), rejected["decided_by"].as_str()),
+        (Some("rejected"), Some("dave")),
+        "{rejected}"
+    );
+    let (status, again) = post(
+        &recommending.url(&format!("/api/actions/{other_id}/approve")),
+        json!({"by": "eve"}),
+    );
+    assert_eq!(status, 409, "a rejected action cannot be approved: {again}");
+    let other_incident = other["incident_id"].as_i64().unwrap();
+    assert!(
+        event_kinds(&recommending, other_incident)
+            .iter()
+            .any(|kind| kind == "rejected"),
+        "the rejection is on the timeline"
+    );
+    assert_eq!(
+        executed_by_recommending(),
+        [recommended_id],
+        "the rejected action did not run"
+    );
+
     // --- adversarial: crafted alerts naming a runbook that tries forbidden actions in a prod namespace
     let prod_pod = lab.wait_until("prod-web pod running", TIMEOUT, context, || {
         first_running_pod(&lab, "prod-web")

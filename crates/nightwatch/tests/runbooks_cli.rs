@@ -128,10 +128,13 @@ fn routes_real_payloads_by_label_and_alertname() {
         [("KubeletDown".into(), "RB_NODE_NOTREADY".into())]
     );
     // KubePodNotReady says nothing about why: only the live pod state (in `serve`) can tell.
+    let not_ready = route("am_kubesphere_alert10.json");
+    assert!(!not_ready.is_empty(), "the payload has alerts");
     assert!(
-        route("am_kubesphere_alert10.json")
+        not_ready
             .iter()
-            .all(|(name, runbook)| name == "KubePodNotReady" && runbook == "RB_UNKNOWN")
+            .all(|(name, runbook)| name == "KubePodNotReady" && runbook == "RB_UNKNOWN"),
+        "{not_ready:?}"
     );
     let bad = nightwatch(&[
         "runbooks",
