@@ -42,6 +42,7 @@ impl Responder {
                 }),
             )
             .await?;
+            self.analyse(incident.id).await;
             return Ok(());
         }
         let route = self.route(&incident).await;
@@ -60,7 +61,20 @@ impl Responder {
         };
         let summary = self.run_steps(&incident, loaded).await?;
         self.event(incident.id, EventKind::Final, summary).await?;
+        self.analyse(incident.id).await;
         Ok(())
+    }
+
+    /// Writes the analysis after the runbook's `final` event. The runbook's work is done and
+    /// recorded by then, so a failure here is logged and neither fails nor retries the job
+    /// (a retry would run the runbook again); the analysis can be regenerated through the API.
+    async fn analyse(&self, incident_id: i64) {
+        let now = self.clock.now();
+        if let Err(error) =
+            crate::analysis::write_analysis(&self.store, &self.library, incident_id, now).await
+        {
+            tracing::warn!(incident = incident_id, %error, "writing the analysis failed");
+        }
     }
 
     /// Labels and alertname first; then, with cluster access, the pod's and node's live state.
