@@ -1,6 +1,7 @@
 //! The nightwatch binary: CLI, configuration and wiring. Everything it runs lives in the
 //! library crates or in the thin HTTP layer here.
 
+mod analysis;
 mod cli;
 mod config;
 mod http;

@@ -66,6 +66,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         auth: Arc::new(config.auth.clone()),
         wake_workers: wake,
         wake_responder: wake_responder.clone(),
+        library: library.clone(),
     };
     let app = http::router(state, config.max_body_bytes)
         .layer(tower_http::trace::TraceLayer::new_for_http());

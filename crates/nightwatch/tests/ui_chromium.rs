@@ -21,6 +21,15 @@ const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CRASH: &str = "KubePodCrashLooping";
 const WAIT: Duration = Duration::from_secs(60);
+const SECTIONS: [&str; 7] = [
+    "Summary",
+    "What happened",
+    "Root cause hypothesis",
+    "Action",
+    "Why",
+    "Historical pattern & SRE recommendation",
+    "Follow-ups",
+];
 
 /// `chromedriver` in a process group of its own, so that it and every Chromium process it
 /// started are killed together when the test ends, passing or not.
@@ -291,6 +300,22 @@ async fn api(url: String) -> Value {
     })
     .await
     .unwrap()
+}
+
+/// The event id of the incident's newest analysis, once the responder wrote one.
+async fn analysis_event(base: &str, id: i64) -> i64 {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let detail = api(format!("{base}/api/incidents/{id}")).await;
+        if let Some(event) = detail["analysis"]["event_id"].as_i64() {
+            return event;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no analysis for incident {id}: {detail}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 async fn find(client: &Client, css: &str) -> Element {
@@ -629,6 +654,13 @@ async fn check_incident_page(client: &Client, base: &str, seeded: Seeded) {
         second,
         current,
     } = seeded;
+    // The analysis is written once the incident's runbook finished; show the page with it.
+    analysis_event(base, current).await;
+    client.refresh().await.unwrap();
+    wait_url(client, "the reloaded incident page", |url| {
+        url.ends_with(&format!("/incident/{current}"))
+    })
+    .await;
     assert_eq!(text(client, "main h1").await, format!("#{current} {CRASH}"));
     assert_eq!(
         client.title().await.unwrap(),
@@ -728,6 +760,8 @@ async fn check_incident_page(client: &Client, base: &str, seeded: Seeded) {
 
     let path = screenshot(client, "incident.png").await;
     eprintln!("screenshot: {}", path.display());
+
+    check_analysis(client, base, current).await;
 
     // Acknowledge as bob: the state badge changes and the timeline says who.
     let name = find(
@@ -831,6 +865,71 @@ async fn check_incident_page(client: &Client, base: &str, seeded: Seeded) {
     let later = texts(client, "#history-pod li a").await;
     assert_eq!(later, [format!("#{current}"), format!("#{second}")]);
     let path = screenshot(client, "incident-resolved.png").await;
+    eprintln!("screenshot: {}", path.display());
+}
+
+/// The analysis above the timeline: its seven headings in order, citations that link to
+/// timeline rows, and Regenerate, which writes a fresh analysis (now seeing the verdicts people
+/// gave the earlier incidents) and shows it.
+async fn check_analysis(client: &Client, base: &str, current: i64) {
+    assert_eq!(text(client, "#analysis h2").await, "ANALYSIS");
+    assert_eq!(texts(client, "#analysis h3").await, SECTIONS);
+    let bodies = texts(client, "#analysis .analysis-body").await;
+    assert_eq!(bodies.len(), 7);
+    assert!(bodies[0].contains(CRASH), "{bodies:?}");
+    assert!(
+        bodies[5].contains("2 related past incidents (2 same alertname, 2 same pod, 0 same node)"),
+        "{}",
+        bodies[5]
+    );
+    // Above the timeline on the page.
+    let above = client
+        .execute(
+            "return document.querySelector('#analysis').compareDocumentPosition(\
+             document.querySelector('#timeline')) & Node.DOCUMENT_POSITION_FOLLOWING",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_ne!(above, json!(0), "the analysis comes before the timeline");
+    // A citation is a link to its event's timeline row.
+    let link = find(client, "#analysis .analysis-body a[href^='#event-']").await;
+    let href = link.attr("href").await.unwrap().unwrap();
+    let row = find(client, &format!("#timeline tr{href}")).await;
+    assert!(row.is_displayed().await.unwrap());
+    link.click().await.unwrap();
+    wait_url(client, "the cited timeline row", |url| url.ends_with(&href)).await;
+
+    let before = analysis_event(base, current).await;
+    find(client, "#regenerate-analysis")
+        .await
+        .click()
+        .await
+        .unwrap();
+    wait_url(client, "back on the incident after Regenerate", |url| {
+        url.ends_with(&format!("/incident/{current}#analysis"))
+    })
+    .await;
+    let after = analysis_event(base, current).await;
+    assert!(after > before, "a new analysis event: {before} → {after}");
+    let meta = text(client, "#analysis-meta").await;
+    assert!(meta.contains(&format!("event {after}")), "{meta}");
+    let bodies = texts(client, "#analysis .analysis-body").await;
+    assert!(
+        bodies[5].contains("1 noise, 1 real"),
+        "the fresh analysis counts the verdicts: {}",
+        bodies[5]
+    );
+    let row = text(
+        client,
+        &format!("#timeline tr#event-{after}.event-analysis td:nth-child(4)"),
+    )
+    .await;
+    assert!(
+        row.starts_with("template analysis: 7 sections, "),
+        "the new analysis is in the timeline, in one line: {row}"
+    );
+    let path = screenshot(client, "incident-analysis.png").await;
     eprintln!("screenshot: {}", path.display());
 }
 

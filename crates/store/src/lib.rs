@@ -13,6 +13,7 @@
 //!   lock per fingerprint serialises the workers).
 //! - Incident events are only ever appended.
 
+mod analysis;
 mod connect;
 mod error;
 mod group_commit;

@@ -954,3 +954,171 @@ async fn actions_are_recorded_decided_once_and_counted_for_limits() {
         }
     }
 }
+
+#[tokio::test]
+async fn analysis_input_gathers_the_timeline_history_and_past_actions() {
+    use nightwatch_core::analysis::{ActionOutcome, TakenAction, template_analysis};
+    use nightwatch_store::{ActionState, ActionUpdate};
+    for (name, store, _guard) in stores("analysis").await {
+        let now = t0() + Duration::minutes(1);
+        // api-1 fires, resolves, fires again; api-2 has the same alert; web-1 shares nothing.
+        store
+            .ingest(delivery(
+                vec![
+                    alert("firing", "KubePodCrashLooping", "api-1", 0),
+                    alert("firing", "KubePodCrashLooping", "api-2", 0),
+                    alert("firing", "KubePodOOMKilled", "web-1", 0),
+                ],
+                now,
+            ))
+            .await
+            .unwrap();
+        drain(&store, now).await;
+        store
+            .ingest(delivery(
+                vec![alert("resolved", "KubePodCrashLooping", "api-1", 0)],
+                now,
+            ))
+            .await
+            .unwrap();
+        drain(&store, now).await;
+        let later = t0() + Duration::minutes(30);
+        store
+            .ingest(delivery(
+                vec![alert("firing", "KubePodCrashLooping", "api-1", 20)],
+                later,
+            ))
+            .await
+            .unwrap();
+        drain(&store, later).await;
+        let page = store
+            .list_incidents(&IncidentFilter::default())
+            .await
+            .unwrap();
+        let id_of = |pod: &str, state: IncidentState| {
+            page.incidents
+                .iter()
+                .find(|i| i.pod.as_deref() == Some(pod) && i.state == state)
+                .unwrap()
+                .id
+        };
+        let first = id_of("api-1", IncidentState::Resolved);
+        let current = id_of("api-1", IncidentState::Triggered);
+        let neighbour = id_of("api-2", IncidentState::Triggered);
+        let unrelated = id_of("web-1", IncidentState::Triggered);
+        store
+            .change_incident(first, ManualChange::SetVerdict(Verdict::Real), "alice", now)
+            .await
+            .unwrap();
+        // A restart that was made and verified on the first occurrence.
+        let mut restart = new_action(first, "restart", ActionState::Running);
+        restart.request.action = "rollout_restart".into();
+        let action_id = store
+            .insert_action(&restart, (EventKind::ActionProposed, json!({})), now)
+            .await
+            .unwrap();
+        assert!(
+            store
+                .transition_action(
+                    action_id,
+                    &[ActionState::Running],
+                    ActionState::Verified,
+                    ActionUpdate::default(),
+                )
+                .await
+                .unwrap(),
+            "{name}"
+        );
+
+        let input = store.analysis_input(current).await.unwrap().unwrap();
+        assert_eq!(input.incident.id, current, "{name}");
+        assert_eq!(input.incident.alertname, "KubePodCrashLooping");
+        assert_eq!(input.incident.pod.as_deref(), Some("api-1"));
+        assert_eq!(
+            input.incident.summary.as_deref(),
+            Some("KubePodCrashLooping on api-1")
+        );
+        let detail = store.incident_detail(current).await.unwrap().unwrap();
+        assert_eq!(
+            input.timeline.iter().map(|e| e.id).collect::<Vec<_>>(),
+            detail.events.iter().map(|e| e.id).collect::<Vec<_>>(),
+            "{name}: the whole timeline, oldest first"
+        );
+        assert_eq!(input.timeline[0].kind, EventKind::Triggered);
+        // Candidates: the first occurrence (same alertname and pod, so listed twice) and the
+        // neighbour (same alertname); never the incident itself or the unrelated one.
+        let mut ids: Vec<i64> = input.history.iter().map(|p| p.id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut expected = vec![first, neighbour];
+        expected.sort_unstable();
+        assert_eq!(ids, expected, "{name}");
+        assert!(!ids.contains(&unrelated) && !ids.contains(&current));
+        let past = input.history.iter().find(|p| p.id == first).unwrap();
+        assert_eq!(past.verdict, Some(Verdict::Real), "{name}");
+        assert!(past.resolved_at.is_some(), "{name}");
+        assert_eq!(
+            past.actions,
+            vec![TakenAction {
+                action: "rollout_restart".into(),
+                target: Some("Deployment/shop/web".into()),
+                outcome: ActionOutcome::Verified,
+            }],
+            "{name}"
+        );
+        assert!(
+            input
+                .history
+                .iter()
+                .find(|p| p.id == neighbour)
+                .unwrap()
+                .actions
+                .is_empty()
+        );
+
+        // What the template makes of it counts each past incident once.
+        let analysis = template_analysis(&input, later);
+        let history = analysis
+            .section("Historical pattern & SRE recommendation")
+            .unwrap();
+        assert!(
+            history
+                .body
+                .contains("2 related past incidents (2 same alertname, 1 same pod, 0 same node)"),
+            "{name}: {}",
+            history.body
+        );
+
+        // Analysis events: none yet; a recorded one comes back with its id, and is the latest.
+        assert!(store.latest_analysis(current).await.unwrap().is_none());
+        let written = store
+            .record_incident_event(
+                current,
+                EventKind::Analysis,
+                "nightwatch",
+                json!({"markdown": "## Summary\n\nfirst"}),
+                later,
+            )
+            .await
+            .unwrap();
+        let newer = store
+            .record_incident_event(
+                current,
+                EventKind::Analysis,
+                "nightwatch",
+                json!({"markdown": "## Summary\n\nsecond"}),
+                later,
+            )
+            .await
+            .unwrap();
+        assert!(newer.id > written.id, "{name}");
+        assert_eq!(newer.kind, EventKind::Analysis);
+        assert_eq!(newer.incident_id, current);
+        assert_eq!(newer.at, later);
+        let latest = store.latest_analysis(current).await.unwrap().unwrap();
+        assert_eq!(latest, newer, "{name}");
+        assert!(store.latest_analysis(first).await.unwrap().is_none());
+        assert!(store.analysis_input(999_999).await.unwrap().is_none());
+        store.close().await;
+    }
+}

@@ -1,13 +1,14 @@
 //! The JSON API.
 
 use super::{ApiError, AppState};
+use crate::analysis::{AnalysisWriteError, analysis_view, write_analysis};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use chrono::{DateTime, Duration, Utc};
 use nightwatch_core::incident::{IncidentState, ManualChange, Verdict};
 use nightwatch_store::{
-    IncidentDetail, IncidentFilter, IncidentPage, IncidentRow, RelatedIncidents,
+    EventRow, IncidentDetail, IncidentFilter, IncidentPage, IncidentRow, RelatedIncidents,
 };
 use serde::{Deserialize, Serialize};
 
@@ -106,20 +107,56 @@ pub struct IncidentResponse {
     #[serde(flatten)]
     pub detail: IncidentDetail,
     pub related: RelatedIncidents,
+    /// The newest analysis (its event's payload with `event_id` and `at`), or null.
+    pub analysis: Option<serde_json::Value>,
 }
 
 pub async fn get_incident(
     State(state): State<AppState>,
     Path(id): Path<i64>,
 ) -> Result<Json<IncidentResponse>, ApiError> {
-    let detail = state.store.incident_detail(id).await?.ok_or_else(|| {
-        ApiError::new(
-            axum::http::StatusCode::NOT_FOUND,
-            format!("incident {id} not found"),
-        )
-    })?;
+    let detail = state
+        .store
+        .incident_detail(id)
+        .await?
+        .ok_or_else(|| not_found(id))?;
     let related = state.store.related_incidents(&detail.incident).await?;
-    Ok(Json(IncidentResponse { detail, related }))
+    let analysis = state
+        .store
+        .latest_analysis(id)
+        .await?
+        .as_ref()
+        .map(analysis_view);
+    Ok(Json(IncidentResponse {
+        detail,
+        related,
+        analysis,
+    }))
+}
+
+fn not_found(id: i64) -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::NOT_FOUND,
+        format!("incident {id} not found"),
+    )
+}
+
+/// Writes a fresh analysis event from the incident's current timeline and history.
+pub(super) async fn regenerate(state: &AppState, id: i64) -> Result<EventRow, ApiError> {
+    match write_analysis(&state.store, &state.library, id, state.clock.now()).await {
+        Ok(Some(event)) => Ok(event),
+        Ok(None) => Err(not_found(id)),
+        Err(AnalysisWriteError::Store(error)) => Err(error.into()),
+        Err(error) => Err(ApiError::internal(error.to_string())),
+    }
+}
+
+pub async fn regenerate_analysis(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let event = regenerate(&state, id).await?;
+    Ok(Json(analysis_view(&event)))
 }
 
 /// Body of ack / resolve / verdict. All optional except `verdict` for the verdict call.

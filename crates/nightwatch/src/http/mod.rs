@@ -17,6 +17,7 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use nightwatch_core::Clock;
+use nightwatch_core::runbook::Library;
 use nightwatch_store::Store;
 use std::sync::Arc;
 use tokio::sync::Notify;
@@ -34,6 +35,8 @@ pub struct AppState {
     pub wake_workers: Arc<Notify>,
     /// Wakes the responder after an approval.
     pub wake_responder: Arc<Notify>,
+    /// Runbook titles for analyses written on request.
+    pub library: Arc<Library>,
 }
 
 pub fn router(state: AppState, max_body_bytes: usize) -> Router {
@@ -50,6 +53,10 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .route("/api/incidents/{id}/ack", post(api::acknowledge))
         .route("/api/incidents/{id}/resolve", post(api::resolve))
         .route("/api/incidents/{id}/verdict", post(api::verdict))
+        .route(
+            "/api/incidents/{id}/regenerate-analysis",
+            post(api::regenerate_analysis),
+        )
         .route("/api/actions", get(actions::list_actions))
         .route("/api/actions/{id}", get(actions::get_action))
         .route("/api/actions/{id}/approve", post(actions::approve))

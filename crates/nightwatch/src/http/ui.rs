@@ -1,6 +1,6 @@
 //! Server-rendered pages: the incident list and one incident.
 
-use super::api::{ListQuery, apply_change, parse_verdict};
+use super::api::{ListQuery, apply_change, parse_verdict, regenerate};
 use super::ui_actions::ActionView;
 use super::{ApiError, AppState};
 use askama::Template;
@@ -9,6 +9,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::{DateTime, Utc};
+use nightwatch_core::analysis::{Analysis, AnalysisSource};
 use nightwatch_core::event::EventKind;
 use nightwatch_core::incident::{IncidentState, ManualChange, Verdict};
 use nightwatch_store::{ActionState, EventRow, IncidentRow};
@@ -163,6 +164,7 @@ pub async fn incidents_page(
 }
 
 struct EventView {
+    id: i64,
     at: String,
     kind: &'static str,
     actor: String,
@@ -172,6 +174,7 @@ struct EventView {
 impl EventView {
     fn new(event: &EventRow) -> EventView {
         EventView {
+            id: event.id,
             at: event.at.to_rfc3339(),
             kind: event.kind.as_str(),
             actor: event.actor.clone(),
@@ -290,6 +293,13 @@ fn event_details(event: &EventRow) -> String {
                 }
             )
         }
+        // The text itself is shown above the timeline; its payload would be a wall of JSON here.
+        EventKind::Analysis => format!(
+            "{} analysis: {} sections, {} citations",
+            text("source"),
+            p["sections"].as_array().map_or(0, Vec::len),
+            p["citations"].as_array().map_or(0, Vec::len)
+        ),
         _ => serde_json::to_string_pretty(p).unwrap_or_default(),
     }
 }
@@ -301,6 +311,99 @@ fn target_key(target: &serde_json::Value) -> String {
         .flatten()
         .collect::<Vec<_>>()
         .join("/")
+}
+
+/// The newest analysis as the page shows it.
+struct AnalysisView {
+    event_id: i64,
+    at: String,
+    source: &'static str,
+    sections: Vec<SectionView>,
+}
+
+struct SectionView {
+    title: String,
+    parts: Vec<Part>,
+}
+
+/// A run of a section's text; `event` makes it a link to that timeline row.
+struct Part {
+    text: String,
+    event: Option<i64>,
+}
+
+impl AnalysisView {
+    /// `None` when the payload is not an analysis (cut by the payload bound, say): the
+    /// timeline still shows the raw event.
+    fn new(event: &EventRow) -> Option<AnalysisView> {
+        let analysis: Analysis = serde_json::from_value(event.payload.clone()).ok()?;
+        Some(AnalysisView {
+            event_id: event.id,
+            at: event.at.to_rfc3339(),
+            source: match analysis.source {
+                AnalysisSource::Template => "template",
+                AnalysisSource::Llm => "llm",
+            },
+            sections: analysis
+                .sections
+                .into_iter()
+                .map(|section| SectionView {
+                    parts: cited_parts(&section.body),
+                    title: section.title,
+                })
+                .collect(),
+        })
+    }
+}
+
+/// Splits a section's text so each citation (`[event 4]`, `[events 4, 5]`) links to its
+/// timeline row; everything else stays text (askama escapes it).
+fn cited_parts(body: &str) -> Vec<Part> {
+    let mut parts = Vec::new();
+    let mut text = String::new();
+    let mut rest = body;
+    while let Some(open) = rest.find('[') {
+        text.push_str(&rest[..open]);
+        rest = &rest[open..];
+        let citation = rest.find(']').and_then(|close| {
+            let inner = &rest[1..close];
+            let (label, ids) = inner
+                .strip_prefix("events ")
+                .map(|ids| ("events ", ids))
+                .or_else(|| inner.strip_prefix("event ").map(|ids| ("event ", ids)))?;
+            let ids: Vec<i64> = ids
+                .split(',')
+                .map(|id| id.trim().parse().ok())
+                .collect::<Option<_>>()?;
+            Some((close, label, ids))
+        });
+        let Some((close, label, ids)) = citation else {
+            text.push('[');
+            rest = &rest[1..];
+            continue;
+        };
+        text.push('[');
+        text.push_str(label);
+        for (index, id) in ids.into_iter().enumerate() {
+            if index > 0 {
+                text.push_str(", ");
+            }
+            parts.push(Part {
+                text: std::mem::take(&mut text),
+                event: None,
+            });
+            parts.push(Part {
+                text: id.to_string(),
+                event: Some(id),
+            });
+        }
+        text.push(']');
+        rest = &rest[close + 1..];
+    }
+    text.push_str(rest);
+    parts.push(Part { text, event: None });
+    parts.retain(|part| !part.text.is_empty());
+    parts
 }
 
 struct AlertView {
@@ -326,6 +429,7 @@ struct IncidentPage {
     labels: Vec<(String, String)>,
     annotations: Vec<(String, String)>,
     events: Vec<EventView>,
+    analysis: Option<AnalysisView>,
     alerts: Vec<AlertView>,
     history: Vec<HistoryGroup>,
     verdicts: Vec<&'static str>,
@@ -387,6 +491,12 @@ pub async fn incident_page(
         labels: incident.labels.clone().into_iter().collect(),
         annotations: incident.annotations.clone().into_iter().collect(),
         events: detail.events.iter().map(EventView::new).collect(),
+        analysis: detail
+            .events
+            .iter()
+            .rev()
+            .find(|event| event.kind == EventKind::Analysis)
+            .and_then(AnalysisView::new),
         alerts: detail
             .alerts
             .iter()
@@ -413,6 +523,40 @@ pub async fn incident_page(
     Ok(render(&page)?.into_response())
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shown(parts: &[Part]) -> Vec<(String, Option<i64>)> {
+        parts
+            .iter()
+            .map(|part| (part.text.clone(), part.event))
+            .collect()
+    }
+
+    #[test]
+    fn citations_become_links_and_the_rest_stays_text() {
+        let parts = cited_parts("Fired [event 4], retried [events 5, 12]. See [docs] [event x]");
+        assert_eq!(
+            shown(&parts),
+            vec![
+                ("Fired [event ".to_owned(), None),
+                ("4".to_owned(), Some(4)),
+                ("], retried [events ".to_owned(), None),
+                ("5".to_owned(), Some(5)),
+                (", ".to_owned(), None),
+                ("12".to_owned(), Some(12)),
+                ("]. See [docs] [event x]".to_owned(), None),
+            ]
+        );
+        assert_eq!(shown(&cited_parts("")), vec![]);
+        assert_eq!(
+            shown(&cited_parts("no [ close")),
+            vec![("no [ close".to_owned(), None)]
+        );
+    }
+}
+
 #[derive(Debug, Default, Deserialize)]
 pub struct ChangeForm {
     by: Option<String>,
@@ -429,6 +573,10 @@ pub async fn change_from_form(
         .by
         .filter(|s| !s.trim().is_empty())
         .or(Some("ui".to_owned()));
+    if change == "regenerate-analysis" {
+        regenerate(&state, id).await?;
+        return Ok(Redirect::to(&format!("/incident/{id}#analysis")));
+    }
     let change = match change.as_str() {
         "ack" => ManualChange::Acknowledge,
         "resolve" => ManualChange::Resolve,

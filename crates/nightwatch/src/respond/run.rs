@@ -53,6 +53,7 @@ impl Responder {
                 }),
             )
             .await?;
+            self.analyse(incident.id).await;
             return Ok(None);
         }
         let route = self.route(&incident).await;
@@ -87,7 +88,21 @@ impl Responder {
             summary["recheck"] = json!(job.rechecks + 1);
         }
         self.event(incident.id, EventKind::Final, summary).await?;
+        // Each run writes what it knows; a re-check that finds more writes a newer analysis.
+        self.analyse(incident.id).await;
         Ok(recheck)
+    }
+
+    /// Writes the analysis after the runbook's `final` event. The runbook's work is done and
+    /// recorded by then, so a failure here is logged and neither fails nor retries the job
+    /// (a retry would run the runbook again); the analysis can be regenerated through the API.
+    async fn analyse(&self, incident_id: i64) {
+        let now = self.clock.now();
+        if let Err(error) =
+            crate::analysis::write_analysis(&self.store, &self.library, incident_id, now).await
+        {
+            tracing::warn!(incident = incident_id, %error, "writing the analysis failed");
+        }
     }
 
     /// Labels and alertname first; then, with cluster access, the pod's and node's live state.
