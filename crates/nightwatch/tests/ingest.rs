@@ -207,12 +207,30 @@ fn ingest_incidents_and_api_on_both_backends() {
                 .unwrap();
             (detail["incident"]["state"] == "resolved").then_some(detail)
         });
+        // The incident's own lifecycle, in order; the responder's runbook events (routed,
+        // tool calls, final, analysis) interleave with it and are checked elsewhere.
+        let lifecycle = [
+            "triggered",
+            "suppressed",
+            "acknowledged",
+            "verdict",
+            "resolved",
+        ];
         let kinds: Vec<&str> = detail["events"]
             .as_array()
             .unwrap()
             .iter()
             .map(|e| e["kind"].as_str().unwrap())
+            .filter(|kind| lifecycle.contains(kind))
             .collect();
+        assert!(
+            detail["events"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["kind"] == "routed"),
+            "{name}: the responder routed the incident"
+        );
         assert_eq!(
             kinds,
             vec![
