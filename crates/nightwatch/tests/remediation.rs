@@ -559,6 +559,24 @@ fn runbooks_fix_every_scenario_in_auto_classes_and_wait_for_approval_elsewhere()
         [recommended_id],
         "only the approved action ran"
     );
+    // The analysis is rewritten once the approved action has run: it no longer waits.
+    let rec_incident = recommended["incident_id"].as_i64().unwrap();
+    let analysis = lab.wait_until("analysis after the approval", TIMEOUT, context, || {
+        let analysis = recommending.incident(rec_incident)["analysis"].clone();
+        let summary = analysis["sections"]
+            .as_array()?
+            .iter()
+            .find(|section| section["title"] == "Summary")?["body"]
+            .as_str()?
+            .to_owned();
+        summary
+            .contains("verification confirmed it")
+            .then_some(summary)
+    });
+    assert!(
+        analysis.contains("applied increase_memory_limit on Deployment/rec-oom/worker"),
+        "{analysis}"
+    );
 
     // --- a rejection: decided once, by the named human, never executed, on the timeline
     let other = lab.wait_until("another recommendation pending", TIMEOUT, context, || {

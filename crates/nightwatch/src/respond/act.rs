@@ -142,6 +142,9 @@ impl Responder {
         if let Err(error) = result {
             tracing::warn!(action = action.id, %error, "running an approved action failed");
         }
+        // The analysis written when the runbook finished said the action waited for a human;
+        // write what became of it.
+        self.analyse(action.incident_id).await;
     }
 
     async fn approved(&self, action: ActionRow) -> Result<(), StoreError> {

@@ -96,7 +96,7 @@ impl Responder {
     /// Writes the analysis after the runbook's `final` event. The runbook's work is done and
     /// recorded by then, so a failure here is logged and neither fails nor retries the job
     /// (a retry would run the runbook again); the analysis can be regenerated through the API.
-    async fn analyse(&self, incident_id: i64) {
+    pub(super) async fn analyse(&self, incident_id: i64) {
         let now = self.clock.now();
         if let Err(error) =
             crate::analysis::write_analysis(&self.store, &self.library, incident_id, now).await
