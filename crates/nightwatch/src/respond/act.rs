@@ -234,10 +234,9 @@ impl Responder {
         let history = ActionHistory {
             executed: self.store.action_history(now - window, exclude).await?,
         };
-        let labels = self.target_labels(&request.target).await;
-        let (known, labels_unknown) = match &labels {
+        let (known, labels_unknown) = match self.target_labels(&request.target).await {
             Ok(known) => (known, None),
-            Err(why) => (&TargetLabels::NONE, Some(why.as_str())),
+            Err(why) => (TargetLabels::default(), Some(why)),
         };
         Ok(decide(
             &self.policy,
@@ -245,7 +244,7 @@ impl Responder {
                 request,
                 namespace_labels: &known.namespace,
                 node_labels: &known.node,
-                labels_unknown,
+                labels_unknown: labels_unknown.as_deref(),
                 escalation_classes,
                 approved_by,
                 history: &history,
@@ -503,11 +502,4 @@ fn fallback_target(target: &ToolTarget) -> ActionTarget {
 struct TargetLabels {
     namespace: BTreeMap<String, String>,
     node: BTreeMap<String, String>,
-}
-
-impl TargetLabels {
-    const NONE: TargetLabels = TargetLabels {
-        namespace: BTreeMap::new(),
-        node: BTreeMap::new(),
-    };
 }
