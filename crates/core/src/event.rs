@@ -45,6 +45,8 @@ event_kinds! {
     Rejected => "rejected",
     LlmRequest => "llm_request",
     LlmResponse => "llm_response",
+    // The LLM investigation's conclusion (its answer, why it stopped, what it spent).
+    Investigation => "investigation",
     Analysis => "analysis",
     NotificationSent => "notification_sent",
     Final => "final",

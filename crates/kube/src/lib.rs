@@ -8,6 +8,7 @@
 //! a policy [`Permit`](nightwatch_core::policy::Permit).
 
 pub mod actuator;
+pub mod agent;
 pub mod client;
 pub mod facts;
 pub mod owner;
@@ -17,6 +18,7 @@ pub mod tools;
 pub mod verify;
 
 pub use actuator::{ActionReport, Actuator};
+pub use agent::{AgentTool, agent_tools};
 pub use client::{EvictionApi, Kube, ToolTarget};
 pub use verify::{Verification, VerifyStatus};
 

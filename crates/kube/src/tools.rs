@@ -37,7 +37,7 @@ fn event_time(event: &Event) -> i64 {
         .unwrap_or(0)
 }
 
-fn event_last_seen(event: &Event) -> Option<String> {
+pub(crate) fn event_last_seen(event: &Event) -> Option<String> {
     event
         .last_timestamp
         .as_ref()

@@ -61,6 +61,9 @@ pub struct LlmSection {
     pub max_tool_output_bytes: Option<usize>,
     pub max_repeats: Option<u32>,
     pub delegation: Option<bool>,
+    /// Replace namespace, pod and node names with stand-ins in everything sent (restored in
+    /// what comes back).
+    pub anonymise: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -70,6 +73,7 @@ pub struct LlmConfig {
     pub base_url: Option<String>,
     pub max_completion_tokens: bool,
     pub http: HttpSettings,
+    pub anonymise: bool,
     /// Model, budget, prices and the loop's limits.
     pub investigator: InvestigatorConfig,
 }
@@ -142,6 +146,7 @@ impl LlmConfig {
             base_url,
             max_completion_tokens: section.max_completion_tokens,
             http: section.http.clone(),
+            anonymise: section.anonymise,
             investigator,
         }))
     }

@@ -134,6 +134,24 @@ pub struct Investigator {
     config: InvestigatorConfig,
 }
 
+/// The toolbox of a tool-less call.
+struct NoTools;
+
+#[async_trait::async_trait]
+impl Toolbox for NoTools {
+    fn definitions(&self) -> Vec<ToolDefinition> {
+        Vec::new()
+    }
+
+    async fn call(
+        &self,
+        name: &str,
+        _args: serde_json::Value,
+    ) -> Result<nightwatch_core::tool::ToolOutput, String> {
+        Err(format!("no tools are available here (asked for `{name}`)"))
+    }
+}
+
 /// State shared by the main agent and its sub-agents during one run.
 struct Run<'a> {
     meter: Meter,
@@ -183,6 +201,27 @@ impl Investigator {
     }
 
     pub async fn run(&self, task: Task<'_>) -> Investigation {
+        self.run_with(task, self.config.delegation).await
+    }
+
+    /// One answer without tools (writing up from given facts): the same redaction,
+    /// anonymisation, budgets and transcript as an investigation.
+    pub async fn write(
+        &self,
+        system: &str,
+        prompt: &str,
+        anonymiser: Option<&Anonymiser>,
+    ) -> Investigation {
+        let task = Task {
+            system,
+            prompt,
+            toolbox: &NoTools,
+            anonymiser,
+        };
+        self.run_with(task, false).await
+    }
+
+    async fn run_with(&self, task: Task<'_>, delegation: bool) -> Investigation {
         let mut run = Run {
             meter: Meter::new(self.config.budget.clone(), self.clock.clone()),
             transcript: Transcript::default(),
@@ -198,7 +237,7 @@ impl Investigator {
                 system,
                 prompt,
                 task.toolbox,
-                self.config.delegation,
+                delegation,
             )
             .await;
         let spend = run.meter.spend();

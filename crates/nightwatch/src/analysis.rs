@@ -1,15 +1,21 @@
 //! Writing an incident's analysis (DESIGN §6) as an `analysis` event: the responder does it when
-//! a runbook job finishes, the API when someone asks for a fresh one. Template only for now;
-//! the LLM, when wired, writes the same event shape with `source: llm`.
+//! a runbook job finishes, the API when someone asks for a fresh one. With a model configured
+//! the model writes it (its exchange recorded as `llm_request` / `llm_response` events first);
+//! when the model fails or its answer lacks a section, the deterministic template writes it and
+//! the event says why (`fallback_reason`). Without a model, the template.
 
+use crate::investigate::{Llm, transcript_events};
 use chrono::{DateTime, Utc};
-use nightwatch_core::analysis::template_analysis;
+use nightwatch_core::analysis::{Analysis, AnalysisInput, parse_llm_analysis, template_analysis};
 use nightwatch_core::event::EventKind;
 use nightwatch_core::runbook::Library;
+use nightwatch_llm::Stop;
 use nightwatch_store::{EventRow, Store, StoreError};
+use serde_json::{Map, Value, json};
+use std::sync::Arc;
 
 /// The actor analysis events are written under.
-const ACTOR: &str = "nightwatch";
+pub const ACTOR: &str = "nightwatch";
 
 #[derive(Debug, thiserror::Error)]
 pub enum AnalysisWriteError {
@@ -19,36 +25,112 @@ pub enum AnalysisWriteError {
     Serialise(#[from] serde_json::Error),
 }
 
-/// Builds incident `incident_id`'s analysis from what the store holds now (its timeline and
-/// related history) and appends it; `None` when there is no such incident.
-///
-/// The event's payload is the serialised `Analysis` (`source`, `sections`, `citations`) plus
-/// `markdown`, so a reader needs no renderer and a later model-written analysis has the same
-/// shape.
-pub async fn write_analysis(
-    store: &Store,
-    library: &Library,
-    incident_id: i64,
-    now: DateTime<Utc>,
-) -> Result<Option<EventRow>, AnalysisWriteError> {
-    let Some(mut input) = store.analysis_input(incident_id).await? else {
-        return Ok(None);
+/// Writes analyses; shared by the responder and the API.
+pub struct Analyst {
+    pub store: Arc<Store>,
+    pub library: Arc<Library>,
+    pub llm: Option<Arc<Llm>>,
+}
+
+/// An analysis and where it came from, before it is stored.
+pub struct Written {
+    pub analysis: Analysis,
+    /// `model`, `spend`, `fallback_reason`: merged into the event's payload.
+    pub provenance: Map<String, Value>,
+    /// The model's exchange, as events to append before the analysis.
+    pub transcript: Vec<(EventKind, Value)>,
+}
+
+impl Analyst {
+    /// What the store holds now about incident `incident_id` (its timeline and related
+    /// history), with the runbook's title filled in; `None` when there is no such incident.
+    pub async fn input(&self, incident_id: i64) -> Result<Option<AnalysisInput>, StoreError> {
+        let Some(mut input) = self.store.analysis_input(incident_id).await? else {
+            return Ok(None);
+        };
+        input.incident.runbook_title = input
+            .incident
+            .runbook
+            .as_deref()
+            .and_then(|id| self.library.get(id))
+            .map(|loaded| loaded.runbook.title.clone());
+        Ok(Some(input))
+    }
+
+    /// Builds incident `incident_id`'s analysis and appends it (after the model's exchange,
+    /// when a model wrote it); `None` when there is no such incident.
+    ///
+    /// The event's payload is the serialised `Analysis` (`source`, `sections`, `citations`) plus
+    /// `markdown` and the provenance, so a reader needs no renderer.
+    pub async fn write(
+        &self,
+        incident_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<Option<EventRow>, AnalysisWriteError> {
+        let Some(input) = self.input(incident_id).await? else {
+            return Ok(None);
+        };
+        let written = compose(self.llm.as_deref(), &input, now).await;
+        for (kind, payload) in written.transcript {
+            self.store
+                .append_incident_event(incident_id, kind, ACTOR, payload, now)
+                .await?;
+        }
+        let payload = analysis_payload(&written.analysis, written.provenance)?;
+        let event = self
+            .store
+            .record_incident_event(incident_id, EventKind::Analysis, ACTOR, payload, now)
+            .await?;
+        Ok(Some(event))
+    }
+}
+
+/// The analysis of `input`: the model's when there is one and its answer parses, else the
+/// template's.
+pub async fn compose(llm: Option<&Llm>, input: &AnalysisInput, now: DateTime<Utc>) -> Written {
+    let Some(llm) = llm else {
+        return Written {
+            analysis: template_analysis(input, now),
+            provenance: Map::new(),
+            transcript: Vec::new(),
+        };
     };
-    input.incident.runbook_title = input
-        .incident
-        .runbook
-        .as_deref()
-        .and_then(|id| library.get(id))
-        .map(|loaded| loaded.runbook.title.clone());
-    let analysis = template_analysis(&input, now);
-    let mut payload = serde_json::to_value(&analysis)?;
+    let (answer, names) = llm.write_analysis(input, now).await;
+    let transcript = transcript_events(&answer.transcript, names.as_ref());
+    let mut provenance = Map::new();
+    provenance.insert("model".to_owned(), json!(llm.label));
+    provenance.insert("spend".to_owned(), json!(answer.spend));
+    let parsed = match &answer.stop {
+        Stop::ProviderError { error } => Err(format!("the model could not be reached: {error}")),
+        _ => parse_llm_analysis(&answer.answer, input)
+            .map_err(|error| format!("the model's answer was not usable: {error}")),
+    };
+    let analysis = match parsed {
+        Ok(analysis) => analysis,
+        Err(reason) => {
+            tracing::warn!(incident = input.incident.id, %reason, "template analysis instead of the model's");
+            provenance.insert("fallback_reason".to_owned(), json!(reason));
+            template_analysis(input, now)
+        }
+    };
+    Written {
+        analysis,
+        provenance,
+        transcript,
+    }
+}
+
+/// The stored shape: the analysis, its Markdown, its provenance.
+pub fn analysis_payload(
+    analysis: &Analysis,
+    provenance: Map<String, Value>,
+) -> Result<Value, serde_json::Error> {
+    let mut payload = serde_json::to_value(analysis)?;
     if let Some(object) = payload.as_object_mut() {
         object.insert("markdown".to_owned(), analysis.to_markdown().into());
+        object.extend(provenance);
     }
-    let event = store
-        .record_incident_event(incident_id, EventKind::Analysis, ACTOR, payload, now)
-        .await?;
-    Ok(Some(event))
+    Ok(payload)
 }
 
 /// An analysis event as the API shows it: the payload with the event's id and time.

@@ -3,6 +3,8 @@
 use crate::cli::{Cli, Command};
 use anyhow::Context;
 use nightwatch_core::fingerprint::FingerprintConfig;
+use nightwatch_llm::{LlmConfig, LlmSection};
+use nightwatch_sources::SourcesConfig;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -28,6 +30,8 @@ struct FileConfig {
     policy_file: Option<PathBuf>,
     kubernetes: KubernetesConfig,
     actions: ActionsConfig,
+    llm: Option<LlmSection>,
+    sources: SourcesConfig,
 }
 
 /// How nightwatch reaches the cluster.
@@ -116,6 +120,10 @@ pub struct Config {
     pub mode: Option<String>,
     pub kubernetes: KubernetesConfig,
     pub actions: ActionsConfig,
+    /// `[llm]` overlaid by `ANTHROPIC_*` / `OPENAI_*`; `None`: no model, template analyses.
+    pub llm: Option<LlmConfig>,
+    /// Prometheus, Alertmanager, Loki, VictoriaLogs, Grafana for the investigation's tools.
+    pub sources: SourcesConfig,
 }
 
 impl Config {
@@ -141,6 +149,7 @@ impl Config {
             Some(addr) => addr,
             None => DEFAULT_LISTEN.parse().context("default listen address")?,
         };
+        let llm = LlmConfig::resolve(file.llm.as_ref(), |name| std::env::var(name).ok())?;
         Ok(Config {
             listen,
             database_url: cli
@@ -163,6 +172,8 @@ impl Config {
             mode,
             kubernetes,
             actions: file.actions,
+            llm,
+            sources: file.sources,
         })
     }
 

@@ -6,6 +6,7 @@ mod cli;
 mod config;
 mod http;
 mod incidents_cmd;
+mod investigate;
 mod logging;
 mod metrics;
 mod respond;

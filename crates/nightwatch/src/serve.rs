@@ -27,6 +27,15 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         config.mode.as_deref(),
     )?);
     let cluster = connect_cluster(&config).await;
+    let llm = connect_llm(&config)?;
+    let sources = nightwatch_sources::Sources::from_config(&config.sources, clock.clone())
+        .context("configuring the sources")?;
+    let sources = (!sources.configured().is_empty()).then(|| Arc::new(sources));
+    let analyst = Arc::new(crate::analysis::Analyst {
+        store: store.clone(),
+        library: library.clone(),
+        llm: llm.clone(),
+    });
     let wake_responder = Arc::new(Notify::new());
 
     // SQLite has a single writer connection: more than one worker would only queue on it.
@@ -55,6 +64,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         cluster,
         settings: respond_settings(&config),
         metrics: metrics.clone(),
+        analyst: analyst.clone(),
+        llm,
+        sources,
         decision_turn: tokio::sync::Mutex::new(()),
     });
     let responder_handle = tokio::spawn(responder.run(wake_responder.clone(), stop_signal.clone()));
@@ -66,7 +78,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         auth: Arc::new(config.auth.clone()),
         wake_workers: wake,
         wake_responder: wake_responder.clone(),
-        library: library.clone(),
+        analyst,
     };
     let app = http::router(state, config.max_body_bytes)
         .layer(tower_http::trace::TraceLayer::new_for_http());
@@ -128,6 +140,19 @@ async fn shutdown_signal() {
         _ = ctrl_c => {},
         _ = terminate => {},
     }
+}
+
+/// The model, when one is configured. Its clients are built here so a bad base URL stops the
+/// start rather than the first investigation.
+fn connect_llm(config: &Config) -> anyhow::Result<Option<Arc<crate::investigate::Llm>>> {
+    let Some(llm) = &config.llm else {
+        tracing::info!("no LLM configured: analyses are written from templates");
+        return Ok(None);
+    };
+    let llm = crate::investigate::Llm::new(llm, Arc::new(nightwatch_llm::TokioClock::new()))
+        .context("configuring the LLM provider")?;
+    tracing::info!(model = %llm.label, "LLM configured: incidents without a runbook are investigated");
+    Ok(Some(Arc::new(llm)))
 }
 
 /// The cluster, if configured or discoverable; without one, runbooks still route and record

@@ -48,13 +48,63 @@ fn system_prompt() -> String {
     )
 }
 
-fn user_prompt(input: &AnalysisInput, now: DateTime<Utc>) -> String {
-    let incident = &input.incident;
-    let mut out = format!(
-        "Write the analysis of incident #{} as of {}.\n\n## Incident\n",
-        incident.id,
+/// `(system, user)` messages for a model investigating `input` (an incident no runbook
+/// handles) with read-only tools, as of `now`. Its report becomes an `investigation` event that
+/// the analysis writer then reads beside the tool results.
+pub fn investigation_prompt(input: &AnalysisInput, now: DateTime<Utc>) -> (String, String) {
+    let system = "You are nightwatch, an SRE agent investigating one Kubernetes incident that \
+         no runbook matched, for the on-call engineer.\n\
+         \n\
+         You have read-only tools (Kubernetes, and where configured metrics, alerts, logs, \
+         dashboards, and the runbook library). You cannot change anything; never suggest that \
+         you did.\n\
+         \n\
+         How to work:\n\
+         - Start from the alert: which object, which symptom. Form one or two hypotheses and \
+           check them with targeted tool calls (status, events, logs of the affected pod or \
+           node first). Do not repeat a call you already made.\n\
+         - Stop when the evidence points to a cause, or when the tools show nothing more.\n\
+         - Never invent a tool result. If a tool fails or a source is not configured, say so.\n\
+         \n\
+         Finish with a short report in Markdown:\n\
+         ## Findings\n\
+         - each finding, naming the tool whose result shows it\n\
+         ## Likely cause\n\
+         the cause the evidence supports, or \"unknown\" and what would tell\n\
+         ## What a human should do\n\
+         - concrete next steps (a fix to propose, or what to check)"
+        .to_owned();
+    let mut user = format!(
+        "Investigate incident #{} as of {}.\n\n",
+        input.incident.id,
         time(now)
     );
+    user.push_str(&facts(input, now));
+    (system, user)
+}
+
+fn user_prompt(input: &AnalysisInput, now: DateTime<Utc>) -> String {
+    let mut out = format!(
+        "Write the analysis of incident #{} as of {}.\n\n",
+        input.incident.id,
+        time(now)
+    );
+    out.push_str(&facts(input, now));
+    out.push_str(&format!(
+        "\nRequired sections, each as a `## ` heading, in this order: {}.\n",
+        SECTION_TITLES.join("; ")
+    ));
+    out
+}
+
+/// Longest investigation report quoted: it is the model's own summary, and the tool results
+/// it rests on are quoted beside it.
+const MAX_INVESTIGATION_TEXT: usize = 6_000;
+
+/// The incident, its timeline, related history and the computed history facts.
+fn facts(input: &AnalysisInput, now: DateTime<Utc>) -> String {
+    let incident = &input.incident;
+    let mut out = "## Incident\n".to_owned();
     out.push_str(&serde_json::to_string(incident).unwrap_or_default());
     out.push_str("\n\n## Timeline (oldest first; cite these ids)\n");
     let mut events: Vec<_> = input.timeline.iter().collect();
@@ -69,6 +119,19 @@ fn user_prompt(input: &AnalysisInput, now: DateTime<Utc>) -> String {
                 if suppressed > MAX_SUPPRESSED {
                     continue;
                 }
+            }
+            // A model's conclusions, not a tool's facts: quoted whole and labelled so.
+            EventKind::Investigation => {
+                let answer = event.payload["answer"].as_str().unwrap_or_default();
+                out.push_str(&format!(
+                    "[event {}] {} investigation (a model's report from the tool results \
+                     above; trust the tool results over it) stop={}:\n{}\n",
+                    event.id,
+                    time(event.at),
+                    event.payload["stop"].as_str().unwrap_or("?"),
+                    clip(answer, MAX_INVESTIGATION_TEXT)
+                ));
+                continue;
             }
             _ => {}
         }
@@ -146,10 +209,6 @@ fn user_prompt(input: &AnalysisInput, now: DateTime<Utc>) -> String {
     out.push_str(&format!(
         "- Rule-based recommendation: {}\n",
         pattern.recommendation.text
-    ));
-    out.push_str(&format!(
-        "\nRequired sections, each as a `## ` heading, in this order: {}.\n",
-        SECTION_TITLES.join("; ")
     ));
     out
 }

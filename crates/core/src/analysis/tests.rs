@@ -1184,6 +1184,55 @@ fn prompt_carries_the_facts_headings_and_rules() {
 }
 
 #[test]
+fn investigation_prompt_has_the_facts_and_no_section_demand() {
+    let mut input = input(
+        incident(
+            77,
+            "KubeDeploymentReplicasMismatch",
+            "RB_UNKNOWN",
+            "No runbook matched",
+        ),
+        vec![
+            ev(1, EventKind::Triggered, 0, json!({})),
+            routed(2, "RB_UNKNOWN", "unknown"),
+        ],
+    );
+    let (system, user) = investigation_prompt(&input, at(60));
+    assert!(system.contains("read-only tools"));
+    assert!(system.contains("Never invent a tool result"));
+    assert!(system.contains("## Likely cause"));
+    assert!(user.starts_with("Investigate incident #77 as of 2024-05-01 10:01:00 UTC."));
+    assert!(user.contains("[event 2]"));
+    assert!(!user.contains("Required sections"));
+
+    // The analysis writer reads the investigation's report whole, labelled as a model's.
+    let report = format!(
+        "## Findings\n- {}\n## Likely cause\nquota",
+        "x".repeat(2_000)
+    );
+    input.timeline.push(tool_result(
+        3,
+        "llm:main",
+        "list_pods",
+        "3 pods in namespace shop, 1 not ready",
+    ));
+    input.timeline.push(ev(
+        4,
+        EventKind::Investigation,
+        90,
+        json!({"answer": report, "stop": "end of turn", "tool_calls": 1}),
+    ));
+    let (_, user) = llm_prompt(&input, at(120));
+    assert!(user.contains("[event 3]"));
+    assert!(user.contains("[event 4] 2024-05-01 10:01:30 UTC investigation (a model's report"));
+    assert!(
+        user.contains(&"x".repeat(2_000)),
+        "not clipped at the per-event limit"
+    );
+    assert!(user.contains("## Likely cause\nquota"));
+}
+
+#[test]
 fn input_round_trips_and_action_outcomes_match_store_names() {
     let input = oom_fixture();
     let text = serde_json::to_string(&input).unwrap();

@@ -566,6 +566,11 @@ fn read_one(reading: &mut Reading, event: &TimelineEvent) -> Option<String> {
             });
             Some(line)
         }
+        EventKind::Investigation => Some(format!(
+            "The LLM investigation stopped ({}) after {} tool calls.",
+            or_dash(text(p, &["stop"])),
+            p.get("tool_calls").and_then(|n| n.as_u64()).unwrap_or(0)
+        )),
         EventKind::Final => {
             reading.finished = Some(id);
             if text(p, &["outcome"]).as_deref() == Some("gave_up") {

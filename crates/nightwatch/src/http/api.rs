@@ -1,7 +1,7 @@
 //! The JSON API.
 
 use super::{ApiError, AppState};
-use crate::analysis::{AnalysisWriteError, analysis_view, write_analysis};
+use crate::analysis::{AnalysisWriteError, analysis_view};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
@@ -143,7 +143,7 @@ fn not_found(id: i64) -> ApiError {
 
 /// Writes a fresh analysis event from the incident's current timeline and history.
 pub(super) async fn regenerate(state: &AppState, id: i64) -> Result<EventRow, ApiError> {
-    match write_analysis(&state.store, &state.library, id, state.clock.now()).await {
+    match state.analyst.write(id, state.clock.now()).await {
         Ok(Some(event)) => Ok(event),
         Ok(None) => Err(not_found(id)),
         Err(AnalysisWriteError::Store(error)) => Err(error.into()),

@@ -17,7 +17,6 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use nightwatch_core::Clock;
-use nightwatch_core::runbook::Library;
 use nightwatch_store::Store;
 use std::sync::Arc;
 use tokio::sync::Notify;
@@ -35,8 +34,8 @@ pub struct AppState {
     pub wake_workers: Arc<Notify>,
     /// Wakes the responder after an approval.
     pub wake_responder: Arc<Notify>,
-    /// Runbook titles for analyses written on request.
-    pub library: Arc<Library>,
+    /// Writes analyses on request (regenerate).
+    pub analyst: Arc<crate::analysis::Analyst>,
 }
 
 pub fn router(state: AppState, max_body_bytes: usize) -> Router {

@@ -64,6 +64,12 @@ pub struct Responder {
     pub cluster: Option<Arc<Cluster>>,
     pub settings: RespondSettings,
     pub metrics: Arc<Metrics>,
+    /// Writes each run's analysis.
+    pub analyst: Arc<crate::analysis::Analyst>,
+    /// The model that investigates incidents no runbook handles; `None`: no investigation.
+    pub llm: Option<Arc<crate::investigate::Llm>>,
+    /// The observability sources the investigation may read.
+    pub sources: Option<Arc<nightwatch_sources::Sources>>,
     /// Held from a policy decision until its action is recorded (see `action_step`).
     pub decision_turn: tokio::sync::Mutex<()>,
 }

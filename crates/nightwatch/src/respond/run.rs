@@ -6,14 +6,15 @@ use nightwatch_core::event::EventKind;
 use nightwatch_core::incident::IncidentState;
 use nightwatch_core::runbook::Gate;
 use nightwatch_core::runbook::{
-    GateContext, LoadedRunbook, Route, Step, ToolKind, route_live, route_static, routed_or_unknown,
+    GateContext, LoadedRunbook, Route, Step, ToolKind, UNKNOWN_RUNBOOK, route_live, route_static,
+    routed_or_unknown,
 };
 use nightwatch_kube::ToolTarget;
 use nightwatch_store::{IncidentJob, IncidentRow, StoreError};
 use serde_json::json;
 
 /// The actor name nightwatch writes its own events under.
-pub(super) const ACTOR: &str = "nightwatch";
+pub(super) use crate::analysis::ACTOR;
 
 impl Responder {
     pub(super) async fn handle_job(&self, job: IncidentJob) {
@@ -71,6 +72,11 @@ impl Responder {
             return Ok(None);
         };
         let (mut summary, waiting) = self.run_steps(&incident, loaded).await?;
+        if loaded.runbook.id == UNKNOWN_RUNBOOK
+            && let Some(llm) = &self.llm
+        {
+            summary["investigation"] = self.investigate(incident.id, llm).await?;
+        }
         // The evidence an action waits for may not be there yet (one OOM kill where the
         // runbook wants two; a node not healthy yet): look again later, a few times, while
         // the incident stays open. A run that escalated has handed over to a human.
@@ -98,11 +104,46 @@ impl Responder {
     /// (a retry would run the runbook again); the analysis can be regenerated through the API.
     pub(super) async fn analyse(&self, incident_id: i64) {
         let now = self.clock.now();
-        if let Err(error) =
-            crate::analysis::write_analysis(&self.store, &self.library, incident_id, now).await
-        {
+        if let Err(error) = self.analyst.write(incident_id, now).await {
             tracing::warn!(incident = incident_id, %error, "writing the analysis failed");
         }
+    }
+
+    /// The model investigates with the read tools; its exchange lands in the timeline (tool
+    /// calls and results as `llm:<agent>` steps, so the analysis can cite them), then its report
+    /// as an `investigation` event. Returns what `final` says of it.
+    async fn investigate(
+        &self,
+        incident_id: i64,
+        llm: &crate::investigate::Llm,
+    ) -> Result<serde_json::Value, StoreError> {
+        let Some(input) = self.analyst.input(incident_id).await? else {
+            return Ok(serde_json::Value::Null);
+        };
+        let toolbox = crate::investigate::InvestigationToolbox {
+            kube: self.cluster.as_deref().map(|cluster| &cluster.kube),
+            sources: self.sources.as_deref(),
+            library: &self.library,
+        };
+        let (investigation, names) = llm.investigate(&input, &toolbox, self.clock.now()).await;
+        for (kind, payload) in
+            crate::investigate::transcript_events(&investigation.transcript, names.as_ref())
+        {
+            self.event(incident_id, kind, payload).await?;
+        }
+        let tool_calls = investigation.transcript.tool_results().count();
+        let outcome = json!({
+            "model": llm.label,
+            "stop": investigation.stop.to_string(),
+            "source": investigation.source,
+            "tool_calls": tool_calls,
+            "spend": investigation.spend,
+        });
+        let mut payload = outcome.clone();
+        payload["answer"] = json!(investigation.answer);
+        self.event(incident_id, EventKind::Investigation, payload)
+            .await?;
+        Ok(outcome)
     }
 
     /// Labels and alertname first; then, with cluster access, the pod's and node's live state.
