@@ -83,9 +83,14 @@ pub struct Recorded {
     pub status: u16,
 }
 
+/// A scripted model that answers from the request (e.g. cites an event id it finds in the
+/// prompt, or calls the tools it is offered); played when the queue is empty.
+pub type Model = Arc<dyn Fn(&Value) -> Reply + Send + Sync>;
+
 #[derive(Default)]
 struct State {
     script: VecDeque<Reply>,
+    model: Option<Model>,
     requests: Vec<Recorded>,
 }
 
@@ -107,6 +112,7 @@ impl FakeServer {
     pub async fn start(flavor: Flavor, script: Vec<Reply>) -> std::io::Result<Self> {
         let state = Arc::new(Mutex::new(State {
             script: script.into(),
+            model: None,
             requests: Vec::new(),
         }));
         let path = match flavor {
@@ -148,6 +154,11 @@ impl FakeServer {
             Flavor::Anthropic => format!("http://{}", self.addr),
             Flavor::OpenAi => format!("http://{}/v1", self.addr),
         }
+    }
+
+    /// Answers every request the queue has no reply for with `model(request body)`.
+    pub fn set_model(&self, model: Model) {
+        self.lock().model = Some(model);
     }
 
     pub fn push(&self, reply: Reply) {
@@ -192,9 +203,11 @@ fn handle(
     let mut state = lock(state);
     let reply = match checked {
         Err((status, message)) => error_reply(flavor, status, &message),
-        Ok(()) => state.script.pop_front().unwrap_or_else(|| {
-            error_reply(flavor, 500, "fake server: the script has no more replies")
-        }),
+        Ok(()) => match (state.script.pop_front(), &state.model) {
+            (Some(reply), _) => reply,
+            (None, Some(model)) => model(parsed.as_ref().unwrap_or(&Value::Null)),
+            (None, None) => error_reply(flavor, 500, "fake server: the script has no more replies"),
+        },
     };
     state.requests.push(Recorded {
         headers: headers

@@ -18,6 +18,7 @@ pub mod message;
 pub mod pricing;
 pub mod provider;
 pub mod redact;
+pub mod scripted;
 pub mod toolbox;
 pub mod transcript;
 pub mod truncate;
@@ -34,5 +35,6 @@ pub use message::{
 pub use nightwatch_core::tool::ToolOutput;
 pub use pricing::{Price, PriceTable};
 pub use provider::{AnthropicProvider, HttpSettings, LlmError, OpenAiProvider, Provider};
+pub use scripted::ScriptedProvider;
 pub use toolbox::{Subset, Toolbox};
 pub use transcript::Transcript;

@@ -46,6 +46,23 @@ pub enum Command {
     /// List, show, validate and try out runbooks.
     #[command(subcommand)]
     Runbooks(RunbooksCommand),
+    /// Run a webhook body file, a case folder (nightwatch, HolmesGPT or OpenSRE format) or a
+    /// stored delivery (`delivery:ID`) through routing, the runbook, the investigation and the
+    /// analysis, with recorded tool outputs and no cluster; print what happened.
+    Replay(ReplayArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// A webhook body file, a case folder, or `delivery:ID` from the configured database.
+    pub path: String,
+    #[arg(long, value_enum, default_value = "auto")]
+    pub provider: crate::replay::ReplayProvider,
+    #[arg(long, value_enum, default_value = "markdown")]
+    pub format: crate::replay::ReplayFormat,
+    /// alertmanager, grafana or signoz (a body file's sender); default: guessed.
+    #[arg(long)]
+    pub source: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

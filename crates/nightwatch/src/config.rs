@@ -122,6 +122,8 @@ pub struct Config {
     pub actions: ActionsConfig,
     /// `[llm]` overlaid by `ANTHROPIC_*` / `OPENAI_*`; `None`: no model, template analyses.
     pub llm: Option<LlmConfig>,
+    /// The file's `[llm]` as written (replay re-resolves it for another provider).
+    pub llm_section: Option<LlmSection>,
     /// Prometheus, Alertmanager, Loki, VictoriaLogs, Grafana for the investigation's tools.
     pub sources: SourcesConfig,
 }
@@ -173,6 +175,7 @@ impl Config {
             kubernetes,
             actions: file.actions,
             llm,
+            llm_section: file.llm,
             sources: file.sources,
         })
     }

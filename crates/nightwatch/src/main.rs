@@ -9,6 +9,7 @@ mod incidents_cmd;
 mod investigate;
 mod logging;
 mod metrics;
+mod replay;
 mod respond;
 mod runbooks_cmd;
 mod serve;
@@ -42,6 +43,18 @@ async fn run(cli: Cli, config: config::Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Runbooks(command) => runbooks_cmd::run(config.runbooks_dir.as_deref(), command),
+        Command::Replay(args) => {
+            let source = args
+                .source
+                .as_deref()
+                .map(|name| {
+                    name.parse().map_err(|_| {
+                        anyhow::anyhow!("source {name:?}: use alertmanager, grafana or signoz")
+                    })
+                })
+                .transpose()?;
+            replay::run(&args.path, source, args.provider, args.format, &config).await
+        }
         Command::Incidents(command) => {
             let store = open_store(&config).await?;
             let result = incidents_cmd::run(&store, command).await;

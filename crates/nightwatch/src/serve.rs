@@ -67,6 +67,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         analyst: analyst.clone(),
         llm,
         sources,
+        recorded_tools: None,
         decision_turn: tokio::sync::Mutex::new(()),
     });
     let responder_handle = tokio::spawn(responder.run(wake_responder.clone(), stop_signal.clone()));

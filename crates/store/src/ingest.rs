@@ -115,3 +115,35 @@ impl Store {
         })
     }
 }
+
+/// A stored delivery as it arrived: which sender, and the raw body (for replay and audit).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredDelivery {
+    pub id: i64,
+    pub source: Source,
+    pub received_at: DateTime<Utc>,
+    pub body: Vec<u8>,
+}
+
+impl Store {
+    /// Delivery `id` with its raw body; `None` when there is none.
+    pub async fn delivery(&self, id: i64) -> Result<Option<StoredDelivery>, StoreError> {
+        let row: Option<(String, i64, Vec<u8>)> =
+            sqlx::query_as("SELECT source, received_at, body FROM deliveries WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.read)
+                .await?;
+        let Some((source, received_at, body)) = row else {
+            return Ok(None);
+        };
+        let source = source
+            .parse::<Source>()
+            .map_err(|_| StoreError::Corrupt(format!("delivery {id} has source {source:?}")))?;
+        Ok(Some(StoredDelivery {
+            id,
+            source,
+            received_at: crate::sql::from_millis(received_at),
+            body,
+        }))
+    }
+}

@@ -27,7 +27,7 @@ mod sql;
 pub use connect::Backend;
 pub use error::StoreError;
 pub use incidents::{IncidentFilter, IncidentPage, ManualOutcome};
-pub use ingest::{IngestReceipt, NewDelivery};
+pub use ingest::{IngestReceipt, NewDelivery, StoredDelivery};
 pub use respond::{ActionDecision, ActionRow, ActionState, ActionUpdate, IncidentJob, NewAction};
 pub use rows::{AlertRow, EventRow, IncidentDetail, IncidentRow, RelatedIncidents};
 

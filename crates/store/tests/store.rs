@@ -80,6 +80,27 @@ fn kinds(detail: &nightwatch_store::IncidentDetail) -> Vec<EventKind> {
 }
 
 #[tokio::test]
+async fn deliveries_are_kept_byte_for_byte_for_replay() {
+    for (name, store, _guard) in stores("delivery").await {
+        let new = delivery(
+            vec![alert("firing", "KubePodCrashLooping", "web-1", 0)],
+            t0(),
+        );
+        let body = new.body.clone();
+        let receipt = store.ingest(new).await.unwrap();
+        let stored = store.delivery(receipt.delivery_id).await.unwrap().unwrap();
+        assert_eq!(stored.body, body, "{name}");
+        assert_eq!(stored.source, Source::Alertmanager, "{name}");
+        assert_eq!(stored.received_at, t0(), "{name}");
+        assert_eq!(
+            store.delivery(receipt.delivery_id + 100).await.unwrap(),
+            None,
+            "{name}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn incident_lifecycle() {
     for (name, store, _guard) in stores("lifecycle").await {
         let now = t0() + Duration::minutes(1);

@@ -169,6 +169,8 @@ struct EventView {
     kind: &'static str,
     actor: String,
     details: String,
+    /// The model's and tools' full text, folded under the line (transcripts are long).
+    full: Option<String>,
 }
 
 impl EventView {
@@ -179,7 +181,31 @@ impl EventView {
             kind: event.kind.as_str(),
             actor: event.actor.clone(),
             details: event_details(event),
+            full: event_full_text(event),
         }
+    }
+}
+
+/// The long text of a transcript event, if it has one.
+fn event_full_text(event: &EventRow) -> Option<String> {
+    let p = &event.payload;
+    let text = |key: &str| {
+        p.get(key)
+            .and_then(|v| v.as_str())
+            .filter(|t| !t.is_empty())
+    };
+    match event.kind {
+        EventKind::LlmRequest => {
+            let parts: Vec<&str> = [text("system"), text("text")]
+                .into_iter()
+                .flatten()
+                .collect();
+            (!parts.is_empty()).then(|| parts.join("\n\n"))
+        }
+        EventKind::LlmResponse => text("text").map(str::to_owned),
+        EventKind::Investigation => text("answer").map(str::to_owned),
+        EventKind::ToolResult => text("content").map(str::to_owned),
+        _ => None,
     }
 }
 
@@ -213,7 +239,56 @@ fn event_details(event: &EventRow) -> String {
             text("tool"),
             text("because")
         ),
+        EventKind::ToolCall if p.get("source").is_some() => {
+            format!("step {}: {} {}", text("step"), text("tool"), p["args"])
+        }
         EventKind::ToolCall => format!("step {}: {}", text("step"), text("tool")),
+        EventKind::LlmRequest => format!(
+            "{} call {} to {} ({} tools offered)",
+            text("agent"),
+            p["call"],
+            text("model"),
+            p["tools"].as_array().map_or(0, Vec::len)
+        ),
+        EventKind::LlmResponse if p.get("error").is_some() => {
+            format!("{}: provider error: {}", text("agent"), text("error"))
+        }
+        EventKind::LlmResponse if p.get("finished").is_some() => format!(
+            "{} finished: {} ({} steps, {} in + {} out tokens, ${:.4})",
+            text("agent"),
+            text("finished"),
+            p["spend"]["steps"],
+            p["spend"]["input_tokens"],
+            p["spend"]["output_tokens"],
+            p["spend"]["cost_usd"].as_f64().unwrap_or(0.0)
+        ),
+        EventKind::LlmResponse => {
+            let calls: Vec<&str> = p["tool_calls"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|c| c.as_str())
+                .collect();
+            let said = if calls.is_empty() {
+                format!("answered ({})", text("stop_reason"))
+            } else {
+                format!("calls {}", calls.join(", "))
+            };
+            format!(
+                "{} call {}: {said}; {} in + {} out tokens, ${:.4}",
+                text("agent"),
+                p["call"],
+                p["input_tokens"],
+                p["output_tokens"],
+                p["cost_usd"].as_f64().unwrap_or(0.0)
+            )
+        }
+        EventKind::Investigation => format!(
+            "{}: stopped ({}) after {} tool calls",
+            text("model"),
+            text("stop"),
+            p["tool_calls"]
+        ),
         EventKind::ToolResult if p.get("error").is_some() => {
             format!(
                 "step {} ({}) failed: {}",

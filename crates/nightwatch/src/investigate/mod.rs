@@ -47,10 +47,6 @@ impl Llm {
         }
     }
 
-    pub fn model(&self) -> &str {
-        &self.investigator.config().model
-    }
-
     /// Investigates `input`'s incident with `toolbox`; never fails (a provider failure is a
     /// `Stop::ProviderError` with whatever was gathered).
     pub async fn investigate(

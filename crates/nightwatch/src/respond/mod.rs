@@ -70,6 +70,9 @@ pub struct Responder {
     pub llm: Option<Arc<crate::investigate::Llm>>,
     /// The observability sources the investigation may read.
     pub sources: Option<Arc<nightwatch_sources::Sources>>,
+    /// Replay only: every read tool (runbook steps and the investigation) is answered from a
+    /// case's recordings instead of the cluster and the sources.
+    pub recorded_tools: Option<Arc<dyn nightwatch_llm::Toolbox>>,
     /// Held from a policy decision until its action is recorded (see `action_step`).
     pub decision_turn: tokio::sync::Mutex<()>,
 }
@@ -100,6 +103,27 @@ impl Responder {
         // one is picked up again after a restart.
         tasks.abort_all();
         while tasks.join_next().await.is_some() {}
+    }
+
+    /// Runs every claimable job and approved action to the end, one at a time (replay: no
+    /// background loop). Returns how many ran.
+    pub async fn run_pending(&self) -> Result<usize, nightwatch_store::StoreError> {
+        let mut ran = 0;
+        loop {
+            let lease = chrono::Duration::from_std(self.settings.lease)
+                .unwrap_or(chrono::Duration::minutes(10));
+            let jobs = self
+                .store
+                .claim_incident_jobs(self.clock.now(), lease, 16)
+                .await?;
+            if jobs.is_empty() {
+                return Ok(ran);
+            }
+            for job in jobs {
+                self.handle_job(job).await;
+                ran += 1;
+            }
+        }
     }
 
     /// Starts work for free slots: approved actions first (a human is waiting), then new jobs.

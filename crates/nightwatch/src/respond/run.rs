@@ -120,12 +120,16 @@ impl Responder {
         let Some(input) = self.analyst.input(incident_id).await? else {
             return Ok(serde_json::Value::Null);
         };
-        let toolbox = crate::investigate::InvestigationToolbox {
+        let live = crate::investigate::InvestigationToolbox {
             kube: self.cluster.as_deref().map(|cluster| &cluster.kube),
             sources: self.sources.as_deref(),
             library: &self.library,
         };
-        let (investigation, names) = llm.investigate(&input, &toolbox, self.clock.now()).await;
+        let toolbox: &dyn nightwatch_llm::Toolbox = match &self.recorded_tools {
+            Some(recorded) => recorded.as_ref(),
+            None => &live,
+        };
+        let (investigation, names) = llm.investigate(&input, toolbox, self.clock.now()).await;
         for (kind, payload) in
             crate::investigate::transcript_events(&investigation.transcript, names.as_ref())
         {
@@ -311,9 +315,10 @@ impl Responder {
             }),
         )
         .await?;
-        let result = match &self.cluster {
-            None => Err("no cluster access (kubernetes is not configured)".to_owned()),
-            Some(cluster) => cluster
+        let result = match (&self.recorded_tools, &self.cluster) {
+            (Some(recorded), _) => recorded.call(&step.tool, target_args(target, &args)).await,
+            (None, None) => Err("no cluster access (kubernetes is not configured)".to_owned()),
+            (None, Some(cluster)) => cluster
                 .kube
                 .read_tool(&step.tool, target, &args)
                 .await
@@ -395,4 +400,23 @@ impl Responder {
             .append_incident_event(incident_id, kind, ACTOR, payload, self.clock.now())
             .await
     }
+}
+
+/// A step's arguments with the incident's target filled in where the step names none, the way
+/// an investigation tool takes them.
+fn target_args(target: &ToolTarget, args: &serde_json::Value) -> serde_json::Value {
+    let mut args = args.clone();
+    if let Some(object) = args.as_object_mut() {
+        for (key, value) in [
+            ("namespace", &target.namespace),
+            ("pod", &target.pod),
+            ("container", &target.container),
+            ("node", &target.node),
+        ] {
+            if let Some(value) = value {
+                object.entry(key).or_insert_with(|| json!(value));
+            }
+        }
+    }
+    args
 }
