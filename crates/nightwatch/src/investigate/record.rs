@@ -158,6 +158,7 @@ mod tests {
                                     id: "c1".into(),
                                     name: "get_pod_status".into(),
                                     input: json!({"pod": pod}),
+                                    invalid_input: None,
                                 }),
                             ],
                         },

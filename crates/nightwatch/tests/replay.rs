@@ -1,0 +1,231 @@
+//! `nightwatch replay` through the real binary: every third-party evaluation case (HolmesGPT,
+//! OpenSRE) with the scripted stand-in model, the documented example case without a model, a
+//! stored delivery read back from the database, and a path that is no case.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use nightwatch_testkit::{Nightwatch, wait_for};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_nightwatch");
+
+fn repo(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(rel)
+}
+
+fn replay(args: &[&str]) -> (bool, String, String) {
+    let output = Command::new(BIN)
+        .arg("replay")
+        .args(args)
+        .env_remove("ANTHROPIC_API_KEY")
+        .env_remove("OPENAI_API_KEY")
+        .env_remove("OPENAI_BASE_URL")
+        .output()
+        .unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+fn json_report(path: &Path, provider: &str) -> Value {
+    let (ok, stdout, stderr) = replay(&[
+        path.to_str().unwrap(),
+        "--provider",
+        provider,
+        "--format",
+        "json",
+    ]);
+    assert!(ok, "{}: {stderr}", path.display());
+    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{}: {e}: {stdout}", path.display()))
+}
+
+#[test]
+fn every_third_party_case_replays_with_the_scripted_model() {
+    let root = repo("../shared/fixtures/third-party");
+    let mut cases = 0;
+    for group in ["holmesgpt/test_investigate", "opensre/eks"] {
+        let mut paths: Vec<PathBuf> = std::fs::read_dir(root.join(group))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        paths.sort();
+        for path in paths {
+            let report = json_report(&path, "scripted");
+            let name = path.display().to_string();
+            assert_eq!(report["model"], "scripted", "{name}");
+            let incidents = report["incidents"].as_array().unwrap();
+            assert_eq!(incidents.len(), 1, "{name}: {report}");
+            let incident = &incidents[0];
+            assert_eq!(incident["analysis_source"], "llm", "{name}: {incident}");
+            assert!(
+                incident["analysis"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("## Summary"),
+                "{name}"
+            );
+            let totals = &incident["totals"];
+            assert!(
+                totals["llm_calls"].as_u64().unwrap() >= 2,
+                "{name}: {totals}"
+            );
+            assert!(totals["input_tokens"].as_u64().unwrap() > 0, "{name}");
+            if incident["runbook"] == "RB_UNKNOWN" {
+                // The scripted model calls each offered tool once: every recording and the
+                // two runbook-library tools.
+                let llm_calls: Vec<&Value> = incident["tool_calls"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|c| c["step"] == "llm:main")
+                    .collect();
+                assert!(llm_calls.len() >= 2, "{name}: {incident}");
+                assert!(incident["investigation"]["answer"].is_string(), "{name}");
+                assert!(
+                    llm_calls.iter().all(|c| c["error"] == false),
+                    "{name}: recorded tools answer: {incident}"
+                );
+            }
+            cases += 1;
+        }
+    }
+    assert_eq!(cases, 15, "8 HolmesGPT + 7 OpenSRE cases");
+}
+
+#[test]
+fn opensre_oom_case_reaches_the_evidence_and_is_scored() {
+    let report = json_report(
+        &repo("../shared/fixtures/third-party/opensre/eks/001-oomkilled-crashloop"),
+        "scripted",
+    );
+    let incident = &report["incidents"][0];
+    let tools: Vec<&str> = incident["tool_calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["tool"].as_str().unwrap())
+        .collect();
+    for tool in ["get_namespace_events", "get_pod_logs", "list_pods"] {
+        assert!(tools.contains(&tool), "{tools:?}");
+    }
+    // The scripted model does not judge; the keywords are counted, not assumed.
+    let expect = &incident["expectations"];
+    let scored = expect["keywords_found"].as_array().unwrap().len()
+        + expect["keywords_missing"].as_array().unwrap().len();
+    assert_eq!(scored, 3, "{expect}");
+}
+
+#[test]
+fn the_documented_example_case_routes_gates_and_proposes_without_a_model() {
+    let report = json_report(&repo("docs/examples/replay/oom-case"), "none");
+    assert_eq!(report["model"], Value::Null);
+    let incident = &report["incidents"][0];
+    assert_eq!(incident["runbook"], "RB_OOM", "{incident}");
+    assert_eq!(incident["route_basis"], "alertname");
+    let steps: Vec<&str> = incident["tool_calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["step"].as_str().unwrap())
+        .collect();
+    assert_eq!(steps, vec!["events", "oom", "owner"]);
+    assert_eq!(incident["analysis_source"], "template");
+    assert_eq!(incident["totals"]["llm_calls"], 0);
+    let analysis = incident["analysis"].as_str().unwrap();
+    assert!(
+        analysis.contains("increase_memory_limit"),
+        "the gate opened: {analysis}"
+    );
+    assert!(
+        analysis.contains("no cluster access"),
+        "and nothing was run: {analysis}"
+    );
+    assert_eq!(
+        incident["expectations"]["keywords_found"],
+        json!(["OOMKilled", "increase_memory_limit", "128Mi"])
+    );
+    assert_eq!(incident["expectations"]["forbidden_present"], json!([]));
+
+    let (ok, markdown, _) = replay(&[
+        repo("docs/examples/replay/oom-case").to_str().unwrap(),
+        "--provider",
+        "none",
+    ]);
+    assert!(ok);
+    assert!(
+        markdown.starts_with("# Replay of oom-case (nightwatch)"),
+        "{markdown}"
+    );
+    assert!(
+        markdown.contains("| oom | check_oom | container app OOMKilled"),
+        "{markdown}"
+    );
+    assert!(markdown.contains("Keywords found 3/3"), "{markdown}");
+}
+
+#[test]
+fn a_stored_delivery_replays_from_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("nw.db").display());
+    let mut nw = Nightwatch::start(BIN, &url, Some("[kubernetes]\nenabled = false\n"));
+    let body = std::fs::read(repo("docs/examples/replay/oom-case/alert.json")).unwrap();
+    let response = reqwest::blocking::Client::new()
+        .post(nw.url("/webhook/alertmanager"))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .unwrap();
+    assert!(response.status().is_success());
+    wait_for("the incident", Duration::from_secs(30), || {
+        nw.incidents("").first().cloned()
+    });
+    assert!(nw.terminate());
+    let (ok, stdout, stderr) = replay(&[
+        "--database-url",
+        &url,
+        "delivery:1",
+        "--provider",
+        "none",
+        "--format",
+        "json",
+    ]);
+    assert!(ok, "{stderr}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["case"], "delivery 1");
+    assert_eq!(report["format"], "delivery");
+    assert_eq!(report["incidents"][0]["alertname"], "KubePodOOMKilled");
+    // Nothing recorded: the runbook's reads say so.
+    assert_eq!(
+        report["incidents"][0]["tool_calls"][0]["error"], true,
+        "{report}"
+    );
+
+    let (ok, _, stderr) = replay(&["--database-url", &url, "delivery:42"]);
+    assert!(!ok);
+    assert!(stderr.contains("no delivery 42"), "{stderr}");
+}
+
+#[test]
+fn a_path_that_is_no_case_is_refused_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, _, stderr) = replay(&[dir.path().to_str().unwrap()]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("not a webhook body file nor a case folder"),
+        "{stderr}"
+    );
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, "{\"alerts\": 3}").unwrap();
+    let (ok, _, stderr) = replay(&[bad.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("alerts"),
+        "the parser names the field: {stderr}"
+    );
+}
