@@ -429,6 +429,54 @@ fn nightwatch_reads_and_acts_on_the_lab_as_its_service_account() {
         json!([r#"secret "db-creds""#])
     );
 
+    // --- the investigation's tools: the model names its targets in the arguments
+    phase("investigation tools");
+    let agent = |name: &str, args: Value| {
+        env.run(nw.agent_tool(name, &args))
+            .unwrap_or_else(|e| panic!("{name} {args}: {e}"))
+    };
+    let pods = agent("list_pods", json!({"namespace": NS}));
+    assert!(pods.data["total"].as_u64().unwrap() >= 7, "{}", pods.data);
+    assert!(
+        pods.data["unhealthy"].as_u64().unwrap() >= 3,
+        "{}",
+        pods.data
+    );
+    assert_eq!(
+        pods.data["pods"][0]["ready"], false,
+        "problems first: {}",
+        pods.data
+    );
+    let web = agent(
+        "list_pods",
+        json!({"namespace": NS, "label_selector": "app=web"}),
+    );
+    assert_eq!(web.data["total"], 1, "{}", web.data);
+    assert_eq!(web.data["pods"][0]["ready"], true, "{}", web.data);
+    let warnings = agent("get_namespace_events", json!({"namespace": NS}));
+    let reasons: Vec<&str> = warnings.data["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["reason"].as_str())
+        .collect();
+    assert!(reasons.contains(&"FailedMount"), "{reasons:?}");
+    let crash_logs = agent(
+        "get_pod_logs",
+        json!({"namespace": NS, "pod": name_of(&crash), "tail_lines": 1}),
+    );
+    assert_eq!(
+        crash_logs.data["lines"],
+        json!(["panic: DATABASE_URL is not set"])
+    );
+    let node = agent("get_node_ready", json!({"node": "lab-node-2"}));
+    assert_eq!(node.data["ready"], true, "{}", node.data);
+    let typo = env
+        .run(nw.agent_tool("get_pod_status", &json!({"namespace": NS, "name": "x"})))
+        .unwrap_err()
+        .to_string();
+    assert!(typo.contains("\"name\""), "{typo}");
+
     // --- owner chains: Deployment and StatefulSet
     phase("owner chains");
     let chain = tool("get_owner_chain", &bad_target, json!({}));
