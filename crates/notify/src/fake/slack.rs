@@ -244,6 +244,18 @@ impl FakeSlack {
             .await
     }
 
+    /// True once `condition` holds for this fake (checked on every change it sees).
+    pub async fn wait_until(
+        &self,
+        timeout: Duration,
+        mut condition: impl FnMut(&FakeSlack) -> bool,
+    ) -> bool {
+        self.shared
+            .changes
+            .wait_for(timeout, || condition(self))
+            .await
+    }
+
     pub async fn wait_for_acks(&self, n: usize, timeout: Duration) -> bool {
         self.shared
             .changes
