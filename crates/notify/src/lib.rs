@@ -18,7 +18,7 @@ pub mod webhook;
 
 pub use card::{IncidentCard, PendingAction, incident_url};
 pub use clock::{Clock, ManualClock, TokioClock};
-pub use discord::{DiscordClient, DiscordError, Embed, EmbedField, WebhookMessage};
+pub use discord::{DiscordClient, DiscordConfig, DiscordError, Embed, EmbedField, WebhookMessage};
 pub use retry::RetrySettings;
 pub use slack::{SlackClient, SlackCommand, SlackConfig, SlackError, SocketMode, SocketModeConfig};
-pub use webhook::{WebhookClient, WebhookError, sign, verify_signature};
+pub use webhook::{WebhookClient, WebhookConfig, WebhookError, sign, verify_signature};

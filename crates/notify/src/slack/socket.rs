@@ -37,7 +37,7 @@ pub struct SocketModeConfig {
     pub reconnect_initial_ms: u64,
     #[serde(default = "default_reconnect_max_ms")]
     pub reconnect_max_ms: u64,
-    /// How many recent deliveries are remembered to drop repeats.
+    /// How many recent envelope, event and trigger ids are remembered to drop repeats.
     #[serde(default = "default_recent_ids")]
     pub recent_ids: usize,
 }
@@ -137,7 +137,7 @@ impl SocketMode {
         // The socket Slack asked us to leave, closed once its successor is up.
         let mut leaving: Option<Box<Socket>> = None;
         loop {
-            if is_stopped(&stop) {
+            if is_stopped(&stop) || commands.is_closed() {
                 close(leaving.take()).await;
                 return Ok(());
             }
