@@ -1,0 +1,79 @@
+//! The one retry loop behind every client: send, let the caller judge the answer (done, retry
+//! after an optional server-given wait, or fail), and sleep between attempts through the
+//! injected [`Clock`]. Each service reads its own rate-limit signals in its judge.
+
+use crate::clock::Clock;
+use crate::retry::RetrySettings;
+use reqwest::StatusCode;
+use reqwest::header::HeaderMap;
+use std::time::Duration;
+
+/// A complete HTTP answer, body read.
+pub(crate) struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: bytes::Bytes,
+}
+
+impl Answer {
+    /// The body as text for an error message, bounded.
+    pub fn body_excerpt(&self) -> String {
+        String::from_utf8_lossy(&self.body)
+            .chars()
+            .take(500)
+            .collect()
+    }
+}
+
+pub(crate) enum Verdict<T, E> {
+    Done(T),
+    Retry { wait: Option<Duration>, error: E },
+    Fail(E),
+}
+
+/// Whether a transport failure may be retried: only when the request never reached the server
+/// (connection refused, DNS), so a retry cannot post a message twice. A timeout after sending
+/// is not retried for the same reason.
+pub(crate) fn retryable_transport(error: &reqwest::Error) -> bool {
+    error.is_connect()
+}
+
+pub(crate) async fn send<T, E>(
+    settings: &RetrySettings,
+    clock: &dyn Clock,
+    what: &str,
+    make: impl Fn() -> reqwest::RequestBuilder,
+    judge: impl Fn(Result<Answer, reqwest::Error>, u32) -> Verdict<T, E>,
+) -> Result<T, E>
+where
+    E: std::fmt::Display,
+{
+    let max_attempts = settings.attempts();
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let answer = match make().send().await {
+            Ok(response) => {
+                let status = response.status();
+                let headers = response.headers().clone();
+                response.bytes().await.map(|body| Answer {
+                    status,
+                    headers,
+                    body,
+                })
+            }
+            Err(error) => Err(error),
+        };
+        match judge(answer, attempt) {
+            Verdict::Done(value) => return Ok(value),
+            Verdict::Fail(error) => return Err(error),
+            Verdict::Retry { error, .. } if attempt >= max_attempts => return Err(error),
+            Verdict::Retry { wait, error } => {
+                let wait = settings.backoff(attempt, wait);
+                tracing::warn!(what, attempt, wait_ms = wait.as_millis() as u64, %error,
+                    "notification request failed; retrying");
+                clock.sleep(wait).await;
+            }
+        }
+    }
+}

@@ -1,0 +1,301 @@
+//! The Slack Web API client against the fake Slack: posting and updating incident messages in a
+//! thread, Slack's `ok: false` errors, token checks, rate limits and unreachable servers.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use nightwatch_core::incident::IncidentState;
+use nightwatch_notify::fake::FakeSlack;
+use nightwatch_notify::slack::{
+    EphemeralMessage, PostMessage, UpdateMessage, incident_blocks, incident_text,
+};
+use nightwatch_notify::{ManualClock, RetrySettings, SlackClient, SlackConfig, SlackError};
+use serde_json::Value;
+use std::sync::Arc;
+use support::{card, ms};
+
+fn client(fake: &FakeSlack, token: &str, clock: &Arc<ManualClock>) -> SlackClient {
+    let config = SlackConfig {
+        base_url: fake.base_url(),
+        retry: RetrySettings {
+            max_attempts: 3,
+            initial_backoff_ms: 100,
+            ..RetrySettings::default()
+        },
+        ..SlackConfig::new(token)
+    };
+    SlackClient::new(config, clock.clone()).unwrap()
+}
+
+fn action_ids(blocks: &Value) -> Vec<String> {
+    blocks
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b["type"] == "actions")
+        .flat_map(|b| b["elements"].as_array().unwrap().clone())
+        .map(|e| e["action_id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn incident_posted_updated_and_answered_in_its_thread() {
+    let fake = FakeSlack::start().await.unwrap();
+    let clock = Arc::new(ManualClock::new());
+    let slack = client(&fake, fake.bot_token(), &clock);
+
+    let incident = card(42);
+    let posted = slack
+        .post_message(&PostMessage {
+            channel: "#alerts".into(),
+            text: incident_text(&incident),
+            blocks: incident_blocks(&incident),
+            thread_ts: None,
+        })
+        .await
+        .unwrap();
+    // Slack answers with the channel id even when the name was given.
+    assert_eq!(posted.channel, "C0ALERTS");
+
+    let reply = slack
+        .post_message(&PostMessage {
+            channel: posted.channel.clone(),
+            text: "Runbook crashloop: container OOMKilled, memory limit 256Mi".into(),
+            blocks: Vec::new(),
+            thread_ts: Some(posted.ts.clone()),
+        })
+        .await
+        .unwrap();
+    assert_ne!(reply.ts, posted.ts);
+
+    let acknowledged = nightwatch_notify::IncidentCard {
+        state: IncidentState::Acknowledged,
+        acknowledged_by: Some("carol".into()),
+        ..incident.clone()
+    };
+    let updated = slack
+        .update_message(&UpdateMessage {
+            channel: posted.channel.clone(),
+            ts: posted.ts.clone(),
+            text: incident_text(&acknowledged),
+            blocks: incident_blocks(&acknowledged),
+        })
+        .await
+        .unwrap();
+    assert_eq!(updated, posted);
+
+    let messages = fake.messages("alerts");
+    assert_eq!(messages.len(), 2);
+    let parent = &messages[0];
+    assert_eq!(parent.ts, posted.ts);
+    assert_eq!(parent.thread_ts, None);
+    assert_eq!(parent.edits, 1);
+    assert_eq!(
+        action_ids(&parent.blocks),
+        ["nw_noise", "nw_real", "nw_open"],
+        "no Acknowledge button once acknowledged"
+    );
+    assert!(parent.blocks.to_string().contains("acknowledged by carol"));
+    assert_eq!(messages[1].thread_ts.as_deref(), Some(posted.ts.as_str()));
+    assert!(messages[1].text.contains("OOMKilled"));
+
+    let requests = fake.requests();
+    let methods: Vec<&str> = requests.iter().map(|r| r.method.as_str()).collect();
+    assert_eq!(
+        methods,
+        ["chat.postMessage", "chat.postMessage", "chat.update"]
+    );
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.token.as_deref() == Some(fake.bot_token()))
+    );
+    // The first post went out as JSON with the fallback text and the blocks.
+    assert_eq!(requests[0].body["text"], incident_text(&incident));
+    assert_eq!(
+        requests[0].body["blocks"],
+        serde_json::json!(incident_blocks(&incident))
+    );
+    assert!(requests[0].body.get("thread_ts").is_none());
+    assert!(clock.sleeps().is_empty());
+}
+
+#[tokio::test]
+async fn slack_errors_name_the_method_and_the_error() {
+    let fake = FakeSlack::start().await.unwrap();
+    let clock = Arc::new(ManualClock::new());
+    let slack = client(&fake, fake.bot_token(), &clock);
+
+    let err = slack
+        .post_message(&PostMessage {
+            channel: "#nowhere".into(),
+            text: "hi".into(),
+            blocks: Vec::new(),
+            thread_ts: None,
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, SlackError::Api { method, error } if method == "chat.postMessage" && error == "channel_not_found"),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "slack chat.postMessage failed: channel_not_found"
+    );
+    assert!(!err.is_auth());
+
+    let err = slack
+        .update_message(&UpdateMessage {
+            channel: "C0ALERTS".into(),
+            ts: "1.000001".into(),
+            text: "x".into(),
+            blocks: Vec::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.api_error(), Some("message_not_found"));
+
+    // Slack's errors are answers, not failures to retry.
+    assert_eq!(fake.requests().len(), 2);
+    assert!(clock.sleeps().is_empty());
+}
+
+#[tokio::test]
+async fn tokens_are_checked_like_slack() {
+    let fake = FakeSlack::start().await.unwrap();
+    let clock = Arc::new(ManualClock::new());
+    let message = PostMessage {
+        channel: "#alerts".into(),
+        text: "hi".into(),
+        blocks: Vec::new(),
+        thread_ts: None,
+    };
+    let cases = [
+        (fake.app_token(), "not_allowed_token_type"),
+        ("xoxb-someone-else", "invalid_auth"),
+        ("garbage", "invalid_auth"),
+    ];
+    for (token, want) in cases {
+        let err = client(&fake, token, &clock)
+            .post_message(&message)
+            .await
+            .unwrap_err();
+        assert_eq!(err.api_error(), Some(want), "{token}");
+        assert!(err.is_auth());
+    }
+    assert!(SlackClient::new(SlackConfig::new(" "), clock.clone()).is_err());
+    assert!(fake.messages("alerts").is_empty());
+}
+
+#[tokio::test]
+async fn rate_limit_honours_retry_after_then_succeeds() {
+    let fake = FakeSlack::start().await.unwrap();
+    let clock = Arc::new(ManualClock::new());
+    let slack = client(&fake, fake.bot_token(), &clock);
+    fake.rate_limit("chat.postMessage", 2, 3);
+
+    let posted = slack
+        .post_message(&PostMessage {
+            channel: "#alerts".into(),
+            text: "hello".into(),
+            blocks: Vec::new(),
+            thread_ts: None,
+        })
+        .await
+        .unwrap();
+
+    assert_eq!(clock.sleeps(), ms(&[3000, 3000]));
+    let statuses: Vec<u16> = fake.requests().iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [429, 429, 200]);
+    let messages = fake.messages("alerts");
+    assert_eq!(messages.len(), 1, "posted once");
+    assert_eq!(messages[0].ts, posted.ts);
+}
+
+#[tokio::test]
+async fn rate_limit_gives_up_after_the_attempts() {
+    let fake = FakeSlack::start().await.unwrap();
+    let clock = Arc::new(ManualClock::new());
+    let slack = client(&fake, fake.bot_token(), &clock);
+    fake.rate_limit("chat.update", 5, 120);
+
+    let err = slack
+        .update_message(&UpdateMessage {
+            channel: "C0ALERTS".into(),
+            ts: "1.1".into(),
+            text: "x".into(),
+            blocks: Vec::new(),
+        })
+        .await
+        .unwrap_err();
+    match err {
+        SlackError::RateLimited {
+            method,
+            retry_after,
+            attempts,
+        } => {
+            assert_eq!(method, "chat.update");
+            assert_eq!(retry_after, Some(std::time::Duration::from_secs(120)));
+            assert_eq!(attempts, 3);
+        }
+        other => panic!("{other:?}"),
+    }
+    // Two waits between three attempts, each capped at max_backoff (60 s).
+    assert_eq!(clock.sleeps(), ms(&[60_000, 60_000]));
+}
+
+#[tokio::test]
+async fn ephemeral_message_for_one_user() {
+    let fake = FakeSlack::start().await.unwrap();
+    let clock = Arc::new(ManualClock::new());
+    let slack = client(&fake, fake.bot_token(), &clock);
+    let ts = slack
+        .post_ephemeral(&EphemeralMessage {
+            channel: "#alerts".into(),
+            user: "UCAROL".into(),
+            text: "2 open incidents".into(),
+            blocks: Vec::new(),
+            thread_ts: None,
+        })
+        .await
+        .unwrap();
+    assert!(!ts.is_empty());
+    let sent = fake.ephemerals();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0]["user"], "UCAROL");
+    assert!(fake.messages("alerts").is_empty(), "not a channel message");
+}
+
+#[tokio::test]
+async fn unreachable_slack_is_retried_then_reported() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    let clock = Arc::new(ManualClock::new());
+    let config = SlackConfig {
+        base_url: format!("http://{addr}/api"),
+        retry: RetrySettings {
+            max_attempts: 3,
+            initial_backoff_ms: 100,
+            ..RetrySettings::default()
+        },
+        ..SlackConfig::new("xoxb-x")
+    };
+    let slack = SlackClient::new(config, clock.clone()).unwrap();
+    let err = slack
+        .post_message(&PostMessage {
+            channel: "#alerts".into(),
+            text: "x".into(),
+            blocks: Vec::new(),
+            thread_ts: None,
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, SlackError::Transport { method, attempts: 3, .. } if method == "chat.postMessage"),
+        "{err:?}"
+    );
+    assert_eq!(clock.sleeps(), ms(&[100, 200]));
+}
