@@ -313,7 +313,7 @@ impl SocketMode {
 async fn close(socket: Option<Box<Socket>>) {
     if let Some(mut socket) = socket {
         // Best effort: the connection is being abandoned either way.
-        let _ = socket.close(None).await;
+        let _ = socket.send(Message::Close(None)).await;
     }
 }
 
