@@ -6,6 +6,7 @@
 pub mod action;
 pub mod analysis;
 pub mod clock;
+pub mod escalation;
 pub mod event;
 pub mod fingerprint;
 pub mod incident;

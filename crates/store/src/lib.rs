@@ -19,6 +19,7 @@ mod error;
 mod group_commit;
 mod incidents;
 mod ingest;
+mod notifications;
 mod process;
 mod respond;
 mod rows;
@@ -28,6 +29,7 @@ pub use connect::Backend;
 pub use error::StoreError;
 pub use incidents::{IncidentFilter, IncidentPage, ManualOutcome};
 pub use ingest::{IngestReceipt, NewDelivery, StoredDelivery};
+pub use notifications::NotificationRow;
 pub use respond::{ActionDecision, ActionRow, ActionState, ActionUpdate, IncidentJob, NewAction};
 pub use rows::{AlertRow, EventRow, IncidentDetail, IncidentRow, RelatedIncidents};
 

@@ -1143,3 +1143,108 @@ async fn analysis_input_gathers_the_timeline_history_and_past_actions() {
         store.close().await;
     }
 }
+
+#[tokio::test]
+async fn notifications_are_announced_once_and_due_when_nag_time_comes_or_the_state_moves() {
+    use nightwatch_core::escalation::{NagPolicy, NagRecord};
+    for (name, store, _guard) in stores("notify").await {
+        let now = t0() + Duration::minutes(5);
+        store
+            .ingest(delivery(
+                vec![
+                    alert("firing", "KubePodCrashLooping", "web-1", 0),
+                    alert("firing", "KubePodCrashLooping", "web-2", 0),
+                ],
+                t0(),
+            ))
+            .await
+            .unwrap();
+        drain(&store, t0()).await;
+        let fresh = store
+            .incidents_to_announce(t0() - Duration::hours(1), 10)
+            .await
+            .unwrap();
+        assert_eq!(fresh.len(), 2, "{name}");
+        let (first, second) = (fresh[0].id, fresh[1].id);
+        let policy = NagPolicy::default();
+        let record = NagRecord::announced(&policy, now);
+        store
+            .record_notification(first, "C0ALERTS", "1700.0001", &record, now)
+            .await
+            .unwrap();
+        store
+            .record_notification(second, "C0ALERTS", "1700.0002", &record, now)
+            .await
+            .unwrap();
+        assert!(
+            store
+                .incidents_to_announce(t0() - Duration::hours(1), 10)
+                .await
+                .unwrap()
+                .is_empty(),
+            "{name}: announced once"
+        );
+        // Too old to announce (opened before the window).
+        assert!(
+            store
+                .incidents_to_announce(t0() + Duration::hours(1), 10)
+                .await
+                .unwrap()
+                .is_empty(),
+            "{name}"
+        );
+
+        assert!(
+            store.notifications_due(now, 10).await.unwrap().is_empty(),
+            "{name}: nothing due yet"
+        );
+        let due = store
+            .notifications_due(now + Duration::minutes(10), 10)
+            .await
+            .unwrap();
+        assert_eq!(due.len(), 2, "{name}");
+        assert_eq!(due[0].message_ts, "1700.0001", "{name}");
+        assert_eq!(due[0].record, record, "{name}");
+
+        // Acknowledged: due at once (to stop and update the message), whatever the nag time.
+        store
+            .change_incident(second, ManualChange::Acknowledge, "bob", now)
+            .await
+            .unwrap();
+        let due = store.notifications_due(now, 10).await.unwrap();
+        assert_eq!(
+            due.iter().map(|n| n.incident_id).collect::<Vec<_>>(),
+            vec![second],
+            "{name}"
+        );
+        let stopped = NagRecord {
+            stopped: true,
+            ..record.clone()
+        };
+        store
+            .update_notification(second, &stopped, now)
+            .await
+            .unwrap();
+        assert!(
+            store.notifications_due(now, 10).await.unwrap().is_empty(),
+            "{name}"
+        );
+        let kept = store.notification(second).await.unwrap().unwrap();
+        assert!(kept.record.stopped, "{name}");
+        let nagged = NagRecord {
+            nags: 2,
+            level: 1,
+            ..record.clone()
+        };
+        store
+            .update_notification(first, &nagged, now)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.notification(first).await.unwrap().unwrap().record,
+            nagged,
+            "{name}"
+        );
+        assert_eq!(store.notification(9999).await.unwrap(), None, "{name}");
+    }
+}
