@@ -32,6 +32,7 @@ struct FileConfig {
     actions: ActionsConfig,
     llm: Option<LlmSection>,
     sources: SourcesConfig,
+    notify: crate::notify::NotifyConfig,
 }
 
 /// How nightwatch reaches the cluster.
@@ -126,6 +127,8 @@ pub struct Config {
     pub llm_section: Option<LlmSection>,
     /// Prometheus, Alertmanager, Loki, VictoriaLogs, Grafana for the investigation's tools.
     pub sources: SourcesConfig,
+    /// Slack and the nag settings.
+    pub notify: crate::notify::NotifyConfig,
 }
 
 impl Config {
@@ -177,6 +180,7 @@ impl Config {
             llm,
             llm_section: file.llm,
             sources: file.sources,
+            notify: file.notify,
         })
     }
 

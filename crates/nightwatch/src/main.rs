@@ -9,6 +9,7 @@ mod incidents_cmd;
 mod investigate;
 mod logging;
 mod metrics;
+mod notify;
 mod replay;
 mod respond;
 mod runbooks_cmd;

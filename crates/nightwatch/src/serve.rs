@@ -71,6 +71,13 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         decision_turn: tokio::sync::Mutex::new(()),
     });
     let responder_handle = tokio::spawn(responder.run(wake_responder.clone(), stop_signal.clone()));
+    let notifier_handle = start_notifier(
+        &config,
+        store.clone(),
+        clock.clone(),
+        wake_responder.clone(),
+        stop_signal.clone(),
+    )?;
 
     let state = AppState {
         store: store.clone(),
@@ -111,6 +118,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         let _ = handle.await;
     }
     let _ = responder_handle.await;
+    if let Some(handle) = notifier_handle {
+        let _ = handle.await;
+    }
     match Arc::try_unwrap(store) {
         Ok(store) => store.close().await,
         Err(_) => tracing::warn!("store still shared at shutdown; pending commits finish on drop"),
@@ -141,6 +151,65 @@ async fn shutdown_signal() {
         _ = ctrl_c => {},
         _ = terminate => {},
     }
+}
+
+/// The Slack notifier (and its Socket Mode client), when `[notify.slack]` is configured.
+fn start_notifier(
+    config: &Config,
+    store: Arc<nightwatch_store::Store>,
+    clock: Arc<dyn Clock>,
+    wake_responder: Arc<Notify>,
+    stop: watch::Receiver<bool>,
+) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
+    let Some(slack) = &config.notify.slack else {
+        return Ok(None);
+    };
+    let notify_clock: Arc<dyn nightwatch_notify::Clock> = Arc::new(nightwatch_notify::TokioClock);
+    let mut web = nightwatch_notify::SlackConfig::new(slack.bot_token.clone());
+    if let Some(base) = &slack.base_url {
+        web.base_url = base.clone();
+    }
+    let client = nightwatch_notify::SlackClient::new(web, notify_clock.clone())
+        .context("configuring the Slack client")?;
+    let commands = match &slack.app_token {
+        Some(token) => {
+            let mut socket = nightwatch_notify::SocketModeConfig::new(token.clone());
+            if let Some(base) = &slack.base_url {
+                socket.base_url = base.clone();
+            }
+            let (tx, rx) = tokio::sync::mpsc::channel(64);
+            let mode = nightwatch_notify::SocketMode::new(socket, notify_clock)
+                .context("configuring Slack Socket Mode")?;
+            let socket_stop = stop.clone();
+            tokio::spawn(async move {
+                if let Err(error) = mode.run(tx, socket_stop).await {
+                    tracing::error!(%error, "slack socket mode stopped");
+                }
+            });
+            Some(rx)
+        }
+        None => None,
+    };
+    let ui_base = config
+        .notify
+        .ui_base_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", config.listen));
+    let notifier = Arc::new(crate::notify::Notifier {
+        store,
+        clock,
+        slack: client,
+        channel: slack.channel.clone(),
+        min_severity: slack
+            .min_severity
+            .unwrap_or(nightwatch_core::model::Severity::Warning),
+        ui_base,
+        policy: config.notify.nag.policy(),
+        targets: config.notify.nag.targets.clone(),
+        wake_responder,
+    });
+    tracing::info!(channel = %slack.channel, socket_mode = slack.app_token.is_some(), "slack notifications on");
+    Ok(Some(tokio::spawn(notifier.run(commands, stop))))
 }
 
 /// The model, when one is configured. Its clients are built here so a bad base URL stops the

@@ -1,0 +1,479 @@
+//! Telling the humans (DESIGN §7), Slack first: each new incident is posted to the channel
+//! (Block Kit card with the buttons), reminders go into its thread every `interval` until
+//! someone acknowledges — after M reminders the next target is mentioned — and the message is
+//! updated when the incident is acknowledged or resolved. Buttons and `/nightwatch` arrive over
+//! Socket Mode and change the incident through the same store calls as the API. The nag
+//! decisions are `core::escalation`'s; the record is in the store, so a restart keeps nagging.
+
+use chrono::{DateTime, Utc};
+use nightwatch_core::Clock;
+use nightwatch_core::escalation::{NagPolicy, NagRecord, NagStep, next_step};
+use nightwatch_core::event::EventKind;
+use nightwatch_core::incident::{IncidentState, ManualChange, Verdict};
+use nightwatch_core::model::Severity;
+use nightwatch_notify::slack::{
+    ButtonAction, ButtonClick, PostMessage, ResponseUrlReply, SlashCommand, SlashRequest,
+    UpdateMessage, incident_blocks, incident_text,
+};
+use nightwatch_notify::{IncidentCard, PendingAction, SlackClient, SlackCommand, incident_url};
+use nightwatch_store::{ActionDecision, ActionState, IncidentRow, Store, StoreError};
+use serde::Deserialize;
+use serde_json::json;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{Notify, mpsc, watch};
+
+/// `[notify]` in the config file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NotifyConfig {
+    /// Where the UI is reachable for the humans (links in messages).
+    pub ui_base_url: Option<String>,
+    pub slack: Option<SlackSection>,
+    pub nag: NagSection,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlackSection {
+    /// Bot token (`xoxb-…`): posts and updates messages.
+    pub bot_token: String,
+    /// App-level token (`xapp-…`): Socket Mode for the buttons and `/nightwatch`. Without it
+    /// messages are posted but buttons do nothing.
+    #[serde(default)]
+    pub app_token: Option<String>,
+    /// Channel id or `#name`.
+    pub channel: String,
+    /// The Web API's base (Slack's own by default).
+    #[serde(default)]
+    pub base_url: Option<String>,
+    /// Incidents below this severity are not posted (default: warning).
+    #[serde(default)]
+    pub min_severity: Option<Severity>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NagSection {
+    pub interval_seconds: f64,
+    /// Reminders to one target before the next is mentioned.
+    pub nags_per_target: u32,
+    /// Who each escalation level mentions, in order (`<!subteam^S123>`, `<@U123>`, `<!here>`).
+    /// Empty: reminders mention no one.
+    pub targets: Vec<String>,
+}
+
+impl Default for NagSection {
+    fn default() -> Self {
+        NagSection {
+            interval_seconds: 600.0,
+            nags_per_target: 3,
+            targets: Vec::new(),
+        }
+    }
+}
+
+impl NagSection {
+    pub fn policy(&self) -> NagPolicy {
+        let seconds = if self.interval_seconds.is_finite() && self.interval_seconds > 0.0 {
+            self.interval_seconds
+        } else {
+            600.0
+        };
+        NagPolicy {
+            interval: chrono::Duration::milliseconds((seconds * 1000.0) as i64),
+            nags_per_target: self.nags_per_target.max(1),
+            targets: self.targets.len().max(1),
+        }
+    }
+}
+
+/// Announced incidents older than this at start are not posted (a first start on an old
+/// database would flood the channel).
+const ANNOUNCE_WINDOW: chrono::Duration = chrono::Duration::hours(24);
+const TICK: Duration = Duration::from_millis(500);
+const BATCH: i64 = 20;
+const ACTOR: &str = "nightwatch";
+
+pub struct Notifier {
+    pub store: Arc<Store>,
+    pub clock: Arc<dyn Clock>,
+    pub slack: SlackClient,
+    pub channel: String,
+    pub min_severity: Severity,
+    pub ui_base: String,
+    pub policy: NagPolicy,
+    pub targets: Vec<String>,
+    pub wake_responder: Arc<Notify>,
+}
+
+/// The incident as the channels show it.
+pub fn card(incident: &IncidentRow, pending: Option<PendingAction>, ui_base: &str) -> IncidentCard {
+    IncidentCard {
+        id: incident.id,
+        title: incident
+            .summary
+            .clone()
+            .unwrap_or_else(|| incident.alertname.clone()),
+        severity: incident.severity,
+        state: incident.state,
+        verdict: incident.verdict,
+        alertname: incident.alertname.clone(),
+        namespace: incident.namespace.clone(),
+        pod: incident.pod.clone(),
+        node: incident.node.clone(),
+        runbook: incident.runbook.clone(),
+        summary: incident.summary.clone(),
+        acknowledged_by: incident.acknowledged_by.clone(),
+        pending_action: pending,
+        ui_url: incident_url(ui_base, incident.id),
+        opened_at: Some(incident.opened_at),
+    }
+}
+
+/// The reminder text for a nag step.
+pub fn reminder(
+    step: &NagStep,
+    targets: &[String],
+    incident: &IncidentRow,
+    now: DateTime<Utc>,
+) -> Option<String> {
+    let (level, nag, escalated) = match step {
+        NagStep::Nag { level, nag } => (*level, *nag, false),
+        NagStep::Escalate { level, nag } => (*level, *nag, true),
+        _ => return None,
+    };
+    let open = (now - incident.opened_at).num_minutes().max(0);
+    let who = targets
+        .get(level)
+        .map(|t| format!("{t} "))
+        .unwrap_or_default();
+    Some(if escalated {
+        format!(
+            "{who}Escalating: incident #{} ({}) is unacknowledged after {open} min and {} reminders.",
+            incident.id,
+            incident.alertname,
+            nag - 1
+        )
+    } else {
+        format!(
+            "{who}Reminder {nag}: incident #{} ({}) is still unacknowledged after {open} min.",
+            incident.id, incident.alertname
+        )
+    })
+}
+
+impl Notifier {
+    pub async fn run(
+        self: Arc<Self>,
+        mut commands: Option<mpsc::Receiver<SlackCommand>>,
+        mut stop: watch::Receiver<bool>,
+    ) {
+        let started = self.clock.now();
+        loop {
+            if *stop.borrow() {
+                break;
+            }
+            if let Err(error) = self.tick(started).await {
+                tracing::warn!(%error, "notifier: store error; retrying");
+            }
+            let command = async {
+                match commands.as_mut() {
+                    Some(rx) => rx.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = tokio::time::sleep(TICK) => {}
+                received = command => match received {
+                    Some(command) => self.command(command).await,
+                    None => commands = None,
+                },
+                _ = stop.changed() => {}
+            }
+        }
+    }
+
+    async fn tick(&self, started: DateTime<Utc>) -> Result<(), StoreError> {
+        let now = self.clock.now();
+        for incident in self
+            .store
+            .incidents_to_announce(started - ANNOUNCE_WINDOW, BATCH)
+            .await?
+        {
+            self.announce(&incident, now).await?;
+        }
+        for notification in self.store.notifications_due(now, BATCH).await? {
+            let Some(incident) = self.store.incident(notification.incident_id).await? else {
+                continue;
+            };
+            let (step, after) = next_step(&self.policy, &notification.record, incident.state, now);
+            match &step {
+                NagStep::Nag { level, nag } | NagStep::Escalate { level, nag } => {
+                    let Some(text) = reminder(&step, &self.targets, &incident, now) else {
+                        continue;
+                    };
+                    let posted = self
+                        .slack
+                        .post_message(&PostMessage {
+                            channel: notification.channel.clone(),
+                            text,
+                            blocks: Vec::new(),
+                            thread_ts: Some(notification.message_ts.clone()),
+                        })
+                        .await;
+                    if let Err(error) = posted {
+                        // Not recorded: the same nag is tried on the next tick.
+                        tracing::warn!(incident = incident.id, %error, "slack reminder failed");
+                        continue;
+                    }
+                    let kind = if matches!(step, NagStep::Escalate { .. }) {
+                        "escalation"
+                    } else {
+                        "reminder"
+                    };
+                    self.event(
+                        incident.id,
+                        json!({
+                            "channel": "slack", "kind": kind, "nag": nag, "level": level,
+                            "target": self.targets.get(*level),
+                        }),
+                        now,
+                    )
+                    .await?;
+                }
+                NagStep::Stop { .. } => {
+                    self.refresh(&incident, &notification.channel, &notification.message_ts)
+                        .await?
+                }
+                NagStep::Wait { .. } | NagStep::Done => {}
+            }
+            self.store
+                .update_notification(incident.id, &after, now)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn pending_action(&self, incident_id: i64) -> Result<Option<PendingAction>, StoreError> {
+        Ok(self
+            .store
+            .actions(Some(ActionState::Pending), Some(incident_id), 1)
+            .await?
+            .into_iter()
+            .next()
+            .map(|action| PendingAction {
+                id: action.id,
+                description: format!("{} on {} ({})", action.action, action.target, action.reason),
+            }))
+    }
+
+    async fn announce(&self, incident: &IncidentRow, now: DateTime<Utc>) -> Result<(), StoreError> {
+        if incident.severity > self.min_severity {
+            // Recorded as stopped so it is not considered again.
+            let quiet = NagRecord {
+                stopped: true,
+                ..NagRecord::announced(&self.policy, now)
+            };
+            return self
+                .store
+                .record_notification(incident.id, &self.channel, "", &quiet, now)
+                .await;
+        }
+        let card = card(
+            incident,
+            self.pending_action(incident.id).await?,
+            &self.ui_base,
+        );
+        let posted = self
+            .slack
+            .post_message(&PostMessage {
+                channel: self.channel.clone(),
+                text: incident_text(&card),
+                blocks: incident_blocks(&card),
+                thread_ts: None,
+            })
+            .await;
+        match posted {
+            Ok(message) => {
+                let record = NagRecord::announced(&self.policy, now);
+                self.store
+                    .record_notification(incident.id, &message.channel, &message.ts, &record, now)
+                    .await?;
+                self.event(
+                    incident.id,
+                    json!({"channel": "slack", "kind": "announce",
+                    "slack_channel": message.channel, "ts": message.ts}),
+                    now,
+                )
+                .await
+            }
+            Err(error) => {
+                // Not recorded: announced on a later tick.
+                tracing::warn!(incident = incident.id, %error, "slack post failed");
+                Ok(())
+            }
+        }
+    }
+
+    /// Rewrites the incident's message to its current state (buttons follow it).
+    async fn refresh(
+        &self,
+        incident: &IncidentRow,
+        channel: &str,
+        ts: &str,
+    ) -> Result<(), StoreError> {
+        if ts.is_empty() {
+            return Ok(());
+        }
+        let card = card(
+            incident,
+            self.pending_action(incident.id).await?,
+            &self.ui_base,
+        );
+        if let Err(error) = self
+            .slack
+            .update_message(&UpdateMessage {
+                channel: channel.to_owned(),
+                ts: ts.to_owned(),
+                text: incident_text(&card),
+                blocks: incident_blocks(&card),
+            })
+            .await
+        {
+            tracing::warn!(incident = incident.id, %error, "slack update failed");
+        }
+        Ok(())
+    }
+
+    async fn event(
+        &self,
+        incident_id: i64,
+        payload: serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.store
+            .append_incident_event(
+                incident_id,
+                EventKind::NotificationSent,
+                ACTOR,
+                payload,
+                now,
+            )
+            .await
+    }
+
+    async fn command(&self, command: SlackCommand) {
+        let (reply_to, text) = match command {
+            SlackCommand::Button(click) => {
+                let reply = click.response_url.clone();
+                (reply, self.button(click).await)
+            }
+            SlackCommand::Slash(slash) => {
+                let reply = Some(slash.response_url.clone());
+                (reply, self.slash(slash).await)
+            }
+            SlackCommand::Event(_) => return,
+        };
+        if let Some(url) = reply_to
+            && let Err(error) = self
+                .slack
+                .respond(&url, &ResponseUrlReply::ephemeral(text))
+                .await
+        {
+            tracing::warn!(%error, "slack reply failed");
+        }
+    }
+
+    /// A button: the same store calls as the API, by the Slack user.
+    async fn button(&self, click: ButtonClick) -> String {
+        let by = click.user.display().to_owned();
+        let now = self.clock.now();
+        let id = click.incident_id;
+        let outcome = match click.action {
+            ButtonAction::Ack => self
+                .store
+                .change_incident(id, ManualChange::Acknowledge, &by, now)
+                .await
+                .map(|_| format!("Incident #{id} acknowledged by {by}.")),
+            ButtonAction::Noise | ButtonAction::Real => {
+                let verdict = if click.action == ButtonAction::Noise {
+                    Verdict::Noise
+                } else {
+                    Verdict::Real
+                };
+                self.store
+                    .change_incident(id, ManualChange::SetVerdict(verdict), &by, now)
+                    .await
+                    .map(|_| format!("Incident #{id} marked {} by {by}.", verdict.as_str()))
+            }
+            ButtonAction::Approve | ButtonAction::Reject => {
+                let Some(action_id) = click.action_id else {
+                    return "That button names no action.".to_owned();
+                };
+                let decision = if click.action == ButtonAction::Approve {
+                    ActionDecision::Approve
+                } else {
+                    ActionDecision::Reject
+                };
+                let decided = self
+                    .store
+                    .decide_action(action_id, decision, &by, now)
+                    .await;
+                // The responder runs approved actions (through the policy again).
+                self.wake_responder.notify_one();
+                decided.map(|action| {
+                    format!(
+                        "Action {} {} is now {} ({by}).",
+                        action.id, action.action, action.state
+                    )
+                })
+            }
+        };
+        let text = outcome.unwrap_or_else(|error| format!("Incident #{id}: {error}"));
+        if let (Ok(Some(incident)), Some(channel), Some(ts)) = (
+            self.store.incident(id).await,
+            click.channel.as_deref(),
+            click.message_ts.as_deref(),
+        ) {
+            let _ = self.refresh(&incident, channel, ts).await;
+        }
+        text
+    }
+
+    async fn slash(&self, slash: SlashCommand) -> String {
+        let now = self.clock.now();
+        let by = slash.user.display().to_owned();
+        match slash.request {
+            SlashRequest::Ack(id) => match self
+                .store
+                .change_incident(id, ManualChange::Acknowledge, &by, now)
+                .await
+            {
+                Ok(_) => format!("Incident #{id} acknowledged by {by}."),
+                Err(error) => format!("Incident #{id}: {error}"),
+            },
+            SlashRequest::Status => match self.store.incident_counts().await {
+                Ok(counts) => {
+                    let parts: Vec<String> = counts
+                        .iter()
+                        .filter(|(state, _)| *state != IncidentState::Resolved)
+                        .map(|(state, n)| format!("{n} {}", state.as_str()))
+                        .collect();
+                    if parts.is_empty() {
+                        "No open incidents.".to_owned()
+                    } else {
+                        format!("Open incidents: {}.", parts.join(", "))
+                    }
+                }
+                Err(error) => format!("status unavailable: {error}"),
+            },
+            SlashRequest::Briefing => {
+                "The briefing is not built yet; see the UI for incidents.".to_owned()
+            }
+            SlashRequest::Help | SlashRequest::Unknown(_) => {
+                "Usage: /nightwatch status | ack ID | briefing".to_owned()
+            }
+        }
+    }
+}

@@ -1,0 +1,184 @@
+//! Slack end to end, through the real binary and the production Slack clients, against the
+//! wire-faithful fake Slack (Web API over HTTP, Socket Mode over a real WebSocket): an alert is
+//! posted to `#alerts` with its buttons; reminders go into the thread every interval, the
+//! primary target first and the next one after M reminders; bob's Acknowledge click over the
+//! socket is acked, acknowledges the incident as bob, rewrites the message without the button
+//! and stops the reminders; `/nightwatch status` answers through the response URL.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use nightwatch_notify::fake::FakeSlack;
+use nightwatch_testkit::{Nightwatch, wait_for};
+use reqwest::blocking::Client;
+use serde_json::{Value, json};
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_nightwatch");
+const WAIT: Duration = Duration::from_secs(60);
+
+fn alert() -> Value {
+    let labels = json!({
+        "alertname": "PaymentsErrorRate", "namespace": "payments", "severity": "critical",
+    });
+    json!({
+        "version": "4", "status": "firing", "receiver": "nightwatch",
+        "groupLabels": {}, "commonLabels": labels, "commonAnnotations": {},
+        "externalURL": "http://alertmanager.example:9093",
+        "alerts": [{
+            "status": "firing", "labels": labels,
+            "annotations": {"summary": "payments 5xx above 5%"},
+            "startsAt": chrono::Utc::now().to_rfc3339(),
+            "endsAt": "0001-01-01T00:00:00Z",
+        }],
+    })
+}
+
+fn has_button(message: &nightwatch_notify::fake::SlackMessage, action_id: &str) -> bool {
+    message
+        .blocks
+        .to_string()
+        .contains(&format!("\"action_id\":\"{action_id}\""))
+}
+
+#[test]
+fn alert_to_slack_nags_until_bob_acknowledges_over_the_socket() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let slack = runtime.block_on(FakeSlack::start()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("nw.db").display());
+    let config = format!(
+        "[kubernetes]\nenabled = false\n\n\
+         [notify]\nui_base_url = \"http://nightwatch.example\"\n\n\
+         [notify.slack]\nbot_token = \"{}\"\napp_token = \"{}\"\nchannel = \"#alerts\"\nbase_url = \"{}\"\n\n\
+         [notify.nag]\ninterval_seconds = 1\nnags_per_target = 2\ntargets = [\"<@U0PRIMARY>\", \"<@U0SECOND>\"]\n",
+        slack.bot_token(),
+        slack.app_token(),
+        slack.base_url()
+    );
+    let nw = Nightwatch::start(BIN, &url, Some(&config));
+    let client = Client::new();
+    let response = client
+        .post(nw.url("/webhook/alertmanager"))
+        .json(&alert())
+        .send()
+        .unwrap();
+    assert!(response.status().is_success());
+
+    // Posted once, as a card with the buttons and the UI link.
+    let message = wait_for("the incident message", WAIT, || {
+        slack
+            .messages("#alerts")
+            .into_iter()
+            .find(|m| m.thread_ts.is_none())
+    });
+    assert!(
+        message.text.contains("PaymentsErrorRate") || message.text.contains("payments 5xx"),
+        "{}",
+        message.text
+    );
+    assert!(has_button(&message, "nw_ack"), "{}", message.blocks);
+    assert!(
+        message
+            .blocks
+            .to_string()
+            .contains("http://nightwatch.example/incident/1")
+    );
+    let replies = |slack: &FakeSlack| -> Vec<String> {
+        slack
+            .messages("#alerts")
+            .into_iter()
+            .filter(|m| m.thread_ts.as_deref() == Some(message.ts.as_str()))
+            .map(|m| m.text)
+            .collect()
+    };
+
+    // Two reminders to the primary, then the escalation to the next target, in the thread.
+    let nagged = wait_for("three reminders", WAIT, || {
+        let texts = replies(&slack);
+        (texts.len() >= 3).then_some(texts)
+    });
+    assert!(
+        nagged[0].starts_with("<@U0PRIMARY> Reminder 1: incident #1"),
+        "{nagged:?}"
+    );
+    assert!(
+        nagged[1].starts_with("<@U0PRIMARY> Reminder 2"),
+        "{nagged:?}"
+    );
+    assert!(
+        nagged[2].starts_with("<@U0SECOND> Escalating: incident #1"),
+        "{nagged:?}"
+    );
+
+    // bob clicks Acknowledge over Socket Mode.
+    wait_for("the socket mode connection", WAIT, || {
+        (slack.live_connections() >= 1).then_some(())
+    });
+    let envelope = slack
+        .click("#alerts", &message.ts, "nw_ack", "bob")
+        .unwrap();
+    let incident = wait_for("the acknowledgement", WAIT, || {
+        let detail = nw.incident(1);
+        (detail["incident"]["state"] == "acknowledged").then_some(detail)
+    });
+    assert_eq!(incident["incident"]["acknowledged_by"], "bob", "{incident}");
+    assert!(slack.acks().contains(&envelope), "the envelope was acked");
+    let updated = wait_for("the message rewritten", WAIT, || {
+        slack
+            .messages("#alerts")
+            .into_iter()
+            .find(|m| m.ts == message.ts && m.edits > 0 && !has_button(m, "nw_ack"))
+    });
+    assert!(
+        updated.blocks.to_string().contains("bob"),
+        "{}",
+        updated.blocks
+    );
+    let answered = wait_for("bob's ephemeral answer", WAIT, || {
+        slack.responses().into_iter().find(|(_, body)| {
+            body["text"]
+                .as_str()
+                .is_some_and(|t| t.contains("acknowledged by bob"))
+        })
+    });
+    assert_eq!(answered.1["response_type"], "ephemeral");
+
+    // The reminders stopped: none after the acknowledgement, even after more intervals.
+    let at_ack = replies(&slack).len();
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(
+        replies(&slack).len(),
+        at_ack,
+        "no reminder after the acknowledgement"
+    );
+    let events = nw.incident(1)["events"].as_array().unwrap().clone();
+    let acked = events
+        .iter()
+        .position(|e| e["kind"] == "acknowledged")
+        .unwrap();
+    assert!(
+        events[acked..]
+            .iter()
+            .all(|e| e["kind"] != "notification_sent" || e["payload"]["kind"] == "announce"),
+        "{events:?}"
+    );
+    let sent: Vec<&str> = events
+        .iter()
+        .filter(|e| e["kind"] == "notification_sent")
+        .map(|e| e["payload"]["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        &sent[..4],
+        ["announce", "reminder", "reminder", "escalation"],
+        "{sent:?}"
+    );
+
+    // The slash command answers through its response URL.
+    slack.slash("/nightwatch", "status", "carol").unwrap();
+    wait_for("the status answer", WAIT, || {
+        slack.responses().into_iter().find(|(_, body)| {
+            body["text"]
+                .as_str()
+                .is_some_and(|t| t.contains("1 acknowledged"))
+        })
+    });
+}
