@@ -105,6 +105,16 @@ pub struct Notifier {
     pub policy: NagPolicy,
     pub targets: Vec<String>,
     pub wake_responder: Arc<Notify>,
+    /// The last `escalated` / `approval_requested` event looked at (in memory: after a restart
+    /// the timeline says what was already told).
+    pub cursor: tokio::sync::Mutex<EventCursor>,
+}
+
+/// Where the notifier is in the timeline's escalations and approval requests.
+#[derive(Debug, Default)]
+pub struct EventCursor {
+    pub escalated: i64,
+    pub approval_requested: i64,
 }
 
 /// The incident as the channels show it.
@@ -203,6 +213,7 @@ impl Notifier {
         {
             self.announce(&incident, now).await?;
         }
+        self.tell_events(now, started).await?;
         for notification in self.store.notifications_due(now, BATCH).await? {
             let Some(incident) = self.store.incident(notification.incident_id).await? else {
                 continue;
@@ -253,6 +264,115 @@ impl Notifier {
                 .await?;
         }
         Ok(())
+    }
+
+    /// Escalations (a runbook or the policy handing over to a human) and approval requests go
+    /// to the incident's thread at once, the approval with its Approve / Reject buttons.
+    async fn tell_events(
+        &self,
+        now: DateTime<Utc>,
+        started: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut cursor = self.cursor.lock().await;
+        for kind in [EventKind::ApprovalRequested, EventKind::Escalated] {
+            let after = match kind {
+                EventKind::Escalated => cursor.escalated,
+                _ => cursor.approval_requested,
+            };
+            for event in self.store.events_after(after, kind, BATCH).await? {
+                let notification = self.store.notification(event.incident_id).await?;
+                // Announce first (the thread needs its message), unless it never will be: an
+                // incident from before the announce window.
+                if notification.is_none() && event.at >= started - ANNOUNCE_WINDOW {
+                    break;
+                }
+                match kind {
+                    EventKind::Escalated => cursor.escalated = event.id,
+                    _ => cursor.approval_requested = event.id,
+                }
+                let Some(notification) = notification else {
+                    continue;
+                };
+                if notification.message_ts.is_empty() || self.told(&event).await? {
+                    continue;
+                }
+                let Some(incident) = self.store.incident(event.incident_id).await? else {
+                    continue;
+                };
+                let mention = self
+                    .targets
+                    .first()
+                    .map(|t| format!("{t} "))
+                    .unwrap_or_default();
+                let pending = self.pending_action(incident.id).await?;
+                let (text, blocks) = if kind == EventKind::Escalated {
+                    let reason = event.payload["reason"]
+                        .as_str()
+                        .unwrap_or("a human is needed");
+                    (
+                        format!(
+                            "{mention}Escalated: incident #{} needs a human: {reason}",
+                            incident.id
+                        ),
+                        Vec::new(),
+                    )
+                } else {
+                    let Some(action) = pending.clone() else {
+                        // Decided (or expired) before it could be told.
+                        continue;
+                    };
+                    let card = card(&incident, Some(action.clone()), &self.ui_base);
+                    (
+                        format!(
+                            "{mention}Approval needed for incident #{}: {}",
+                            incident.id, action.description
+                        ),
+                        incident_blocks(&card),
+                    )
+                };
+                let posted = self
+                    .slack
+                    .post_message(&PostMessage {
+                        channel: notification.channel.clone(),
+                        text,
+                        blocks,
+                        thread_ts: Some(notification.message_ts.clone()),
+                    })
+                    .await;
+                if let Err(error) = posted {
+                    tracing::warn!(incident = incident.id, %error, "slack thread post failed");
+                    continue;
+                }
+                let what = if kind == EventKind::Escalated {
+                    "escalated"
+                } else {
+                    "approval"
+                };
+                self.event(
+                    incident.id,
+                    json!({
+                        "channel": "slack", "kind": what, "about_event": event.id,
+                        "action_id": pending.map(|p| p.id),
+                    }),
+                    now,
+                )
+                .await?;
+                // The top message gets the Approve / Reject buttons too.
+                self.refresh(&incident, &notification.channel, &notification.message_ts)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether `event` was told already (a restart re-reads the timeline from the start).
+    async fn told(&self, event: &nightwatch_store::EventRow) -> Result<bool, StoreError> {
+        Ok(self
+            .store
+            .incident_events_of(event.incident_id, EventKind::NotificationSent)
+            .await?
+            .iter()
+            .any(|sent| sent.payload["about_event"].as_i64() == Some(event.id)))
     }
 
     async fn pending_action(&self, incident_id: i64) -> Result<Option<PendingAction>, StoreError> {

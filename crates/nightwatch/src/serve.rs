@@ -207,6 +207,7 @@ fn start_notifier(
         policy: config.notify.nag.policy(),
         targets: config.notify.nag.targets.clone(),
         wake_responder,
+        cursor: tokio::sync::Mutex::new(crate::notify::EventCursor::default()),
     });
     tracing::info!(channel = %slack.channel, socket_mode = slack.app_token.is_some(), "slack notifications on");
     Ok(Some(tokio::spawn(notifier.run(commands, stop))))

@@ -2,7 +2,8 @@
 //! simulator) → real Prometheus and Alertmanager → nightwatch routes each incident to its
 //! runbook, reads the cluster, asks the policy, and — in auto classes — dry-runs, executes and
 //! verifies the fix; the fault is really gone and Alertmanager resolves the incident. In a
-//! class that needs approval the cluster is untouched until a human approves through the API.
+//! class that needs approval the cluster is untouched until a human approves — through the API,
+//! or with the Approve button of the approval posted to (the fake) Slack, over Socket Mode.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -215,11 +216,19 @@ fn runbooks_fix_every_scenario_in_auto_classes_and_wait_for_approval_elsewhere()
     std::fs::create_dir(&runbooks_dir).unwrap();
     std::fs::write(runbooks_dir.join("evil.md"), EVIL_RUNBOOK).unwrap();
     std::fs::write(runbooks_dir.join("restart.md"), RESTART_RUNBOOK).unwrap();
+    let slack_runtime = tokio::runtime::Runtime::new().unwrap();
+    let slack = slack_runtime
+        .block_on(nightwatch_notify::fake::FakeSlack::start())
+        .unwrap();
     let config = format!(
-        "policy_file = {policy:?}\nrunbooks_dir = {runbooks:?}\n[kubernetes]\nkubeconfig = {kubeconfig:?}\n[actions]\nfallback_image = {FALLBACK_IMAGE:?}\nverify_timeout_seconds = 150\nverify_interval_seconds = 1\nrecheck_seconds = 5\nmax_rechecks = 30\n",
+        "policy_file = {policy:?}\nrunbooks_dir = {runbooks:?}\n[kubernetes]\nkubeconfig = {kubeconfig:?}\n[actions]\nfallback_image = {FALLBACK_IMAGE:?}\nverify_timeout_seconds = 150\nverify_interval_seconds = 1\nrecheck_seconds = 5\nmax_rechecks = 30\n\
+         [notify.slack]\nbot_token = {bot:?}\napp_token = {app:?}\nchannel = \"#alerts\"\nbase_url = {base:?}\n",
         policy = policy_path.display().to_string(),
         runbooks = runbooks_dir.display().to_string(),
         kubeconfig = kubeconfig.display().to_string(),
+        bot = slack.bot_token(),
+        app = slack.app_token(),
+        base = slack.base_url(),
     );
     let nightwatch = Nightwatch::start_on(NIGHTWATCH, &database_url, Some(&config), port);
     let recommend_policy = policy_dir.path().join("recommend.yaml");
@@ -472,12 +481,25 @@ fn runbooks_fix_every_scenario_in_auto_classes_and_wait_for_approval_elsewhere()
         "128Mi"
     );
     let action_id = manual["id"].as_i64().unwrap();
-    let (status, approved) = post(
-        &nightwatch.url(&format!("/api/actions/{action_id}/approve")),
-        json!({"by": "alice"}),
-    );
-    assert_eq!(status, 200, "{approved}");
-    assert_eq!(approved["decided_by"], "alice");
+    // The approval is posted to the incident's Slack thread with its buttons; alice approves
+    // there, over Socket Mode.
+    let approval = lab.wait_until("the approval in Slack", TIMEOUT, context, || {
+        slack.messages("#alerts").into_iter().find(|m| {
+            m.text.contains("Approval needed") && m.text.contains("increase_memory_limit")
+        })
+    });
+    assert!(approval.thread_ts.is_some(), "in the incident's thread");
+    lab.wait_until("socket mode", TIMEOUT, context, || {
+        (slack.live_connections() >= 1).then_some(())
+    });
+    slack
+        .click("#alerts", &approval.ts, "nw_approve", "alice")
+        .unwrap();
+    let approved = lab.wait_until("alice's approval", TIMEOUT, context, || {
+        let action = get(&nightwatch.url(&format!("/api/actions/{action_id}")));
+        (action["decided_by"] == "alice").then_some(action)
+    });
+    assert_ne!(approved["state"], "pending", "{approved}");
     let (status, again) = post(
         &nightwatch.url(&format!("/api/actions/{action_id}/reject")),
         json!({"by": "bob"}),

@@ -116,6 +116,48 @@ impl Store {
         Ok(taken)
     }
 
+    /// Events of `kind` with an id above `after`, oldest first (a reader's cursor).
+    pub async fn events_after(
+        &self,
+        after: i64,
+        kind: EventKind,
+        limit: i64,
+    ) -> Result<Vec<EventRow>, StoreError> {
+        let statement = format!(
+            "SELECT {EVENT_COLUMNS} FROM incident_events WHERE id > $1 AND kind = $2 \
+             ORDER BY id LIMIT $3"
+        );
+        sqlx::query(&statement)
+            .bind(after)
+            .bind(kind.as_str())
+            .bind(limit)
+            .fetch_all(&self.read)
+            .await?
+            .iter()
+            .map(EventRow::from_row)
+            .collect()
+    }
+
+    /// One incident's events of `kind`, oldest first.
+    pub async fn incident_events_of(
+        &self,
+        incident_id: i64,
+        kind: EventKind,
+    ) -> Result<Vec<EventRow>, StoreError> {
+        let statement = format!(
+            "SELECT {EVENT_COLUMNS} FROM incident_events WHERE incident_id = $1 AND kind = $2 \
+             ORDER BY id"
+        );
+        sqlx::query(&statement)
+            .bind(incident_id)
+            .bind(kind.as_str())
+            .fetch_all(&self.read)
+            .await?
+            .iter()
+            .map(EventRow::from_row)
+            .collect()
+    }
+
     /// The incident's newest `analysis` event, if it has one.
     pub async fn latest_analysis(&self, incident_id: i64) -> Result<Option<EventRow>, StoreError> {
         let statement = format!(

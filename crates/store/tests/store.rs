@@ -1246,5 +1246,34 @@ async fn notifications_are_announced_once_and_due_when_nag_time_comes_or_the_sta
             "{name}"
         );
         assert_eq!(store.notification(9999).await.unwrap(), None, "{name}");
+
+        // The notifier reads new events by cursor, and one incident's by kind.
+        let acked = store
+            .events_after(0, EventKind::Acknowledged, 10)
+            .await
+            .unwrap();
+        assert_eq!(acked.len(), 1, "{name}");
+        assert_eq!(acked[0].incident_id, second, "{name}");
+        assert!(
+            store
+                .events_after(acked[0].id, EventKind::Acknowledged, 10)
+                .await
+                .unwrap()
+                .is_empty(),
+            "{name}"
+        );
+        let triggered = store
+            .incident_events_of(first, EventKind::Triggered)
+            .await
+            .unwrap();
+        assert_eq!(triggered.len(), 1, "{name}");
+        assert!(
+            store
+                .incident_events_of(first, EventKind::Acknowledged)
+                .await
+                .unwrap()
+                .is_empty(),
+            "{name}"
+        );
     }
 }
