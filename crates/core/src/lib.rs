@@ -5,6 +5,7 @@
 
 pub mod action;
 pub mod analysis;
+pub mod briefing;
 pub mod clock;
 pub mod escalation;
 pub mod event;

@@ -50,6 +50,14 @@ pub enum Command {
     /// stored delivery (`delivery:ID`) through routing, the runbook, the investigation and the
     /// analysis, with recorded tool outputs and no cluster; print what happened.
     Replay(ReplayArgs),
+    /// The briefing: incidents by alert and verdict, MTTA, MTTR, auto-fix rate, recurring
+    /// noise, recent real incidents, what waits for a human.
+    Briefing {
+        #[arg(long, default_value_t = crate::briefing::DEFAULT_DAYS)]
+        days: i64,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -33,6 +33,25 @@ struct FileConfig {
     llm: Option<LlmSection>,
     sources: SourcesConfig,
     notify: crate::notify::NotifyConfig,
+    briefing: BriefingConfig,
+}
+
+/// When the briefing is posted (to Slack when configured, and to the log).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct BriefingConfig {
+    pub on_start: bool,
+    /// Cron expression (UTC), e.g. `0 8 * * 1-5`; none: only at start and on demand.
+    pub schedule: Option<String>,
+}
+
+impl Default for BriefingConfig {
+    fn default() -> Self {
+        BriefingConfig {
+            on_start: true,
+            schedule: None,
+        }
+    }
 }
 
 /// How nightwatch reaches the cluster.
@@ -129,6 +148,9 @@ pub struct Config {
     pub sources: SourcesConfig,
     /// Slack and the nag settings.
     pub notify: crate::notify::NotifyConfig,
+    pub briefing: BriefingConfig,
+    /// `briefing.schedule`, parsed.
+    pub briefing_schedule: Option<croner::Cron>,
 }
 
 impl Config {
@@ -154,6 +176,16 @@ impl Config {
             Some(addr) => addr,
             None => DEFAULT_LISTEN.parse().context("default listen address")?,
         };
+        let briefing_schedule = file
+            .briefing
+            .schedule
+            .as_deref()
+            .map(|pattern| {
+                <croner::Cron as std::str::FromStr>::from_str(pattern).with_context(|| {
+                    format!("briefing.schedule {pattern:?} is not a cron expression")
+                })
+            })
+            .transpose()?;
         let llm = LlmConfig::resolve(file.llm.as_ref(), |name| std::env::var(name).ok())?;
         Ok(Config {
             listen,
@@ -181,6 +213,8 @@ impl Config {
             llm_section: file.llm,
             sources: file.sources,
             notify: file.notify,
+            briefing: file.briefing,
+            briefing_schedule,
         })
     }
 

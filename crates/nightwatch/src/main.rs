@@ -2,6 +2,7 @@
 //! library crates or in the thin HTTP layer here.
 
 mod analysis;
+mod briefing;
 mod cli;
 mod config;
 mod http;
@@ -44,6 +45,21 @@ async fn run(cli: Cli, config: config::Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Runbooks(command) => runbooks_cmd::run(config.runbooks_dir.as_deref(), command),
+        Command::Briefing { days, json } => {
+            let store = open_store(&config).await?;
+            let result = briefing::gather(&store, chrono::Utc::now(), days).await;
+            store.close().await;
+            let briefing = result?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&briefing::view(&briefing))?
+                );
+            } else {
+                print!("{}", briefing.to_markdown());
+            }
+            Ok(())
+        }
         Command::Replay(args) => {
             let source = args
                 .source

@@ -375,6 +375,29 @@ impl Notifier {
             .any(|sent| sent.payload["about_event"].as_i64() == Some(event.id)))
     }
 
+    /// Posts the briefing to the channel (at start and on the schedule).
+    pub async fn post_briefing(&self) {
+        match crate::briefing::gather(&self.store, self.clock.now(), crate::briefing::DEFAULT_DAYS)
+            .await
+        {
+            Ok(briefing) => {
+                if let Err(error) = self
+                    .slack
+                    .post_message(&PostMessage {
+                        channel: self.channel.clone(),
+                        text: briefing.to_markdown(),
+                        blocks: Vec::new(),
+                        thread_ts: None,
+                    })
+                    .await
+                {
+                    tracing::warn!(%error, "posting the briefing to slack failed");
+                }
+            }
+            Err(error) => tracing::warn!(%error, "gathering the briefing failed"),
+        }
+    }
+
     async fn pending_action(&self, incident_id: i64) -> Result<Option<PendingAction>, StoreError> {
         Ok(self
             .store
@@ -589,7 +612,11 @@ impl Notifier {
                 Err(error) => format!("status unavailable: {error}"),
             },
             SlashRequest::Briefing => {
-                "The briefing is not built yet; see the UI for incidents.".to_owned()
+                match crate::briefing::gather(&self.store, now, crate::briefing::DEFAULT_DAYS).await
+                {
+                    Ok(briefing) => briefing.to_markdown(),
+                    Err(error) => format!("briefing unavailable: {error}"),
+                }
             }
             SlashRequest::Help | SlashRequest::Unknown(_) => {
                 "Usage: /nightwatch status | ack ID | briefing".to_owned()

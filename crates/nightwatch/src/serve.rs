@@ -71,13 +71,24 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         decision_turn: tokio::sync::Mutex::new(()),
     });
     let responder_handle = tokio::spawn(responder.run(wake_responder.clone(), stop_signal.clone()));
-    let notifier_handle = start_notifier(
+    let (notifier, notifier_handle) = match start_notifier(
         &config,
         store.clone(),
         clock.clone(),
         wake_responder.clone(),
         stop_signal.clone(),
-    )?;
+    )? {
+        Some((notifier, handle)) => (Some(notifier), Some(handle)),
+        None => (None, None),
+    };
+    let briefing_handle = tokio::spawn(briefings(
+        store.clone(),
+        clock.clone(),
+        notifier,
+        config.briefing.on_start,
+        config.briefing_schedule.clone(),
+        stop_signal.clone(),
+    ));
 
     let state = AppState {
         store: store.clone(),
@@ -121,6 +132,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     if let Some(handle) = notifier_handle {
         let _ = handle.await;
     }
+    let _ = briefing_handle.await;
     match Arc::try_unwrap(store) {
         Ok(store) => store.close().await,
         Err(_) => tracing::warn!("store still shared at shutdown; pending commits finish on drop"),
@@ -160,7 +172,7 @@ fn start_notifier(
     clock: Arc<dyn Clock>,
     wake_responder: Arc<Notify>,
     stop: watch::Receiver<bool>,
-) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
+) -> anyhow::Result<Option<(Arc<crate::notify::Notifier>, tokio::task::JoinHandle<()>)>> {
     let Some(slack) = &config.notify.slack else {
         return Ok(None);
     };
@@ -210,7 +222,49 @@ fn start_notifier(
         cursor: tokio::sync::Mutex::new(crate::notify::EventCursor::default()),
     });
     tracing::info!(channel = %slack.channel, socket_mode = slack.app_token.is_some(), "slack notifications on");
-    Ok(Some(tokio::spawn(notifier.run(commands, stop))))
+    let handle = tokio::spawn(notifier.clone().run(commands, stop));
+    Ok(Some((notifier, handle)))
+}
+
+/// The briefing at start and on the schedule: to the log, and to Slack when configured.
+async fn briefings(
+    store: Arc<nightwatch_store::Store>,
+    clock: Arc<dyn Clock>,
+    notifier: Option<Arc<crate::notify::Notifier>>,
+    on_start: bool,
+    schedule: Option<croner::Cron>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let tell = || async {
+        match crate::briefing::gather(&store, clock.now(), crate::briefing::DEFAULT_DAYS).await {
+            Ok(briefing) => tracing::info!(briefing = %briefing.to_markdown(), "briefing"),
+            Err(error) => tracing::warn!(%error, "gathering the briefing failed"),
+        }
+        if let Some(notifier) = &notifier {
+            notifier.post_briefing().await;
+        }
+    };
+    if on_start {
+        tell().await;
+    }
+    let Some(schedule) = schedule else {
+        return;
+    };
+    loop {
+        let now = clock.now();
+        let Ok(next) = schedule.find_next_occurrence(&now, false) else {
+            tracing::warn!("the briefing schedule has no next time");
+            return;
+        };
+        let wait = (next - now).to_std().unwrap_or_default();
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => tell().await,
+            _ = stop.changed() => return,
+        }
+        if *stop.borrow() {
+            return;
+        }
+    }
 }
 
 /// The model, when one is configured. Its clients are built here so a bad base URL stops the

@@ -68,8 +68,17 @@ fn alert_to_slack_nags_until_bob_acknowledges_over_the_socket() {
         slack
             .messages("#alerts")
             .into_iter()
-            .find(|m| m.thread_ts.is_none())
+            .find(|m| m.thread_ts.is_none() && has_button(m, "nw_ack"))
     });
+    // The briefing went to the channel at start.
+    assert!(
+        slack
+            .messages("#alerts")
+            .iter()
+            .any(|m| m.text.starts_with("# nightwatch briefing, last 7 days")),
+        "{:?}",
+        slack.messages("#alerts")
+    );
     assert!(
         message.text.contains("PaymentsErrorRate") || message.text.contains("payments 5xx"),
         "{}",
@@ -172,7 +181,15 @@ fn alert_to_slack_nags_until_bob_acknowledges_over_the_socket() {
         "{sent:?}"
     );
 
-    // The slash command answers through its response URL.
+    // The slash commands answer through their response URLs.
+    slack.slash("/nightwatch", "briefing", "carol").unwrap();
+    wait_for("the briefing answer", WAIT, || {
+        slack.responses().into_iter().find(|(_, body)| {
+            body["text"].as_str().is_some_and(|t| {
+                t.contains("1 incidents (1 open)") && t.contains("PaymentsErrorRate: 1")
+            })
+        })
+    });
     slack.slash("/nightwatch", "status", "carol").unwrap();
     wait_for("the status answer", WAIT, || {
         slack.responses().into_iter().find(|(_, body)| {

@@ -27,7 +27,7 @@ mod sql;
 
 pub use connect::Backend;
 pub use error::StoreError;
-pub use incidents::{IncidentFilter, IncidentPage, ManualOutcome};
+pub use incidents::{IncidentFilter, IncidentPage, MAX_PAGE, ManualOutcome};
 pub use ingest::{IngestReceipt, NewDelivery, StoredDelivery};
 pub use notifications::NotificationRow;
 pub use respond::{ActionDecision, ActionRow, ActionState, ActionUpdate, IncidentJob, NewAction};

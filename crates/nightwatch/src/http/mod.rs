@@ -4,6 +4,7 @@
 mod actions;
 mod api;
 mod auth;
+mod briefing;
 mod error;
 mod ingest;
 mod ui;
@@ -64,6 +65,8 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .route("/incident/{id}", get(ui::incident_page))
         .route("/incident/{id}/{change}", post(ui::change_from_form))
         .route("/actions", get(ui_actions::actions_page))
+        .route("/briefing", get(briefing::page))
+        .route("/api/briefing", get(briefing::api))
         .route("/actions/{id}/{answer}", post(ui_actions::decide_from_form))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
