@@ -139,7 +139,7 @@ pub fn briefing(
         .filter(|i| i.verdict == Some(Verdict::Real))
         .map(|i| (*i).clone())
         .collect();
-    recent_real.sort_by(|a, b| b.opened_at.cmp(&a.opened_at));
+    recent_real.sort_by_key(|i| std::cmp::Reverse(i.opened_at));
     recent_real.truncate(RECENT_REAL);
     Briefing {
         since,
