@@ -34,6 +34,7 @@ struct FileConfig {
     sources: SourcesConfig,
     notify: crate::notify::NotifyConfig,
     briefing: BriefingConfig,
+    verdicts: VerdictsConfig,
 }
 
 /// When the briefing is posted (to Slack when configured, and to the log).
@@ -76,6 +77,15 @@ pub struct ActionsConfig {
     pub recheck_seconds: Option<f64>,
     /// …at most this many times (0: never).
     pub max_rechecks: Option<u32>,
+}
+
+/// Verdicts nightwatch sets itself.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct VerdictsConfig {
+    /// Namespaces (globs) whose incidents get the verdict noise automatically; default
+    /// `["tenant-test-*"]`, `[]` for none.
+    pub noise_namespaces: Option<Vec<String>>,
 }
 
 /// Per-source webhook authentication. A source with nothing configured is open; otherwise a
@@ -149,6 +159,7 @@ pub struct Config {
     /// Slack and the nag settings.
     pub notify: crate::notify::NotifyConfig,
     pub briefing: BriefingConfig,
+    pub verdicts: VerdictsConfig,
     /// `briefing.schedule`, parsed.
     pub briefing_schedule: Option<croner::Cron>,
 }
@@ -214,6 +225,7 @@ impl Config {
             sources: file.sources,
             notify: file.notify,
             briefing: file.briefing,
+            verdicts: file.verdicts,
             briefing_schedule,
         })
     }

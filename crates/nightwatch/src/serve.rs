@@ -326,5 +326,8 @@ fn respond_settings(config: &Config) -> crate::respond::RespondSettings {
     if let Some(times) = actions.max_rechecks {
         settings.max_rechecks = i64::from(times);
     }
+    if let Some(patterns) = &config.verdicts.noise_namespaces {
+        settings.noise_namespaces = patterns.clone();
+    }
     settings
 }

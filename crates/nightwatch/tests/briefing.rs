@@ -154,3 +154,45 @@ fn the_briefing_counts_verdicts_times_and_recurring_noise() {
         );
     }
 }
+
+#[test]
+fn incidents_of_test_tenants_are_judged_noise_automatically() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("nw.db").display());
+    let nw = Nightwatch::start(BIN, &url, Some("[kubernetes]\nenabled = false\n"));
+    let client = Client::new();
+    for (namespace, pod) in [("tenant-test-7", "web-1"), ("shop", "web-2")] {
+        let mut body = alert("KubePodCrashLooping", pod);
+        body["alerts"][0]["labels"]["namespace"] = json!(namespace);
+        assert!(
+            client
+                .post(nw.url("/webhook/alertmanager"))
+                .json(&body)
+                .send()
+                .unwrap()
+                .status()
+                .is_success()
+        );
+    }
+    let tenant = wait_for("the tenant's verdict", Duration::from_secs(30), || {
+        nw.incidents("namespace=tenant-test-7")
+            .into_iter()
+            .find(|i| i["verdict"] == "noise")
+    });
+    let detail = nw.incident(tenant["id"].as_i64().unwrap());
+    let verdict = detail["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "verdict")
+        .unwrap()
+        .clone();
+    assert_eq!(verdict["actor"], "nightwatch", "{verdict}");
+    // The other namespace is left for a person, once its runbook ran.
+    wait_for("shop's analysis", Duration::from_secs(30), || {
+        let shop = nw.incidents("namespace=shop").into_iter().next()?;
+        let detail = nw.incident(shop["id"].as_i64().unwrap());
+        (!detail["analysis"].is_null()).then_some(())
+    });
+    assert!(nw.incidents("namespace=shop")[0]["verdict"].is_null());
+}

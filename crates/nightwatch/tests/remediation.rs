@@ -451,7 +451,7 @@ fn runbooks_fix_every_scenario_in_auto_classes_and_wait_for_approval_elsewhere()
         &json!({"metadata": {"annotations": {"sim.nightwatch.dev/heartbeat": null}}}),
     );
     for expect in &expectations {
-        lab.wait_until(
+        let resolved = lab.wait_until(
             &format!("{} resolved", expect.alertname),
             TIMEOUT,
             context,
@@ -463,6 +463,17 @@ fn runbooks_fix_every_scenario_in_auto_classes_and_wait_for_approval_elsewhere()
                     ))
                     .into_iter()
                     .next()
+            },
+        );
+        // Resolved after its verified fix: nightwatch judges it auto-fixed.
+        let id = resolved["id"].as_i64().unwrap();
+        lab.wait_until(
+            &format!("{} judged auto-fixed", expect.alertname),
+            TIMEOUT,
+            context,
+            || {
+                let detail = get(&nightwatch.url(&format!("/api/incidents/{id}")));
+                (detail["incident"]["verdict"] == "auto-fixed").then_some(())
             },
         );
     }

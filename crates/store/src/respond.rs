@@ -247,6 +247,21 @@ impl Store {
         Ok(())
     }
 
+    /// Resolved incidents with no verdict that had an action verified: auto-fixed candidates.
+    pub async fn resolved_unjudged_with_verified_action(
+        &self,
+        limit: i64,
+    ) -> Result<Vec<i64>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT i.id FROM incidents i WHERE i.state = 'resolved' AND i.verdict IS NULL \
+             AND EXISTS (SELECT 1 FROM actions a WHERE a.incident_id = i.id AND a.state = 'verified') \
+             ORDER BY i.id LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
     /// Jobs not finished yet (claimed or not).
     pub async fn incident_jobs_left(&self) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM incident_jobs")

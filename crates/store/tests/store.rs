@@ -1277,3 +1277,68 @@ async fn notifications_are_announced_once_and_due_when_nag_time_comes_or_the_sta
         );
     }
 }
+
+#[tokio::test]
+async fn resolved_incidents_with_a_verified_action_and_no_verdict_are_auto_fixed_candidates() {
+    use nightwatch_store::ActionState;
+    for (name, store, _guard) in stores("autofixed").await {
+        let now = t0() + Duration::minutes(1);
+        store
+            .ingest(delivery(
+                vec![
+                    alert("firing", "KubePodOOMKilled", "fixed", 0),
+                    alert("firing", "KubePodOOMKilled", "judged", 0),
+                    alert("firing", "KubePodOOMKilled", "open", 0),
+                    alert("firing", "KubePodOOMKilled", "unfixed", 0),
+                ],
+                t0(),
+            ))
+            .await
+            .unwrap();
+        drain(&store, t0()).await;
+        let page = store
+            .list_incidents(&IncidentFilter::default())
+            .await
+            .unwrap();
+        let id = |pod: &str| {
+            page.incidents
+                .iter()
+                .find(|i| i.pod.as_deref() == Some(pod))
+                .unwrap()
+                .id
+        };
+        for pod in ["fixed", "judged", "open"] {
+            store
+                .insert_action(
+                    &new_action(id(pod), "bump", ActionState::Verified),
+                    (EventKind::ActionVerified, json!({})),
+                    now,
+                )
+                .await
+                .unwrap();
+        }
+        for pod in ["fixed", "judged", "unfixed"] {
+            store
+                .change_incident(id(pod), ManualChange::Resolve, "am", now)
+                .await
+                .unwrap();
+        }
+        store
+            .change_incident(
+                id("judged"),
+                ManualChange::SetVerdict(Verdict::Real),
+                "alice",
+                now,
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            store
+                .resolved_unjudged_with_verified_action(10)
+                .await
+                .unwrap(),
+            vec![id("fixed")],
+            "{name}"
+        );
+    }
+}

@@ -20,6 +20,7 @@ mod decide;
 mod duration;
 mod error;
 mod glob;
+pub(crate) use glob::glob_match;
 mod locate;
 #[cfg(test)]
 mod tests;

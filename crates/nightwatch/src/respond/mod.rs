@@ -34,6 +34,8 @@ pub struct RespondSettings {
     pub recheck_after: Duration,
     /// …at most this many times.
     pub max_rechecks: i64,
+    /// Incidents in these namespaces (globs) get the verdict noise unless someone set one.
+    pub noise_namespaces: Vec<String>,
 }
 
 impl Default for RespondSettings {
@@ -46,6 +48,10 @@ impl Default for RespondSettings {
             lease: Duration::from_secs(600),
             recheck_after: Duration::from_secs(120),
             max_rechecks: 3,
+            noise_namespaces: nightwatch_core::verdict::DEFAULT_NOISE_NAMESPACES
+                .iter()
+                .map(|p| (*p).to_owned())
+                .collect(),
         }
     }
 }
@@ -105,6 +111,64 @@ impl Responder {
         while tasks.join_next().await.is_some() {}
     }
 
+    /// Resolved incidents a verified action fixed get the verdict auto-fixed (never over a
+    /// person's verdict: only empty ones are filled).
+    async fn auto_fix_verdicts(&self, now: chrono::DateTime<chrono::Utc>) {
+        let candidates = match self.store.resolved_unjudged_with_verified_action(20).await {
+            Ok(ids) => ids,
+            Err(error) => {
+                tracing::warn!(%error, "reading auto-fixed candidates failed");
+                return;
+            }
+        };
+        for id in candidates {
+            self.auto_verdict(id, now).await;
+        }
+    }
+
+    /// Sets the automatic verdict core::verdict decides for incident `id`, if any.
+    pub(super) async fn auto_verdict(&self, id: i64, now: chrono::DateTime<chrono::Utc>) {
+        let Ok(Some(incident)) = self.store.incident(id).await else {
+            return;
+        };
+        let verified = match self
+            .store
+            .actions(Some(ActionState::Verified), Some(id), 1)
+            .await
+        {
+            Ok(actions) => !actions.is_empty(),
+            Err(_) => false,
+        };
+        let facts = nightwatch_core::verdict::VerdictFacts {
+            namespace: incident.namespace.as_deref(),
+            state: incident.state,
+            verdict: incident.verdict,
+            verified_action: verified,
+        };
+        let Some((verdict, why)) =
+            nightwatch_core::verdict::auto_verdict(&facts, &self.settings.noise_namespaces)
+        else {
+            return;
+        };
+        match self
+            .store
+            .change_incident(
+                id,
+                nightwatch_core::incident::ManualChange::SetVerdict(verdict),
+                run::ACTOR,
+                now,
+            )
+            .await
+        {
+            Ok(_) => {
+                tracing::info!(incident = id, verdict = verdict.as_str(), %why, "automatic verdict")
+            }
+            Err(error) => {
+                tracing::warn!(incident = id, %error, "setting the automatic verdict failed")
+            }
+        }
+    }
+
     /// Runs every claimable job and approved action to the end, one at a time (replay: no
     /// background loop). Returns how many ran.
     pub async fn run_pending(&self) -> Result<usize, nightwatch_store::StoreError> {
@@ -132,6 +196,7 @@ impl Responder {
         if let Err(error) = self.store.expire_pending_actions(now).await {
             tracing::warn!(%error, "expiring pending actions failed");
         }
+        self.auto_fix_verdicts(now).await;
         let free = slots.available_permits();
         if free == 0 {
             return 0;

@@ -44,6 +44,8 @@ impl Responder {
         if job.rechecks > 0 && incident.state == IncidentState::Resolved {
             return Ok(None);
         }
+        // Test tenants and the like: noise, unless someone said otherwise.
+        self.auto_verdict(incident.id, self.clock.now()).await;
         if job.attempts > MAX_ATTEMPTS {
             self.event(
                 incident.id,
