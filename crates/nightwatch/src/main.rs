@@ -3,6 +3,7 @@
 
 mod analysis;
 mod briefing;
+mod broadcast;
 mod cli;
 mod config;
 mod http;

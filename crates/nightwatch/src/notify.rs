@@ -31,6 +31,8 @@ pub struct NotifyConfig {
     pub ui_base_url: Option<String>,
     pub slack: Option<SlackSection>,
     pub nag: NagSection,
+    pub discord: Option<crate::broadcast::DiscordSection>,
+    pub webhook: Option<crate::broadcast::WebhookSection>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -81,6 +81,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         Some((notifier, handle)) => (Some(notifier), Some(handle)),
         None => (None, None),
     };
+    let broadcast_handle =
+        start_broadcast(&config, store.clone(), clock.clone(), stop_signal.clone())?;
     let briefing_handle = tokio::spawn(briefings(
         store.clone(),
         clock.clone(),
@@ -133,6 +135,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         let _ = handle.await;
     }
     let _ = briefing_handle.await;
+    if let Some(handle) = broadcast_handle {
+        let _ = handle.await;
+    }
     match Arc::try_unwrap(store) {
         Ok(store) => store.close().await,
         Err(_) => tracing::warn!("store still shared at shutdown; pending commits finish on drop"),
@@ -202,11 +207,7 @@ fn start_notifier(
         }
         None => None,
     };
-    let ui_base = config
-        .notify
-        .ui_base_url
-        .clone()
-        .unwrap_or_else(|| format!("http://{}", config.listen));
+    let ui_base = ui_base(config);
     let notifier = Arc::new(crate::notify::Notifier {
         store,
         clock,
@@ -224,6 +225,62 @@ fn start_notifier(
     tracing::info!(channel = %slack.channel, socket_mode = slack.app_token.is_some(), "slack notifications on");
     let handle = tokio::spawn(notifier.clone().run(commands, stop));
     Ok(Some((notifier, handle)))
+}
+
+/// Discord and the signed webhook, when configured.
+fn start_broadcast(
+    config: &Config,
+    store: Arc<nightwatch_store::Store>,
+    clock: Arc<dyn Clock>,
+    stop: watch::Receiver<bool>,
+) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
+    let notify = &config.notify;
+    if notify.discord.is_none() && notify.webhook.is_none() {
+        return Ok(None);
+    }
+    let notify_clock: Arc<dyn nightwatch_notify::Clock> = Arc::new(nightwatch_notify::TokioClock);
+    let discord = match &notify.discord {
+        Some(section) => Some((
+            nightwatch_notify::DiscordClient::new(
+                nightwatch_notify::DiscordConfig::new(section.webhook_url.clone()),
+                notify_clock.clone(),
+            )
+            .context("configuring the Discord webhook")?,
+            section
+                .min_severity
+                .unwrap_or(nightwatch_core::model::Severity::High),
+        )),
+        None => None,
+    };
+    let webhook = match &notify.webhook {
+        Some(section) => Some((
+            nightwatch_notify::WebhookClient::new(
+                nightwatch_notify::WebhookConfig::new(section.url.clone(), section.secret.clone()),
+                notify_clock,
+            )
+            .context("configuring the outgoing webhook")?,
+            section
+                .min_severity
+                .unwrap_or(nightwatch_core::model::Severity::None),
+        )),
+        None => None,
+    };
+    let broadcaster = crate::broadcast::Broadcaster {
+        store,
+        clock,
+        ui_base: ui_base(config),
+        discord,
+        webhook,
+    };
+    Ok(Some(tokio::spawn(broadcaster.run(stop))))
+}
+
+fn ui_base(config: &Config) -> String {
+    config
+        .notify
+        .ui_base_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", config.listen))
 }
 
 /// The briefing at start and on the schedule: to the log, and to Slack when configured.

@@ -1,0 +1,130 @@
+//! Discord and the signed outgoing webhook, through the real binary: a critical and a warning
+//! incident; Discord (the wire-faithful fake, which first answers 429 with `retry_after`) gets
+//! an embed for the critical one only, coloured for its severity and linking to the UI; the
+//! webhook receiver gets both, each signed so `verify_signature` accepts it with the shared
+//! secret and refuses it with another. A restart does not announce them again.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use axum::body::Bytes;
+use axum::http::HeaderMap;
+use axum::routing::post;
+use nightwatch_notify::fake::FakeDiscord;
+use nightwatch_testkit::{Nightwatch, wait_for};
+use reqwest::blocking::Client;
+use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_nightwatch");
+const WAIT: Duration = Duration::from_secs(60);
+const SECRET: &str = "whsec-test-1";
+
+type Received = Arc<Mutex<Vec<(HeaderMap, Bytes)>>>;
+
+fn alert(alertname: &str, severity: &str) -> Value {
+    let labels = json!({"alertname": alertname, "namespace": "shop", "severity": severity});
+    json!({
+        "version": "4", "status": "firing", "receiver": "nightwatch", "groupLabels": {},
+        "commonLabels": {}, "commonAnnotations": {}, "externalURL": "",
+        "alerts": [{"status": "firing", "labels": labels, "annotations": {"summary": format!("{alertname} fired")},
+                    "startsAt": chrono::Utc::now().to_rfc3339(), "endsAt": "0001-01-01T00:00:00Z"}],
+    })
+}
+
+#[test]
+fn critical_incidents_reach_discord_and_every_incident_the_signed_webhook() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let discord = runtime.block_on(FakeDiscord::start()).unwrap();
+    discord.rate_limit(1, 0.2);
+    let received: Received = Arc::default();
+    let sink = received.clone();
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let receiver = format!("http://{}/hook", listener.local_addr().unwrap());
+    runtime.spawn(async move {
+        let app = axum::Router::new().route(
+            "/hook",
+            post(move |headers: HeaderMap, body: Bytes| {
+                let sink = sink.clone();
+                async move {
+                    sink.lock().unwrap().push((headers, body));
+                    "ok"
+                }
+            }),
+        );
+        axum::serve(listener, app).await.unwrap();
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("nw.db").display());
+    let config = format!(
+        "[kubernetes]\nenabled = false\n\n[notify]\nui_base_url = \"http://nightwatch.example\"\n\n\
+         [notify.discord]\nwebhook_url = \"{}\"\n\n[notify.webhook]\nurl = \"{receiver}\"\nsecret = \"{SECRET}\"\n",
+        discord.webhook_url()
+    );
+    let mut nw = Nightwatch::start(BIN, &url, Some(&config));
+    let client = Client::new();
+    for (alertname, severity) in [("PaymentsDown", "critical"), ("DiskFillingUp", "warning")] {
+        let response = client
+            .post(nw.url("/webhook/alertmanager"))
+            .json(&alert(alertname, severity))
+            .send()
+            .unwrap();
+        assert!(response.status().is_success());
+    }
+
+    let deliveries = wait_for("two webhook deliveries", WAIT, || {
+        let got = received.lock().unwrap().clone();
+        (got.len() >= 2).then_some(got)
+    });
+    let mut events = Vec::new();
+    for (headers, body) in &deliveries {
+        let timestamp = headers["x-nightwatch-timestamp"].to_str().unwrap();
+        let signature = headers["x-nightwatch-signature"].to_str().unwrap();
+        assert!(signature.starts_with("sha256="), "{signature}");
+        nightwatch_notify::verify_signature(SECRET.as_bytes(), timestamp, body, signature)
+            .expect("signed with the shared secret");
+        assert!(
+            nightwatch_notify::verify_signature(b"another", timestamp, body, signature).is_err()
+        );
+        let value: Value = serde_json::from_slice(body).unwrap();
+        assert_eq!(value["event"], "incident.opened");
+        events.push(value["incident"]["alertname"].as_str().unwrap().to_owned());
+    }
+    events.sort();
+    assert_eq!(events, ["DiskFillingUp", "PaymentsDown"]);
+
+    let embeds = wait_for("the Discord embed", WAIT, || {
+        let messages = discord.messages();
+        (!messages.is_empty()).then_some(messages)
+    });
+    assert_eq!(embeds.len(), 1, "only the critical incident: {embeds:?}");
+    let embed = &embeds[0]["embeds"][0];
+    assert!(
+        embed["title"].as_str().unwrap().contains("CRITICAL"),
+        "{embed}"
+    );
+    assert_eq!(embed["color"], 0xE01E5A);
+    assert!(
+        embed["url"]
+            .as_str()
+            .unwrap()
+            .starts_with("http://nightwatch.example/incident/")
+    );
+    assert!(
+        discord.requests().iter().any(|r| r.status == 429),
+        "the 429 was met and retried"
+    );
+
+    // A restart reads the timeline: nothing is announced twice.
+    assert!(nw.terminate());
+    let nw = Nightwatch::start(BIN, &url, Some(&config));
+    let _ = nw.incidents("");
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(
+        received.lock().unwrap().len(),
+        2,
+        "no repeat after a restart"
+    );
+    assert_eq!(discord.messages().len(), 1);
+}
