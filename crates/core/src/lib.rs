@@ -17,6 +17,7 @@ pub mod parse;
 pub mod policy;
 pub mod runbook;
 pub mod tool;
+pub mod tuning;
 pub mod verdict;
 
 pub use clock::{Clock, ManualClock, SystemClock};

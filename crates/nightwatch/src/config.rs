@@ -35,6 +35,7 @@ struct FileConfig {
     notify: crate::notify::NotifyConfig,
     briefing: BriefingConfig,
     verdicts: VerdictsConfig,
+    tuning: crate::tuning::TuningConfig,
 }
 
 /// When the briefing is posted (to Slack when configured, and to the log).
@@ -160,6 +161,7 @@ pub struct Config {
     pub notify: crate::notify::NotifyConfig,
     pub briefing: BriefingConfig,
     pub verdicts: VerdictsConfig,
+    pub tuning: crate::tuning::TuningConfig,
     /// `briefing.schedule`, parsed.
     pub briefing_schedule: Option<croner::Cron>,
 }
@@ -226,6 +228,7 @@ impl Config {
             notify: file.notify,
             briefing: file.briefing,
             verdicts: file.verdicts,
+            tuning: file.tuning,
             briefing_schedule,
         })
     }

@@ -17,6 +17,7 @@ mod respond;
 mod runbooks_cmd;
 mod serve;
 mod setup;
+mod tuning;
 mod worker;
 
 use anyhow::Context;

@@ -100,6 +100,14 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         wake_workers: wake,
         wake_responder: wake_responder.clone(),
         analyst,
+        tuning: Arc::new(config.tuning.clone()),
+        silences: match &config.sources.alertmanager {
+            Some(source) => Some(Arc::new(
+                nightwatch_sources::SilenceWriter::new(source)
+                    .context("configuring the silence writer")?,
+            )),
+            None => None,
+        },
     };
     let app = http::router(state, config.max_body_bytes)
         .layer(tower_http::trace::TraceLayer::new_for_http());

@@ -7,6 +7,7 @@ mod auth;
 mod briefing;
 mod error;
 mod ingest;
+mod tuning;
 mod ui;
 mod ui_actions;
 
@@ -37,6 +38,10 @@ pub struct AppState {
     pub wake_responder: Arc<Notify>,
     /// Writes analyses on request (regenerate).
     pub analyst: Arc<crate::analysis::Analyst>,
+    /// Where tuning proposals find the rule files.
+    pub tuning: Arc<crate::tuning::TuningConfig>,
+    /// Creates approved silences in Alertmanager, when one is configured.
+    pub silences: Option<Arc<nightwatch_sources::SilenceWriter>>,
 }
 
 pub fn router(state: AppState, max_body_bytes: usize) -> Router {
@@ -67,6 +72,13 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .route("/actions", get(ui_actions::actions_page))
         .route("/briefing", get(briefing::page))
         .route("/api/briefing", get(briefing::api))
+        .route("/api/tuning", get(tuning::api))
+        .route("/api/tuning/{alertname}/silence", post(tuning::silence))
+        .route("/tuning", get(tuning::page))
+        .route(
+            "/tuning/{alertname}/silence",
+            post(tuning::silence_from_form),
+        )
         .route("/actions/{id}/{answer}", post(ui_actions::decide_from_form))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
