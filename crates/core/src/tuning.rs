@@ -222,35 +222,33 @@ pub fn propose(
     };
     let quick = e.resolved_by_itself_quickly * 10 >= e.incidents * 8;
     if let Some((file, block, start)) = rule {
-        if quick {
-            if let Some((n, line)) = block
+        if quick
+            && let Some((n, line)) = block
                 .iter()
                 .enumerate()
                 .find(|(_, l)| l.trim_start().starts_with("for:"))
-            {
-                let current =
-                    parse_duration(line.trim_start().trim_start_matches("for:")).unwrap_or(0);
-                let p90 = e.p90_duration_seconds.unwrap_or(0);
-                let proposed = (current * 2).max(p90 + 60).max(300);
-                let indent = &line[..line.len() - line.trim_start().len()];
-                let new = format!("{indent}for: {}", format_duration(proposed));
-                return Some(Proposal {
-                    alertname: alertname.to_owned(),
-                    summary: format!(
-                        "{alertname} fired {} times; {} resolved by themselves within {} (p90 {}s) and none needed action: wait {} before firing.",
-                        e.incidents,
-                        e.resolved_by_itself_quickly,
-                        format_duration(QUICK.num_seconds()),
-                        p90,
-                        format_duration(proposed)
-                    ),
-                    change: Change::RuleDiff {
-                        file: file.path.clone(),
-                        diff: diff(file, start + n, line, &new),
-                    },
-                    evidence: e,
-                });
-            }
+        {
+            let current = parse_duration(line.trim_start().trim_start_matches("for:")).unwrap_or(0);
+            let p90 = e.p90_duration_seconds.unwrap_or(0);
+            let proposed = (current * 2).max(p90 + 60).max(300);
+            let indent = &line[..line.len() - line.trim_start().len()];
+            let new = format!("{indent}for: {}", format_duration(proposed));
+            return Some(Proposal {
+                alertname: alertname.to_owned(),
+                summary: format!(
+                    "{alertname} fired {} times; {} resolved by themselves within {} (p90 {}s) and none needed action: wait {} before firing.",
+                    e.incidents,
+                    e.resolved_by_itself_quickly,
+                    format_duration(QUICK.num_seconds()),
+                    p90,
+                    format_duration(proposed)
+                ),
+                change: Change::RuleDiff {
+                    file: file.path.clone(),
+                    diff: diff(file, start + n, line, &new),
+                },
+                evidence: e,
+            });
         }
         if !noisy_namespaces.is_empty()
             && let Some((n, line)) = block
