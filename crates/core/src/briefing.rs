@@ -61,7 +61,8 @@ pub struct Briefing {
     pub mttr_seconds: Option<i64>,
     /// Auto-fixed over incidents with a verdict.
     pub auto_fix_rate: Option<f64>,
-    /// Alerts with at least `RECURRING` incidents, at least half of the judged ones noise.
+    /// Alerts with at least `RECURRING` incidents and two marked noise, at least half of the
+    /// judged ones.
     pub recurring_noise: Vec<NoiseStats>,
     /// Newest real incidents (at most 5).
     pub recent_real: Vec<BriefingIncident>,
@@ -122,10 +123,12 @@ pub fn briefing(
         .filter_map(|stats| {
             let noise = stats.verdicts.get("noise").copied().unwrap_or(0);
             let judged = stats.incidents - stats.verdicts.get("none").copied().unwrap_or(0);
-            (stats.incidents >= RECURRING && noise > 0 && noise * 2 >= judged).then(|| NoiseStats {
-                alertname: stats.alertname.clone(),
-                incidents: stats.incidents,
-                noise,
+            (stats.incidents >= RECURRING && noise >= 2 && noise * 2 >= judged).then(|| {
+                NoiseStats {
+                    alertname: stats.alertname.clone(),
+                    incidents: stats.incidents,
+                    noise,
+                }
             })
         })
         .collect();

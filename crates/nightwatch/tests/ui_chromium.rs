@@ -1034,10 +1034,49 @@ async fn check_actions_page(client: &Client, base: &str, seeded: Seeded, databas
     assert_ne!(action["state"], "pending", "{action}");
 }
 
+/// The briefing: the week's incidents by alert with verdict badges (the computed colour of
+/// the noise badge checked), linked from the header; the tuning page says no alert is mostly
+/// noise yet (the fixtures' noise is one incident).
+async fn check_briefing_and_tuning(client: &Client, base: &str) {
+    client.goto(&format!("{base}/")).await.unwrap();
+    find(client, "header a[href='/briefing']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    wait_url(client, "the briefing", |url| url.ends_with("/briefing")).await;
+    assert_eq!(text(client, "h1").await, "Briefing, last 7 days");
+    let summary = text(client, "#briefing-summary").await;
+    assert!(summary.contains("incidents ("), "{summary}");
+    let alerts = texts(client, "#by-alert td.mono").await;
+    assert!(
+        alerts.iter().any(|a| a == "CPUThrottlingHigh"),
+        "{alerts:?}"
+    );
+    let noise = find(client, "#by-alert .verdict-noise").await;
+    assert_eq!(
+        computed(client, &noise, "background-color").await,
+        "rgb(118, 131, 144)"
+    );
+    let path = screenshot(client, "briefing.png").await;
+    eprintln!("screenshot: {}", path.display());
+    find(client, "header a[href='/tuning']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    wait_url(client, "the tuning page", |url| url.ends_with("/tuning")).await;
+    assert_eq!(text(client, "h1").await, "Tuning proposals");
+    assert!(client.find(Locator::Css("#no-proposals")).await.is_ok());
+    let path = screenshot(client, "tuning.png").await;
+    eprintln!("screenshot: {}", path.display());
+}
+
 async fn check_pages(client: Client, base: String, seeded: Seeded, database_url: String) {
     check_list_page(&client, &base, seeded).await;
     check_incident_page(&client, &base, seeded).await;
     check_actions_page(&client, &base, seeded, &database_url).await;
+    check_briefing_and_tuning(&client, &base).await;
 }
 
 #[tokio::test]
