@@ -7,12 +7,15 @@ use chrono::{DateTime, Duration, Utc};
 use nightwatch_core::briefing::{Briefing, BriefingIncident, Pending, briefing};
 use nightwatch_core::event::EventKind;
 use nightwatch_core::incident::IncidentState;
-use nightwatch_store::{ActionState, IncidentFilter, Store, StoreError};
+use nightwatch_store::{ActionState, IncidentFilter, IncidentRow, Store, StoreError};
 
 pub const DEFAULT_DAYS: i64 = 7;
 
-pub async fn gather(store: &Store, now: DateTime<Utc>, days: i64) -> Result<Briefing, StoreError> {
-    let since = now - Duration::days(days.clamp(1, 90));
+/// Every incident opened at or after `since`, newest first (all pages).
+pub async fn incidents_opened_since(
+    store: &Store,
+    since: DateTime<Utc>,
+) -> Result<Vec<IncidentRow>, StoreError> {
     let mut incidents = Vec::new();
     let mut before = None;
     loop {
@@ -27,9 +30,14 @@ pub async fn gather(store: &Store, now: DateTime<Utc>, days: i64) -> Result<Brie
         incidents.extend(page.incidents);
         match page.next_before {
             Some(next) => before = Some(next),
-            None => break,
+            None => return Ok(incidents),
         }
     }
+}
+
+pub async fn gather(store: &Store, now: DateTime<Utc>, days: i64) -> Result<Briefing, StoreError> {
+    let since = now - Duration::days(days.clamp(1, 90));
+    let incidents = incidents_opened_since(store, since).await?;
     let mut pending = Pending::default();
     for incident in incidents
         .iter()

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use nightwatch_core::tuning::{Proposal, RuleFile, TuningIncident, proposals};
-use nightwatch_store::{ActionState, IncidentFilter, Store, StoreError};
+use nightwatch_store::{ActionState, Store, StoreError};
 use serde::Deserialize;
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -24,23 +24,7 @@ pub async fn gather(
     now: DateTime<Utc>,
 ) -> Result<Vec<Proposal>, StoreError> {
     let since = now - Duration::days(WINDOW_DAYS);
-    let mut rows = Vec::new();
-    let mut before = None;
-    loop {
-        let page = store
-            .list_incidents(&IncidentFilter {
-                since: Some(since),
-                before,
-                limit: Some(nightwatch_store::MAX_PAGE),
-                ..IncidentFilter::default()
-            })
-            .await?;
-        rows.extend(page.incidents);
-        match page.next_before {
-            Some(next) => before = Some(next),
-            None => break,
-        }
-    }
+    let rows = crate::briefing::incidents_opened_since(store, since).await?;
     let mut acted: HashSet<i64> = HashSet::new();
     for state in [
         ActionState::Verified,

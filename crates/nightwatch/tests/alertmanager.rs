@@ -4,65 +4,32 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use chrono::{Duration as ChronoDuration, Utc};
-use nightwatch_testkit::{Nightwatch, both_backends_blocking, free_port, wait_for};
+use nightwatch_testkit::{
+    Nightwatch, RealAlertmanager, both_backends_blocking, free_port, wait_for,
+};
 use reqwest::blocking::Client;
 use serde_json::{Value, json};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_nightwatch");
 
+/// The real Alertmanager, routing everything to one nightwatch.
 struct Alertmanager {
-    child: Child,
-    url: String,
-    _dir: tempfile::TempDir,
+    real: RealAlertmanager,
 }
 
 impl Alertmanager {
     fn start(webhook: &str) -> Alertmanager {
-        let binary = std::env::var("NIGHTWATCH_TEST_ALERTMANAGER")
-            .unwrap_or_else(|_| "/usr/bin/prometheus-alertmanager".into());
-        let dir = tempfile::tempdir().unwrap();
-        let config = dir.path().join("alertmanager.yml");
-        std::fs::write(
-            &config,
-            format!(
-                "route:\n  receiver: nightwatch\n  group_by: [alertname, namespace, pod, node]\n  group_wait: 1s\n  group_interval: 1s\n  repeat_interval: 1h\n\
-                 receivers:\n  - name: nightwatch\n    webhook_configs:\n      - url: {webhook}\n        send_resolved: true\n"
-            ),
-        )
-        .unwrap();
-        let port = free_port();
-        let log = std::fs::File::create(dir.path().join("alertmanager.log")).unwrap();
-        let child = Command::new(&binary)
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!("--storage.path={}", dir.path().join("data").display()))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .arg("--cluster.listen-address=")
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap_or_else(|e| panic!("starting {binary}: {e} (install prometheus-alertmanager or set NIGHTWATCH_TEST_ALERTMANAGER)"));
-        let url = format!("http://127.0.0.1:{port}");
-        let client = Client::new();
-        wait_for("Alertmanager ready", Duration::from_secs(30), || {
-            client
-                .get(format!("{url}/-/ready"))
-                .send()
-                .ok()
-                .filter(|r| r.status().is_success())
-                .map(|_| ())
-        });
-        Alertmanager {
-            child,
-            url,
-            _dir: dir,
-        }
+        let real = RealAlertmanager::start(&format!(
+            "route:\n  receiver: nightwatch\n  group_by: [alertname, namespace, pod, node]\n  group_wait: 1s\n  group_interval: 1s\n  repeat_interval: 1h\n\
+             receivers:\n  - name: nightwatch\n    webhook_configs:\n      - url: {webhook}\n        send_resolved: true\n"
+        ));
+        Alertmanager { real }
     }
 
     fn post(&self, alerts: Value) {
         let response = Client::new()
-            .post(format!("{}/api/v2/alerts", self.url))
+            .post(format!("{}/api/v2/alerts", self.real.url))
             .json(&alerts)
             .send()
             .unwrap();
@@ -71,13 +38,6 @@ impl Alertmanager {
             "Alertmanager refused alerts: {}",
             response.text().unwrap()
         );
-    }
-}
-
-impl Drop for Alertmanager {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -5,69 +5,13 @@
 //! which cannot be "approved" as a silence.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use nightwatch_testkit::{Nightwatch, free_port, wait_for};
+use nightwatch_testkit::{Nightwatch, RealAlertmanager, wait_for};
 use reqwest::blocking::Client;
 use serde_json::{Value, json};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_nightwatch");
 const WAIT: Duration = Duration::from_secs(30);
-
-struct Alertmanager {
-    child: Child,
-    url: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Alertmanager {
-    fn start() -> Alertmanager {
-        let binary = std::env::var("NIGHTWATCH_TEST_ALERTMANAGER")
-            .unwrap_or_else(|_| "/usr/bin/prometheus-alertmanager".into());
-        let dir = tempfile::tempdir().unwrap();
-        let config = dir.path().join("alertmanager.yml");
-        std::fs::write(
-            &config,
-            "route:\n  receiver: none\nreceivers:\n  - name: none\n",
-        )
-        .unwrap();
-        let port = free_port();
-        let child = Command::new(&binary)
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!(
-                "--storage.path={}",
-                dir.path().join("data").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .arg("--cluster.listen-address=")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("starting {binary}: {e}"));
-        let url = format!("http://127.0.0.1:{port}");
-        let client = Client::new();
-        wait_for("Alertmanager ready", WAIT, || {
-            client
-                .get(format!("{url}/-/ready"))
-                .send()
-                .ok()
-                .filter(|r| r.status().is_success())
-                .map(|_| ())
-        });
-        Alertmanager {
-            child,
-            url,
-            _dir: dir,
-        }
-    }
-}
-
-impl Drop for Alertmanager {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn body(alertname: &str, pod: &str, resolved: bool) -> Value {
     let labels =
@@ -84,7 +28,7 @@ fn body(alertname: &str, pod: &str, resolved: bool) -> Value {
 
 #[test]
 fn noise_gets_a_silence_or_a_rule_diff_and_an_approved_silence_reaches_alertmanager() {
-    let am = Alertmanager::start();
+    let am = RealAlertmanager::start("route:\n  receiver: none\nreceivers:\n  - name: none\n");
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("nw.db").display());
     let rules = nightwatch_testkit::repo_root().join("rules/nightwatch.rules.yml");

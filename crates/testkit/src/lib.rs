@@ -70,9 +70,11 @@ pub fn third_party_fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/third-party")
 }
 
+pub mod alertmanager;
 pub mod fake_logs;
 pub mod lab;
 pub mod process;
+pub use alertmanager::RealAlertmanager;
 pub use lab::{
     Lab, LabDeployment, LabOptions, process_alive, repo_root, still_running, workspace_binary,
 };
