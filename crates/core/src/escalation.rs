@@ -219,3 +219,97 @@ mod tests {
         assert_eq!(step, NagStep::Done);
     }
 }
+
+/// Where an incident is announced: the first route whose conditions all hold (an empty list
+/// matches anything); none → the default channel.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NotifyRoute {
+    /// Namespace globs (`prod-*`).
+    pub namespaces: Vec<String>,
+    pub severities: Vec<crate::model::Severity>,
+    /// Environment classes of the policy (`prod`, `staging`, …).
+    pub classes: Vec<String>,
+    /// The Slack channel the matching incidents go to.
+    pub slack_channel: Option<String>,
+}
+
+impl NotifyRoute {
+    fn matches(
+        &self,
+        severity: crate::model::Severity,
+        namespace: Option<&str>,
+        class: &str,
+    ) -> bool {
+        let namespace_ok = self.namespaces.is_empty()
+            || namespace.is_some_and(|ns| {
+                self.namespaces
+                    .iter()
+                    .any(|glob| crate::policy::glob_match(glob, ns))
+            });
+        namespace_ok
+            && (self.severities.is_empty() || self.severities.contains(&severity))
+            && (self.classes.is_empty() || self.classes.iter().any(|c| c == class))
+    }
+}
+
+/// The first route for an incident of `severity` in `namespace` (environment `class`).
+pub fn pick_route<'a>(
+    routes: &'a [NotifyRoute],
+    severity: crate::model::Severity,
+    namespace: Option<&str>,
+    class: &str,
+) -> Option<&'a NotifyRoute> {
+    routes
+        .iter()
+        .find(|route| route.matches(severity, namespace, class))
+}
+
+#[cfg(test)]
+mod route_tests {
+    use super::*;
+    use crate::model::Severity;
+
+    #[test]
+    fn first_matching_route_wins_and_empty_lists_match_anything() {
+        let routes = vec![
+            NotifyRoute {
+                namespaces: vec!["prod-*".into()],
+                severities: vec![Severity::Critical, Severity::High],
+                slack_channel: Some("#prod-pager".into()),
+                ..NotifyRoute::default()
+            },
+            NotifyRoute {
+                classes: vec!["prod".into()],
+                slack_channel: Some("#prod".into()),
+                ..NotifyRoute::default()
+            },
+            NotifyRoute {
+                severities: vec![Severity::Info],
+                slack_channel: Some("#fyi".into()),
+                ..NotifyRoute::default()
+            },
+        ];
+        let channel = |severity, ns: Option<&str>, class: &str| {
+            pick_route(&routes, severity, ns, class).and_then(|r| r.slack_channel.as_deref())
+        };
+        assert_eq!(
+            channel(Severity::Critical, Some("prod-pay"), "prod"),
+            Some("#prod-pager")
+        );
+        assert_eq!(
+            channel(Severity::Warning, Some("prod-pay"), "prod"),
+            Some("#prod")
+        );
+        assert_eq!(
+            channel(Severity::Info, Some("shop"), "default"),
+            Some("#fyi")
+        );
+        assert_eq!(channel(Severity::Warning, Some("shop"), "default"), None);
+        assert_eq!(
+            channel(Severity::Critical, None, "default"),
+            None,
+            "no namespace, no glob match"
+        );
+    }
+}

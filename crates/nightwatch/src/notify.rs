@@ -32,6 +32,9 @@ pub struct NotifyConfig {
     pub slack: Option<SlackSection>,
     pub nag: NagSection,
     pub discord: Option<crate::broadcast::DiscordSection>,
+    /// Channels by namespace, severity and environment class; the first match wins, else the
+    /// `[notify.slack] channel`.
+    pub routes: Vec<nightwatch_core::escalation::NotifyRoute>,
     pub webhook: Option<crate::broadcast::WebhookSection>,
 }
 
@@ -110,6 +113,9 @@ pub struct Notifier {
     /// The last `escalated` / `approval_requested` event looked at (in memory: after a restart
     /// the timeline says what was already told).
     pub cursor: tokio::sync::Mutex<EventCursor>,
+    pub routes: Vec<nightwatch_core::escalation::NotifyRoute>,
+    /// For the environment class of an incident's namespace (routes may name classes).
+    pub action_policy: Arc<nightwatch_core::policy::PolicyConfig>,
 }
 
 /// Where the notifier is in the timeline's escalations and approval requests.
@@ -413,6 +419,33 @@ impl Notifier {
             }))
     }
 
+    /// The channel a new incident goes to: its route's, else the default.
+    fn channel_for(&self, incident: &IncidentRow) -> String {
+        let class = match &incident.namespace {
+            Some(namespace) => self
+                .action_policy
+                .environment_class(
+                    &nightwatch_core::action::ActionTarget::namespaced(
+                        "Pod",
+                        namespace,
+                        incident.pod.as_deref().unwrap_or("-"),
+                    ),
+                    &Default::default(),
+                    &Default::default(),
+                )
+                .to_owned(),
+            None => nightwatch_core::policy::DEFAULT_CLASS.to_owned(),
+        };
+        nightwatch_core::escalation::pick_route(
+            &self.routes,
+            incident.severity,
+            incident.namespace.as_deref(),
+            &class,
+        )
+        .and_then(|route| route.slack_channel.clone())
+        .unwrap_or_else(|| self.channel.clone())
+    }
+
     async fn announce(&self, incident: &IncidentRow, now: DateTime<Utc>) -> Result<(), StoreError> {
         if incident.severity > self.min_severity {
             // Recorded as stopped so it is not considered again.
@@ -433,7 +466,7 @@ impl Notifier {
         let posted = self
             .slack
             .post_message(&PostMessage {
-                channel: self.channel.clone(),
+                channel: self.channel_for(incident),
                 text: incident_text(&card),
                 blocks: incident_blocks(&card),
                 thread_ts: None,

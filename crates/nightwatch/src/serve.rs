@@ -73,6 +73,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let responder_handle = tokio::spawn(responder.run(wake_responder.clone(), stop_signal.clone()));
     let (notifier, notifier_handle) = match start_notifier(
         &config,
+        policy.clone(),
         store.clone(),
         clock.clone(),
         wake_responder.clone(),
@@ -181,6 +182,7 @@ async fn shutdown_signal() {
 /// The Slack notifier (and its Socket Mode client), when `[notify.slack]` is configured.
 fn start_notifier(
     config: &Config,
+    policy: Arc<nightwatch_core::policy::PolicyConfig>,
     store: Arc<nightwatch_store::Store>,
     clock: Arc<dyn Clock>,
     wake_responder: Arc<Notify>,
@@ -229,6 +231,8 @@ fn start_notifier(
         targets: config.notify.nag.targets.clone(),
         wake_responder,
         cursor: tokio::sync::Mutex::new(crate::notify::EventCursor::default()),
+        routes: config.notify.routes.clone(),
+        action_policy: policy,
     });
     tracing::info!(channel = %slack.channel, socket_mode = slack.app_token.is_some(), "slack notifications on");
     let handle = tokio::spawn(notifier.clone().run(commands, stop));

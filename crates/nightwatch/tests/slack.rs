@@ -43,13 +43,15 @@ fn has_button(message: &nightwatch_notify::fake::SlackMessage, action_id: &str) 
 fn alert_to_slack_nags_until_bob_acknowledges_over_the_socket() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let slack = runtime.block_on(FakeSlack::start()).unwrap();
+    slack.add_channel("#vip");
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("nw.db").display());
     let config = format!(
         "[kubernetes]\nenabled = false\n\n\
          [notify]\nui_base_url = \"http://nightwatch.example\"\n\n\
          [notify.slack]\nbot_token = \"{}\"\napp_token = \"{}\"\nchannel = \"#alerts\"\nbase_url = \"{}\"\n\n\
-         [notify.nag]\ninterval_seconds = 1\nnags_per_target = 2\ntargets = [\"<@U0PRIMARY>\", \"<@U0SECOND>\"]\n",
+         [notify.nag]\ninterval_seconds = 1\nnags_per_target = 2\ntargets = [\"<@U0PRIMARY>\", \"<@U0SECOND>\"]\n\n\
+         [[notify.routes]]\nnamespaces = [\"vip-*\"]\nseverities = [\"critical\"]\nslack_channel = \"#vip\"\n",
         slack.bot_token(),
         slack.app_token(),
         slack.base_url()
@@ -181,12 +183,45 @@ fn alert_to_slack_nags_until_bob_acknowledges_over_the_socket() {
         "{sent:?}"
     );
 
+    // A route sends a VIP namespace's critical incident to its own channel.
+    let mut vip = alert();
+    vip["alerts"][0]["labels"]["namespace"] = json!("vip-1");
+    vip["alerts"][0]["labels"]["alertname"] = json!("VipCheckoutDown");
+    assert!(
+        client
+            .post(nw.url("/webhook/alertmanager"))
+            .json(&vip)
+            .send()
+            .unwrap()
+            .status()
+            .is_success()
+    );
+    let routed = wait_for("the VIP incident in #vip", WAIT, || {
+        slack
+            .messages("#vip")
+            .into_iter()
+            .find(|m| m.thread_ts.is_none())
+    });
+    assert!(
+        routed.text.contains("VipCheckoutDown")
+            || routed.blocks.to_string().contains("VipCheckoutDown"),
+        "{}",
+        routed.text
+    );
+    assert!(
+        !slack
+            .messages("#alerts")
+            .iter()
+            .any(|m| m.blocks.to_string().contains("VipCheckoutDown")),
+        "not in the default channel"
+    );
+
     // The slash commands answer through their response URLs.
     slack.slash("/nightwatch", "briefing", "carol").unwrap();
     wait_for("the briefing answer", WAIT, || {
         slack.responses().into_iter().find(|(_, body)| {
             body["text"].as_str().is_some_and(|t| {
-                t.contains("1 incidents (1 open)") && t.contains("PaymentsErrorRate: 1")
+                t.contains("2 incidents (2 open)") && t.contains("PaymentsErrorRate: 1")
             })
         })
     });

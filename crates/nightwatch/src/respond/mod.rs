@@ -145,9 +145,10 @@ impl Responder {
             verdict: incident.verdict,
             verified_action: verified,
         };
-        let Some((verdict, why)) =
-            nightwatch_core::verdict::auto_verdict(&facts, &self.settings.noise_namespaces)
-        else {
+        // The policy's `known_noise` namespaces count too: one list a user may keep in either place.
+        let mut noise = self.settings.noise_namespaces.clone();
+        noise.extend(self.policy.known_noise.namespaces.iter().cloned());
+        let Some((verdict, why)) = nightwatch_core::verdict::auto_verdict(&facts, &noise) else {
             return;
         };
         match self
