@@ -183,6 +183,22 @@ fn alert_to_slack_nags_until_bob_acknowledges_over_the_socket() {
         "{sent:?}"
     );
 
+    // Mark noise from the rewritten message: the verdict is carol's.
+    slack
+        .click("#alerts", &message.ts, "nw_noise", "carol")
+        .unwrap();
+    wait_for("carol's verdict", WAIT, || {
+        (nw.incident(1)["incident"]["verdict"] == "noise").then_some(())
+    });
+    let verdict = nw.incident(1)["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "verdict")
+        .cloned()
+        .unwrap();
+    assert_eq!(verdict["actor"], "carol", "{verdict}");
+
     // A route sends a VIP namespace's critical incident to its own channel.
     let mut vip = alert();
     vip["alerts"][0]["labels"]["namespace"] = json!("vip-1");
