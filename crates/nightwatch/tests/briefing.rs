@@ -3,7 +3,7 @@
 //! noise entry — in `GET /api/briefing`, the `/briefing` page and `nightwatch briefing`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use nightwatch_testkit::{Nightwatch, both_backends_blocking, wait_for};
+use nightwatch_testkit::{Nightwatch, both_backends_blocking, wait_for, webhook_body};
 use reqwest::blocking::Client;
 use serde_json::{Value, json};
 use std::process::Command;
@@ -12,14 +12,12 @@ use std::time::Duration;
 const BIN: &str = env!("CARGO_BIN_EXE_nightwatch");
 
 fn alert(alertname: &str, pod: &str) -> Value {
-    let labels =
-        json!({"alertname": alertname, "namespace": "shop", "pod": pod, "severity": "warning"});
-    json!({
-        "version": "4", "status": "firing", "receiver": "nightwatch", "groupLabels": {},
-        "commonLabels": {}, "commonAnnotations": {}, "externalURL": "",
-        "alerts": [{"status": "firing", "labels": labels, "annotations": {},
-                    "startsAt": chrono::Utc::now().to_rfc3339(), "endsAt": "0001-01-01T00:00:00Z"}],
-    })
+    webhook_body(
+        json!({"alertname": alertname, "namespace": "shop", "pod": pod, "severity": "warning"}),
+        json!({}),
+        chrono::Utc::now(),
+        None,
+    )
 }
 
 #[test]

@@ -9,7 +9,7 @@ use axum::body::Bytes;
 use axum::http::HeaderMap;
 use axum::routing::post;
 use nightwatch_notify::fake::FakeDiscord;
-use nightwatch_testkit::{Nightwatch, wait_for};
+use nightwatch_testkit::{Nightwatch, wait_for, webhook_body};
 use reqwest::blocking::Client;
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
@@ -22,13 +22,12 @@ const SECRET: &str = "whsec-test-1";
 type Received = Arc<Mutex<Vec<(HeaderMap, Bytes)>>>;
 
 fn alert(alertname: &str, severity: &str) -> Value {
-    let labels = json!({"alertname": alertname, "namespace": "shop", "severity": severity});
-    json!({
-        "version": "4", "status": "firing", "receiver": "nightwatch", "groupLabels": {},
-        "commonLabels": {}, "commonAnnotations": {}, "externalURL": "",
-        "alerts": [{"status": "firing", "labels": labels, "annotations": {"summary": format!("{alertname} fired")},
-                    "startsAt": chrono::Utc::now().to_rfc3339(), "endsAt": "0001-01-01T00:00:00Z"}],
-    })
+    webhook_body(
+        json!({"alertname": alertname, "namespace": "shop", "severity": severity}),
+        json!({"summary": format!("{alertname} fired")}),
+        chrono::Utc::now(),
+        None,
+    )
 }
 
 #[test]

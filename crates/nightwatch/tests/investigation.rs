@@ -13,7 +13,7 @@
 use chrono::Utc;
 use nightwatch_llm::fake::{FakeServer, Flavor, anthropic, openai};
 use nightwatch_testkit::fake_logs::FakeLoki;
-use nightwatch_testkit::{Nightwatch, both_backends_blocking, wait_for};
+use nightwatch_testkit::{Nightwatch, both_backends_blocking, wait_for, webhook_body};
 use reqwest::blocking::Client;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -24,21 +24,15 @@ const WAIT: Duration = Duration::from_secs(60);
 const SECRET: &str = "hunter2-s3cr3t";
 
 fn unknown_alert() -> Value {
-    let labels = json!({
-        "alertname": "CheckoutLatencyHigh", "namespace": "shop", "service": "checkout",
-        "severity": "warning",
-    });
-    json!({
-        "version": "4", "status": "firing", "receiver": "nightwatch",
-        "groupLabels": {}, "commonLabels": labels, "commonAnnotations": {},
-        "externalURL": "http://alertmanager.example:9093",
-        "alerts": [{
-            "status": "firing", "labels": labels,
-            "annotations": {"summary": "checkout p99 latency above 2s"},
-            "startsAt": (Utc::now() - chrono::Duration::minutes(5)).to_rfc3339(),
-            "endsAt": "0001-01-01T00:00:00Z",
-        }],
-    })
+    webhook_body(
+        json!({
+            "alertname": "CheckoutLatencyHigh", "namespace": "shop", "service": "checkout",
+            "severity": "warning",
+        }),
+        json!({"summary": "checkout p99 latency above 2s"}),
+        Utc::now() - chrono::Duration::minutes(5),
+        None,
+    )
 }
 
 /// The system prompt of an Anthropic request (a string, or text blocks).

@@ -7,7 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use nightwatch_notify::fake::FakeSlack;
-use nightwatch_testkit::{Nightwatch, wait_for};
+use nightwatch_testkit::{Nightwatch, wait_for, webhook_body};
 use reqwest::blocking::Client;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -16,20 +16,12 @@ const BIN: &str = env!("CARGO_BIN_EXE_nightwatch");
 const WAIT: Duration = Duration::from_secs(60);
 
 fn alert() -> Value {
-    let labels = json!({
-        "alertname": "PaymentsErrorRate", "namespace": "payments", "severity": "critical",
-    });
-    json!({
-        "version": "4", "status": "firing", "receiver": "nightwatch",
-        "groupLabels": {}, "commonLabels": labels, "commonAnnotations": {},
-        "externalURL": "http://alertmanager.example:9093",
-        "alerts": [{
-            "status": "firing", "labels": labels,
-            "annotations": {"summary": "payments 5xx above 5%"},
-            "startsAt": chrono::Utc::now().to_rfc3339(),
-            "endsAt": "0001-01-01T00:00:00Z",
-        }],
-    })
+    webhook_body(
+        json!({"alertname": "PaymentsErrorRate", "namespace": "payments", "severity": "critical"}),
+        json!({"summary": "payments 5xx above 5%"}),
+        chrono::Utc::now(),
+        None,
+    )
 }
 
 fn has_button(message: &nightwatch_notify::fake::SlackMessage, action_id: &str) -> bool {

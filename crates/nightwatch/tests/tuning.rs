@@ -5,7 +5,7 @@
 //! which cannot be "approved" as a silence.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use nightwatch_testkit::{Nightwatch, RealAlertmanager, wait_for};
+use nightwatch_testkit::{Nightwatch, RealAlertmanager, wait_for, webhook_body};
 use reqwest::blocking::Client;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -14,16 +14,13 @@ const BIN: &str = env!("CARGO_BIN_EXE_nightwatch");
 const WAIT: Duration = Duration::from_secs(30);
 
 fn body(alertname: &str, pod: &str, resolved: bool) -> Value {
-    let labels =
-        json!({"alertname": alertname, "namespace": "shop", "pod": pod, "severity": "warning"});
     let now = chrono::Utc::now();
-    json!({
-        "version": "4", "status": if resolved { "resolved" } else { "firing" }, "receiver": "nightwatch",
-        "groupLabels": {}, "commonLabels": {}, "commonAnnotations": {}, "externalURL": "",
-        "alerts": [{"status": if resolved { "resolved" } else { "firing" }, "labels": labels, "annotations": {},
-                    "startsAt": (now - chrono::Duration::minutes(1)).to_rfc3339(),
-                    "endsAt": if resolved { now.to_rfc3339() } else { "0001-01-01T00:00:00Z".to_owned() }}],
-    })
+    webhook_body(
+        json!({"alertname": alertname, "namespace": "shop", "pod": pod, "severity": "warning"}),
+        json!({}),
+        now - chrono::Duration::minutes(1),
+        resolved.then_some(now),
+    )
 }
 
 #[test]

@@ -55,3 +55,28 @@ impl Drop for RealAlertmanager {
         let _ = self.child.wait();
     }
 }
+
+/// The webhook body Alertmanager posts (version 4) for one alert: firing, or resolved at
+/// `ends_at`.
+pub fn webhook_body(
+    labels: serde_json::Value,
+    annotations: serde_json::Value,
+    starts_at: chrono::DateTime<chrono::Utc>,
+    ends_at: Option<chrono::DateTime<chrono::Utc>>,
+) -> serde_json::Value {
+    let status = if ends_at.is_some() {
+        "resolved"
+    } else {
+        "firing"
+    };
+    serde_json::json!({
+        "version": "4", "status": status, "receiver": "nightwatch",
+        "groupLabels": {}, "commonLabels": labels, "commonAnnotations": {},
+        "externalURL": "http://alertmanager.example:9093",
+        "alerts": [{
+            "status": status, "labels": labels, "annotations": annotations,
+            "startsAt": starts_at.to_rfc3339(),
+            "endsAt": ends_at.map_or_else(|| "0001-01-01T00:00:00Z".to_owned(), |t| t.to_rfc3339()),
+        }],
+    })
+}

@@ -74,7 +74,7 @@ pub mod alertmanager;
 pub mod fake_logs;
 pub mod lab;
 pub mod process;
-pub use alertmanager::RealAlertmanager;
+pub use alertmanager::{RealAlertmanager, webhook_body};
 pub use lab::{
     Lab, LabDeployment, LabOptions, process_alive, repo_root, still_running, workspace_binary,
 };
