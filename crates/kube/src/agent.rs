@@ -18,6 +18,14 @@ pub struct AgentTool {
     pub input_schema: Value,
 }
 
+/// The two tools only the model has; the rest are the runbooks' read tools.
+const LISTINGS: [&str; 2] = ["list_pods", "get_namespace_events"];
+
+/// Whether `name` is one of [`agent_tools`] (without building their schemas).
+pub fn is_agent_tool(name: &str) -> bool {
+    LISTINGS.contains(&name) || nightwatch_core::runbook::READ_TOOLS.contains(&name)
+}
+
 /// Pods and events listed per call; the model narrows with a selector when there are more.
 const MAX_LISTED: usize = 50;
 
@@ -188,7 +196,7 @@ impl Kube {
                     .items;
                 Ok(namespace_events(&namespace, &events))
             }
-            tool if agent_tools().iter().any(|t| t.name == tool) => {
+            tool if is_agent_tool(tool) => {
                 let target = target_of(tool, args)?;
                 let mut rest = args.clone();
                 if let Some(object) = rest.as_object_mut() {
@@ -319,15 +327,18 @@ mod tests {
 
     #[test]
     fn every_agent_tool_is_a_read_tool_or_a_listing() {
-        for tool in agent_tools() {
+        let tools = agent_tools();
+        for tool in &tools {
             let read = nightwatch_core::runbook::READ_TOOLS.contains(&tool.name);
-            assert!(
-                read || ["list_pods", "get_namespace_events"].contains(&tool.name),
-                "{}",
-                tool.name
-            );
+            assert!(read || LISTINGS.contains(&tool.name), "{}", tool.name);
+            assert!(is_agent_tool(tool.name), "{}", tool.name);
             assert_eq!(tool.input_schema["type"], "object", "{}", tool.name);
         }
+        // …and every read tool and listing is offered.
+        for name in nightwatch_core::runbook::READ_TOOLS.iter().chain(&LISTINGS) {
+            assert!(tools.iter().any(|t| t.name == *name), "{name}");
+        }
+        assert!(!is_agent_tool("patch_image"));
     }
 
     #[test]

@@ -18,7 +18,7 @@ pub mod tools;
 pub mod verify;
 
 pub use actuator::{ActionReport, Actuator};
-pub use agent::{AgentTool, agent_tools};
+pub use agent::{AgentTool, agent_tools, is_agent_tool};
 pub use client::{EvictionApi, Kube, ToolTarget};
 pub use verify::{Verification, VerifyStatus};
 

@@ -3,7 +3,7 @@
 //! It follows the timeline's `triggered` events; each announcement is recorded as a
 //! `notification_sent` event naming the event it is about, so a restart does not repeat it.
 
-use crate::notify::card;
+use crate::notify::{card, told_channels};
 use chrono::{DateTime, Utc};
 use nightwatch_core::Clock;
 use nightwatch_core::event::EventKind;
@@ -83,36 +83,26 @@ impl Broadcaster {
         Ok(())
     }
 
-    async fn told(&self, event: &EventRow, channel: &str) -> Result<bool, StoreError> {
-        Ok(self
-            .store
-            .incident_events_of(event.incident_id, EventKind::NotificationSent)
-            .await?
-            .iter()
-            .any(|sent| {
-                sent.payload["about_event"].as_i64() == Some(event.id)
-                    && sent.payload["channel"] == channel
-            }))
-    }
-
     async fn announce(&self, event: &EventRow) -> Result<(), StoreError> {
         let Some(incident) = self.store.incident(event.incident_id).await? else {
             return Ok(());
         };
         let now = self.clock.now();
+        let told = told_channels(&self.store, event).await?;
+        let told = |channel: &str| told.iter().any(|c| c == channel);
         if let Some((discord, min)) = &self.discord
             && incident.severity <= *min
-            && !self.told(event, "discord").await?
+            && !told("discord")
         {
             let card = card(&incident, None, &self.ui_base);
             match discord.post_incident(&card).await {
-                Ok(_) => self.record(event, "discord", now).await?,
+                Ok(_) => self.record(event, "discord", json!({}), now).await?,
                 Err(error) => tracing::warn!(incident = incident.id, %error, "discord post failed"),
             }
         }
         if let Some((webhook, min)) = &self.webhook
             && incident.severity <= *min
-            && !self.told(event, "webhook").await?
+            && !told("webhook")
         {
             let body = json!({
                 "event": "incident.opened",
@@ -121,14 +111,7 @@ impl Broadcaster {
             });
             match webhook.post(&body).await {
                 Ok(delivery) => {
-                    self.store
-                        .append_incident_event(
-                            incident.id,
-                            EventKind::NotificationSent,
-                            "nightwatch",
-                            json!({"channel": "webhook", "kind": "announce", "about_event": event.id, "delivery": delivery}),
-                            now,
-                        )
+                    self.record(event, "webhook", json!({"delivery": delivery}), now)
                         .await?
                 }
                 Err(error) => tracing::warn!(incident = incident.id, %error, "webhook post failed"),
@@ -137,18 +120,24 @@ impl Broadcaster {
         Ok(())
     }
 
+    /// `channel` announced `event`; `extra` fields join the record.
     async fn record(
         &self,
         event: &EventRow,
         channel: &str,
+        extra: serde_json::Value,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        let mut payload = json!({"channel": channel, "kind": "announce", "about_event": event.id});
+        if let (Some(payload), Some(extra)) = (payload.as_object_mut(), extra.as_object()) {
+            payload.extend(extra.clone());
+        }
         self.store
             .append_incident_event(
                 event.incident_id,
                 EventKind::NotificationSent,
                 "nightwatch",
-                json!({"channel": channel, "kind": "announce", "about_event": event.id}),
+                payload,
                 now,
             )
             .await

@@ -125,6 +125,21 @@ pub struct EventCursor {
     pub approval_requested: i64,
 }
 
+/// The channels (`slack`, `discord`, `webhook`) that already told `event`, from the timeline's
+/// `notification_sent` events: after a restart this is what keeps a message from being sent twice.
+pub async fn told_channels(
+    store: &Store,
+    event: &nightwatch_store::EventRow,
+) -> Result<Vec<String>, StoreError> {
+    Ok(store
+        .incident_events_of(event.incident_id, EventKind::NotificationSent)
+        .await?
+        .iter()
+        .filter(|sent| sent.payload["about_event"].as_i64() == Some(event.id))
+        .filter_map(|sent| sent.payload["channel"].as_str().map(str::to_owned))
+        .collect())
+}
+
 /// The incident as the channels show it.
 pub fn card(incident: &IncidentRow, pending: Option<PendingAction>, ui_base: &str) -> IncidentCard {
     IncidentCard {
@@ -301,7 +316,9 @@ impl Notifier {
                 let Some(notification) = notification else {
                     continue;
                 };
-                if notification.message_ts.is_empty() || self.told(&event).await? {
+                if notification.message_ts.is_empty()
+                    || !told_channels(&self.store, &event).await?.is_empty()
+                {
                     continue;
                 }
                 let Some(incident) = self.store.incident(event.incident_id).await? else {
@@ -360,27 +377,22 @@ impl Notifier {
                     incident.id,
                     json!({
                         "channel": "slack", "kind": what, "about_event": event.id,
-                        "action_id": pending.map(|p| p.id),
+                        "action_id": pending.as_ref().map(|p| p.id),
                     }),
                     now,
                 )
                 .await?;
                 // The top message gets the Approve / Reject buttons too.
-                self.refresh(&incident, &notification.channel, &notification.message_ts)
-                    .await?;
+                self.show(
+                    &incident,
+                    pending,
+                    &notification.channel,
+                    &notification.message_ts,
+                )
+                .await;
             }
         }
         Ok(())
-    }
-
-    /// Whether `event` was told already (a restart re-reads the timeline from the start).
-    async fn told(&self, event: &nightwatch_store::EventRow) -> Result<bool, StoreError> {
-        Ok(self
-            .store
-            .incident_events_of(event.incident_id, EventKind::NotificationSent)
-            .await?
-            .iter()
-            .any(|sent| sent.payload["about_event"].as_i64() == Some(event.id)))
     }
 
     /// Posts the briefing to the channel (at start and on the schedule).
@@ -504,11 +516,20 @@ impl Notifier {
         if ts.is_empty() {
             return Ok(());
         }
-        let card = card(
-            incident,
-            self.pending_action(incident.id).await?,
-            &self.ui_base,
-        );
+        let pending = self.pending_action(incident.id).await?;
+        self.show(incident, pending, channel, ts).await;
+        Ok(())
+    }
+
+    /// Rewrites the message `ts` to the incident as given.
+    async fn show(
+        &self,
+        incident: &IncidentRow,
+        pending: Option<PendingAction>,
+        channel: &str,
+        ts: &str,
+    ) {
+        let card = card(incident, pending, &self.ui_base);
         if let Err(error) = self
             .slack
             .update_message(&UpdateMessage {
@@ -521,7 +542,6 @@ impl Notifier {
         {
             tracing::warn!(incident = incident.id, %error, "slack update failed");
         }
-        Ok(())
     }
 
     async fn event(

@@ -37,3 +37,4 @@ pub use llm::{investigation_prompt, llm_prompt};
 pub use parse::parse_llm_analysis;
 pub use report::{Analysis, AnalysisError, AnalysisSource, Citation, SECTION_TITLES, Section};
 pub use template::template_analysis;
+pub use words::clip;

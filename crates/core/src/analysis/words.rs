@@ -60,7 +60,7 @@ pub(crate) fn plural(count: usize, one: &str, many: &str) -> String {
 }
 
 /// Cuts `text` to at most `max` bytes on a character boundary, marking the cut.
-pub(crate) fn clip(text: &str, max: usize) -> String {
+pub fn clip(text: &str, max: usize) -> String {
     if text.len() <= max {
         return text.to_owned();
     }

@@ -7,7 +7,7 @@ mod record;
 mod toolbox;
 
 pub use record::transcript_events;
-pub use toolbox::InvestigationToolbox;
+pub use toolbox::{InvestigationToolbox, kube_definitions, source_definitions};
 
 use chrono::{DateTime, Utc};
 use nightwatch_core::analysis::{AnalysisInput, investigation_prompt, llm_prompt};

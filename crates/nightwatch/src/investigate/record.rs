@@ -4,6 +4,7 @@
 //! the analysis can cite them). Names an anonymiser replaced are restored: the timeline is
 //! nightwatch's own record and is read by people.
 
+use nightwatch_core::analysis::clip;
 use nightwatch_core::event::EventKind;
 use nightwatch_llm::Anonymiser;
 use nightwatch_llm::transcript::{Event, Transcript};
@@ -12,16 +13,7 @@ use serde_json::{Value, json};
 /// The summary line of a tool result as sent: its first line (tools put their one-sentence
 /// summary there), cut to a readable length.
 fn first_line(content: &str) -> String {
-    let line = content.lines().next().unwrap_or_default();
-    let mut cut = line.len().min(300);
-    while !line.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    if cut < line.len() {
-        format!("{}…", &line[..cut])
-    } else {
-        line.to_owned()
-    }
+    clip(content.lines().next().unwrap_or_default(), 300)
 }
 
 /// The events for `transcript`, in its order.

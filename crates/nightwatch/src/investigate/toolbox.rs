@@ -41,6 +41,28 @@ fn runbook_tools() -> Vec<ToolDefinition> {
     ]
 }
 
+/// The Kubernetes tools as the model's tool list wants them.
+pub fn kube_definitions() -> impl Iterator<Item = ToolDefinition> {
+    nightwatch_kube::agent_tools()
+        .into_iter()
+        .map(|tool| ToolDefinition {
+            name: tool.name.to_owned(),
+            description: tool.description.to_owned(),
+            input_schema: tool.input_schema,
+        })
+}
+
+/// Source tools as the model's tool list wants them.
+pub fn source_definitions(
+    tools: Vec<nightwatch_sources::ToolDefinition>,
+) -> impl Iterator<Item = ToolDefinition> {
+    tools.into_iter().map(|tool| ToolDefinition {
+        name: tool.name.to_owned(),
+        description: tool.description.to_owned(),
+        input_schema: tool.input_schema,
+    })
+}
+
 impl InvestigationToolbox<'_> {
     fn runbook_call(&self, name: &str, args: &Value) -> Result<ToolOutput, String> {
         if name == LIST_RUNBOOKS {
@@ -87,27 +109,10 @@ impl Toolbox for InvestigationToolbox<'_> {
     fn definitions(&self) -> Vec<ToolDefinition> {
         let mut tools = Vec::new();
         if self.kube.is_some() {
-            tools.extend(
-                nightwatch_kube::agent_tools()
-                    .into_iter()
-                    .map(|tool| ToolDefinition {
-                        name: tool.name.to_owned(),
-                        description: tool.description.to_owned(),
-                        input_schema: tool.input_schema,
-                    }),
-            );
+            tools.extend(kube_definitions());
         }
         if let Some(sources) = self.sources {
-            tools.extend(
-                sources
-                    .definitions()
-                    .into_iter()
-                    .map(|tool| ToolDefinition {
-                        name: tool.name.to_owned(),
-                        description: tool.description.to_owned(),
-                        input_schema: tool.input_schema,
-                    }),
-            );
+            tools.extend(source_definitions(sources.definitions()));
         }
         tools.extend(runbook_tools());
         tools
@@ -117,10 +122,7 @@ impl Toolbox for InvestigationToolbox<'_> {
         if name == LIST_RUNBOOKS || name == GET_RUNBOOK {
             return self.runbook_call(name, &args);
         }
-        if nightwatch_kube::agent_tools()
-            .iter()
-            .any(|tool| tool.name == name)
-        {
+        if nightwatch_kube::is_agent_tool(name) {
             let Some(kube) = self.kube else {
                 return Err("no cluster access: the Kubernetes tools are not available".to_owned());
             };

@@ -4,7 +4,7 @@
 //! live. A call to anything not recorded says so, the way a missing source would.
 
 use super::case::Recording;
-use crate::investigate::InvestigationToolbox;
+use crate::investigate::{InvestigationToolbox, kube_definitions, source_definitions};
 use async_trait::async_trait;
 use nightwatch_core::runbook::Library;
 use nightwatch_core::tool::ToolOutput;
@@ -41,26 +41,6 @@ impl RecordedToolbox {
             library: &self.library,
         }
     }
-
-    /// nightwatch's definition of `name`, if it is one of its tools.
-    fn own_definition(name: &str) -> Option<ToolDefinition> {
-        let kube = nightwatch_kube::agent_tools()
-            .into_iter()
-            .find(|tool| tool.name == name)
-            .map(|tool| (tool.description, tool.input_schema));
-        let source = || {
-            nightwatch_sources::definitions()
-                .into_iter()
-                .find(|tool| tool.name == name)
-                .map(|tool| (tool.description, tool.input_schema))
-        };
-        kube.or_else(source)
-            .map(|(description, input_schema)| ToolDefinition {
-                name: name.to_owned(),
-                description: description.to_owned(),
-                input_schema,
-            })
-    }
 }
 
 /// The recording that answers a call: the `previous` one when previous logs are asked for,
@@ -77,11 +57,16 @@ fn pick<'a>(recordings: &'a [Recording], args: &Value) -> Option<&'a Recording> 
 #[async_trait]
 impl Toolbox for RecordedToolbox {
     fn definitions(&self) -> Vec<ToolDefinition> {
+        // nightwatch's own tools keep their real definitions.
+        let mut own: BTreeMap<String, ToolDefinition> = kube_definitions()
+            .chain(source_definitions(nightwatch_sources::definitions()))
+            .map(|tool| (tool.name.clone(), tool))
+            .collect();
         let mut tools: Vec<ToolDefinition> = self
             .recordings
             .keys()
             .map(|name| {
-                Self::own_definition(name).unwrap_or_else(|| ToolDefinition {
+                own.remove(name).unwrap_or_else(|| ToolDefinition {
                     name: name.clone(),
                     description: format!(
                         "Recorded output of the tool `{name}` from the case's environment."
@@ -94,10 +79,7 @@ impl Toolbox for RecordedToolbox {
             self.library_tools()
                 .definitions()
                 .into_iter()
-                .filter(|tool| {
-                    !self.recordings.contains_key(&tool.name)
-                        && Self::own_definition(&tool.name).is_none()
-                }),
+                .filter(|tool| !self.recordings.contains_key(&tool.name)),
         );
         tools
     }
