@@ -56,13 +56,17 @@ pub struct Lab {
     http: reqwest::blocking::Client,
 }
 
+/// Where lab blocks are taken from: below Linux's ephemeral range (32768–60999 by default), so
+/// no outgoing connection of the starting lab can be handed one of its ports between this check
+/// and the service binding it (seen: Prometheus failing with "address already in use").
+const LAB_PORTS: std::ops::Range<u16> = 20000..32000;
+
 /// `lab/up` needs 7 consecutive free ports.
 fn free_port_block(len: u16) -> u16 {
+    let span = LAB_PORTS.end - LAB_PORTS.start - len;
     for _ in 0..200 {
-        let base = crate::free_port();
-        if base > 65535 - len {
-            continue;
-        }
+        // An OS-chosen port as the source of variety, so concurrent labs spread out.
+        let base = LAB_PORTS.start + crate::free_port() % span;
         let all_free =
             (base..base + len).all(|port| std::net::TcpListener::bind(("127.0.0.1", port)).is_ok());
         if all_free {
