@@ -2,10 +2,13 @@
 //! - SIGKILL during a flood of posts, restart: every alert that got a 2xx is stored and
 //!   processed exactly once (SQLite and Postgres);
 //! - storage down answers 503 (so Alertmanager retries) and stores nothing; it recovers;
+//! - a full disk (SQLite on a small tmpfs) answers 503 and readiness fails, never a 200 for
+//!   what was not stored; with room again ingest recovers by itself;
 //! - two processes on one Postgres never hold two open incidents for one fingerprint.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use nightwatch_testkit::{Nightwatch, both_backends_blocking, wait_for};
+use nightwatch_testkit::{Nightwatch, SmallDisk, both_backends_blocking, free_port, wait_for};
+use std::collections::HashSet;
 use reqwest::blocking::Client;
 use serde_json::{Value, json};
 use sqlx::{AnyPool, Row};
@@ -230,6 +233,147 @@ fn storage_down_answers_503_and_stores_nothing() {
         seqs,
         vec!["1", "2"],
         "the refused attempt left nothing behind"
+    );
+}
+
+/// A delivery of a few kilobytes, so a small disk fills in a few hundred posts.
+fn bulky_alert(seq: u64) -> Value {
+    let mut delivery = flood_alert(seq);
+    delivery["alerts"][0]["annotations"] = json!({"description": "x".repeat(4096)});
+    delivery
+}
+
+/// SQLite on an 8 MiB tmpfs, posting well past the first 503: every 200 names a new delivery,
+/// `/readyz` says not ready while the writer cannot commit, ingest recovers by itself once the
+/// disk has room, and after a SIGKILL and a restart every acknowledged delivery and alert is
+/// there, processed once.
+#[test]
+fn full_disk_answers_503_never_acknowledges_what_is_not_stored_and_recovers() {
+    let disk = SmallDisk::new("8m");
+    let enter = disk.enter();
+    let wrapper: Vec<&str> = enter.iter().map(String::as_str).collect();
+    let url = format!("sqlite://{}", disk.dir().join("nightwatch.db").display());
+    let port = free_port();
+    let mut nw = Nightwatch::start_wrapped(&wrapper, BIN, &url, None, port);
+    let client = Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let mut acked: Vec<(u64, i64)> = Vec::new();
+    let mut refused = 0;
+    let mut not_ready = 0;
+    let mut seq = 0;
+    let mut post = |seq: u64, acked: &mut Vec<(u64, i64)>| -> u16 {
+        let response = client
+            .post(nw.url("/webhook/alertmanager"))
+            .json(&bulky_alert(seq))
+            .send()
+            .unwrap();
+        let status = response.status().as_u16();
+        match status {
+            200 => {
+                let body: Value = response.json().unwrap();
+                acked.push((seq, body["delivery_id"].as_i64().unwrap()));
+            }
+            503 => {
+                assert!(response.headers().contains_key("retry-after"));
+            }
+            other => panic!("unexpected status {other} for delivery {seq}"),
+        }
+        status
+    };
+    // Fill the disk, then keep posting: the bug was 200s again after the first failure.
+    while refused < 150 {
+        assert!(
+            seq < 5_000,
+            "an 8 MiB disk never filled: {} acknowledged, {refused} refused",
+            acked.len()
+        );
+        if post(seq, &mut acked) == 503 {
+            refused += 1;
+            if client.get(nw.url("/readyz")).send().unwrap().status() == 503 {
+                not_ready += 1;
+            }
+        }
+        seq += 1;
+    }
+    let acked_while_full = acked.len();
+    assert!(
+        not_ready > 0,
+        "/readyz stayed ready through {refused} refused deliveries"
+    );
+
+    // Room again: ingest and readiness come back without a restart.
+    disk.resize("64m");
+    wait_for("ingest recovers", Duration::from_secs(60), || {
+        let status = post(seq, &mut acked);
+        seq += 1;
+        (status == 200).then_some(())
+    });
+    for _ in 0..20 {
+        assert_eq!(post(seq, &mut acked), 200, "after recovery");
+        seq += 1;
+    }
+    assert_eq!(client.get(nw.url("/readyz")).send().unwrap().status(), 200);
+    let ids: HashSet<i64> = acked.iter().map(|(_, id)| *id).collect();
+    assert_eq!(ids.len(), acked.len(), "a delivery id was acknowledged twice");
+
+    // A crash, a restart: everything acknowledged is there and processed once.
+    nw.kill();
+    let mut nw = Nightwatch::start_wrapped(&wrapper, BIN, &url, None, port);
+    wait_for("queue drained after restart", Duration::from_secs(60), || {
+        let metrics = client.get(nw.url("/metrics")).send().ok()?.text().ok()?;
+        metrics
+            .lines()
+            .any(|line| line.starts_with("nightwatch_queue_depth") && line.ends_with(" 0"))
+            .then_some(())
+    });
+    // SQLite resolves the `/proc/PID/root` link to the host's (empty) directory, so the files
+    // are read from a copy taken after a clean stop.
+    assert!(nw.terminate(), "clean stop:\n{}", nw.log());
+    let copy = tempfile::tempdir().unwrap();
+    for file in ["nightwatch.db", "nightwatch.db-wal"] {
+        if disk.host_path(file).exists() {
+            std::fs::copy(disk.host_path(file), copy.path().join(file)).unwrap();
+        }
+    }
+    let db = Db::connect(&format!(
+        "sqlite://{}",
+        copy.path().join("nightwatch.db").display()
+    ));
+    assert_eq!(db.count("SELECT COUNT(*) FROM alert_queue"), 0);
+    let stored: HashSet<i64> = db
+        .rows(sqlx::query("SELECT id FROM deliveries"))
+        .iter()
+        .map(|row| row.get::<i64, _>("id"))
+        .collect();
+    let lost: Vec<&(u64, i64)> = acked
+        .iter()
+        .filter(|(_, id)| !stored.contains(id))
+        .collect();
+    assert!(
+        lost.is_empty(),
+        "{} of {} acknowledged deliveries lost: {lost:?}",
+        lost.len(),
+        acked.len()
+    );
+    for (seq, delivery_id) in &acked {
+        let rows = db.rows(
+            sqlx::query(
+                "SELECT a.labels, a.outcome, (SELECT COUNT(*) FROM incident_events e WHERE e.alert_id = a.id) AS events \
+                 FROM alerts a WHERE a.delivery_id = $1",
+            )
+            .bind(delivery_id),
+        );
+        assert_eq!(rows.len(), 1, "delivery {delivery_id}: its one alert");
+        let labels: Value = serde_json::from_str(&rows[0].get::<String, _>("labels")).unwrap();
+        assert_eq!(labels["seq"], seq.to_string(), "delivery {delivery_id}");
+        assert_eq!(rows[0].get::<i64, _>("events"), 1, "applied once");
+    }
+    eprintln!(
+        "full disk: {acked_while_full} acknowledged before and while full, {refused} refused \
+         ({not_ready} readiness checks failed), {} acknowledged in all, all stored",
+        acked.len()
     );
 }
 

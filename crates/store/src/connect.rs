@@ -1,6 +1,6 @@
 //! Opening pools for either backend.
 
-use crate::StoreError;
+use crate::{StoreError, write};
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Executor};
@@ -52,13 +52,18 @@ pub(crate) async fn pools(url: &str) -> Result<(Backend, AnyPool, AnyPool), Stor
                 })
         };
         // The writer connects first so the file and WAL mode exist before readers open it.
-        let write = options().max_connections(1).connect(&url).await?;
+        let write = options()
+            .max_connections(1)
+            .after_release(write::released_clean)
+            .connect(&url)
+            .await?;
         let read = options().max_connections(4).connect(&url).await?;
         Ok((Backend::Sqlite, read, write))
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
         let pool = AnyPoolOptions::new()
             .acquire_timeout(timeout)
             .max_connections(16)
+            .after_release(write::released_clean)
             .connect(url)
             .await?;
         Ok((Backend::Postgres, pool.clone(), pool))

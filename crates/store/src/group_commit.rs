@@ -7,6 +7,7 @@
 
 use crate::ingest::{ALERT_COLUMNS, IngestReceipt, PreparedDelivery};
 use crate::sql::{Marks, statement_chunks};
+use crate::write::close_unless_ok;
 use crate::{Backend, StoreError};
 use sqlx::{AnyConnection, AnyPool, Connection};
 use tokio::sync::{Mutex, mpsc, oneshot};
@@ -115,13 +116,17 @@ async fn write_batch(
     deliveries: &[&PreparedDelivery],
 ) -> Result<Vec<IngestReceipt>, StoreError> {
     let mut conn = pool.acquire().await?;
-    let mut tx = conn.begin().await?;
-    let mut receipts = Vec::with_capacity(deliveries.len());
-    for delivery in deliveries {
-        receipts.push(write_one(&mut tx, backend, delivery).await?);
+    let result = async {
+        let mut tx = conn.begin().await?;
+        let mut receipts = Vec::with_capacity(deliveries.len());
+        for delivery in deliveries {
+            receipts.push(write_one(&mut tx, backend, delivery).await?);
+        }
+        tx.commit().await?;
+        Ok(receipts)
     }
-    tx.commit().await?;
-    Ok(receipts)
+    .await;
+    close_unless_ok(&mut conn, result)
 }
 
 async fn write_one(

@@ -2,6 +2,7 @@
 
 use crate::rows::{ALERT_COLUMNS, INCIDENT_COLUMNS};
 use crate::sql::{Bind, append_event, bind_all, millis};
+use crate::write::close_unless_ok;
 use crate::{AlertRow, EventRow, IncidentDetail, IncidentRow, RelatedIncidents, Store, StoreError};
 use chrono::{DateTime, Utc};
 use nightwatch_core::event::EventKind;
@@ -209,6 +210,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<ManualOutcome, StoreError> {
         let mut conn = self.write.acquire().await?;
+        let result = async {
         let mut tx = conn.begin().await?;
         let state: Option<String> = sqlx::query_scalar("SELECT state FROM incidents WHERE id = $1")
             .bind(id)
@@ -246,6 +248,10 @@ impl Store {
             .await?;
         append_event(&mut tx, id, now, kind, actor, None, payload).await?;
         tx.commit().await?;
+        Ok(())
+        }
+        .await;
+        close_unless_ok(&mut conn, result)?;
         drop(conn);
         let incident = self.incident(id).await?.ok_or(StoreError::NotFound(id))?;
         Ok(ManualOutcome { incident })

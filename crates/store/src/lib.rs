@@ -24,6 +24,7 @@ mod process;
 mod respond;
 mod rows;
 mod sql;
+mod write;
 
 pub use connect::Backend;
 pub use error::StoreError;
@@ -73,8 +74,37 @@ impl Store {
         Ok(())
     }
 
-    /// True when the database answers and every embedded migration has been applied.
+    /// True when the database answers, every embedded migration has been applied and the
+    /// writer can commit (a one-row write through the write pool: a full disk answers reads
+    /// but fails this).
     pub async fn ready(&self) -> Result<bool, StoreError> {
+        if !self.migrated().await? {
+            return Ok(false);
+        }
+        self.probe_write().await?;
+        Ok(true)
+    }
+
+    async fn probe_write(&self) -> Result<(), StoreError> {
+        use sqlx::Connection;
+        let mut conn = self.write.acquire().await?;
+        let result = async {
+            let mut tx = conn.begin().await?;
+            sqlx::query(
+                "INSERT INTO write_probe (id, probes) VALUES (1, 1) \
+                 ON CONFLICT (id) DO UPDATE SET probes = write_probe.probes + 1",
+            )
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(())
+        }
+        .await;
+        write::close_unless_ok(&mut conn, result)
+    }
+
+    /// True when every embedded migration has been applied.
+    async fn migrated(&self) -> Result<bool, StoreError> {
         let applied: Vec<i64> =
             sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success = $1")
                 .bind(true)

@@ -1,6 +1,7 @@
 //! The worker side of the queue: claim alerts and apply them to incidents.
 
 use crate::sql::{Marks, millis, opt_from_millis, statement_chunks};
+use crate::write::close_unless_ok;
 use crate::{Backend, Store, StoreError};
 use chrono::{DateTime, Utc};
 use nightwatch_core::event::{EventKind, bounded_payload};
@@ -42,22 +43,26 @@ impl Store {
     /// alerts of one fingerprint apply in arrival order.
     pub async fn process_queue(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
         let mut conn = self.write.acquire().await?;
-        let mut tx = conn.begin().await?;
-        let claimed = claim(&mut tx, self.backend).await?;
-        if claimed.is_empty() {
-            return Ok(0);
+        let result = async {
+            let mut tx = conn.begin().await?;
+            let claimed = claim(&mut tx, self.backend).await?;
+            if claimed.is_empty() {
+                return Ok(0);
+            }
+            let deferred = match self.backend {
+                Backend::Sqlite => HashSet::new(),
+                Backend::Postgres => lock_fingerprints(&mut tx, &claimed).await?,
+            };
+            let ready: Vec<&Claimed> = claimed
+                .iter()
+                .filter(|a| !deferred.contains(&a.fingerprint))
+                .collect();
+            apply_batch(&mut tx, self.backend, &ready, now).await?;
+            tx.commit().await?;
+            Ok(ready.len())
         }
-        let deferred = match self.backend {
-            Backend::Sqlite => HashSet::new(),
-            Backend::Postgres => lock_fingerprints(&mut tx, &claimed).await?,
-        };
-        let ready: Vec<&Claimed> = claimed
-            .iter()
-            .filter(|a| !deferred.contains(&a.fingerprint))
-            .collect();
-        apply_batch(&mut tx, self.backend, &ready, now).await?;
-        tx.commit().await?;
-        Ok(ready.len())
+        .await;
+        close_unless_ok(&mut conn, result)
     }
 
     /// Alerts stored but not yet applied.

@@ -3,6 +3,7 @@
 //! the policy's decision and outcome. Executed actions double as the policy's history.
 
 use crate::sql::{append_event, from_millis, millis, opt_from_millis};
+use crate::write::close_unless_ok;
 use crate::{Backend, Store, StoreError};
 use chrono::{DateTime, Duration, Utc};
 use nightwatch_core::action::{ActionRequest, ActionTarget};
@@ -279,8 +280,8 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let mut conn = self.write.acquire().await?;
-        append_event(&mut conn, incident_id, now, kind, actor, None, payload).await?;
-        Ok(())
+        let result = append_event(&mut conn, incident_id, now, kind, actor, None, payload).await;
+        close_unless_ok(&mut conn, result.map(|_| ()).map_err(StoreError::from))
     }
 
     /// Records the runbook an incident was routed to and the mode it is handled in.
@@ -308,47 +309,51 @@ impl Store {
     ) -> Result<i64, StoreError> {
         use sqlx::Connection;
         let mut conn = self.write.acquire().await?;
-        let mut tx = conn.begin().await?;
-        let target = &new.request.target;
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO actions (incident_id, runbook, step_id, action, target_kind, \
+        let result = async {
+            let mut tx = conn.begin().await?;
+            let target = &new.request.target;
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO actions (incident_id, runbook, step_id, action, target_kind, \
              target_namespace, target_name, target_key, args, state, class, rule, reason, \
              created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, \
              $13, $14, $15) RETURNING id",
-        )
-        .bind(new.incident_id)
-        .bind(new.runbook.as_str())
-        .bind(new.step_id.as_str())
-        .bind(new.request.action.as_str())
-        .bind(target.kind.as_str())
-        .bind(target.namespace.as_deref())
-        .bind(target.name.as_str())
-        .bind(target.key())
-        .bind(new.request.args.to_string())
-        .bind(new.state.as_str())
-        .bind(new.class.as_deref())
-        .bind(new.rule.as_deref())
-        .bind(new.reason.as_str())
-        .bind(millis(now))
-        .bind(new.expires_at.map(millis))
-        .fetch_one(&mut *tx)
-        .await?;
-        let (kind, mut payload) = event;
-        if let Some(object) = payload.as_object_mut() {
-            object.insert("action_id".to_owned(), id.into());
+            )
+            .bind(new.incident_id)
+            .bind(new.runbook.as_str())
+            .bind(new.step_id.as_str())
+            .bind(new.request.action.as_str())
+            .bind(target.kind.as_str())
+            .bind(target.namespace.as_deref())
+            .bind(target.name.as_str())
+            .bind(target.key())
+            .bind(new.request.args.to_string())
+            .bind(new.state.as_str())
+            .bind(new.class.as_deref())
+            .bind(new.rule.as_deref())
+            .bind(new.reason.as_str())
+            .bind(millis(now))
+            .bind(new.expires_at.map(millis))
+            .fetch_one(&mut *tx)
+            .await?;
+            let (kind, mut payload) = event;
+            if let Some(object) = payload.as_object_mut() {
+                object.insert("action_id".to_owned(), id.into());
+            }
+            append_event(
+                &mut tx,
+                new.incident_id,
+                now,
+                kind,
+                "nightwatch",
+                None,
+                payload,
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(id)
         }
-        append_event(
-            &mut tx,
-            new.incident_id,
-            now,
-            kind,
-            "nightwatch",
-            None,
-            payload,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(id)
+        .await;
+        close_unless_ok(&mut conn, result)
     }
 
     pub async fn action(&self, id: i64) -> Result<Option<ActionRow>, StoreError> {
@@ -425,21 +430,41 @@ impl Store {
             ActionDecision::Reject => (ActionState::Rejected, EventKind::Rejected),
         };
         let mut conn = self.write.acquire().await?;
-        let mut tx = conn.begin().await?;
-        let updated = sqlx::query(
-            "UPDATE actions SET state = $1, decided_at = $2, decided_by = $3 \
+        let result = async {
+            let mut tx = conn.begin().await?;
+            let updated = sqlx::query(
+                "UPDATE actions SET state = $1, decided_at = $2, decided_by = $3 \
              WHERE id = $4 AND state = 'pending' AND (expires_at IS NULL OR expires_at > $2) \
              RETURNING incident_id",
-        )
-        .bind(state.as_str())
-        .bind(millis(now))
-        .bind(by)
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(row) = updated else {
-            drop(tx);
-            drop(conn);
+            )
+            .bind(state.as_str())
+            .bind(millis(now))
+            .bind(by)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            // Nothing pending to decide: the transaction rolls back as it is dropped.
+            let Some(row) = updated else {
+                return Ok(false);
+            };
+            let incident_id: i64 = row.try_get("incident_id")?;
+            append_event(
+                &mut tx,
+                incident_id,
+                now,
+                kind,
+                by,
+                None,
+                serde_json::json!({ "action_id": id, "by": by }),
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(true)
+        }
+        .await;
+        let decided = close_unless_ok(&mut conn, result)?;
+        drop(conn);
+        if !decided {
             return match self.action(id).await? {
                 None => Err(StoreError::ActionNotFound(id)),
                 Some(action) => Err(StoreError::ActionNotPending {
@@ -451,20 +476,7 @@ impl Store {
                     },
                 }),
             };
-        };
-        let incident_id: i64 = row.try_get("incident_id")?;
-        append_event(
-            &mut tx,
-            incident_id,
-            now,
-            kind,
-            by,
-            None,
-            serde_json::json!({ "action_id": id, "by": by }),
-        )
-        .await?;
-        tx.commit().await?;
-        drop(conn);
+        }
         self.action(id).await?.ok_or(StoreError::ActionNotFound(id))
     }
 

@@ -74,11 +74,13 @@ pub mod alertmanager;
 pub mod fake_logs;
 pub mod lab;
 pub mod process;
+pub mod small_disk;
 pub use alertmanager::{RealAlertmanager, webhook_body};
 pub use lab::{
     Lab, LabDeployment, LabOptions, process_alive, repo_root, still_running, workspace_binary,
 };
 pub use process::{Nightwatch, free_port, wait_for};
+pub use small_disk::SmallDisk;
 
 /// [`fresh_postgres_url`] for tests that are not async.
 pub fn fresh_postgres_url_blocking(tag: &str) -> String {

@@ -35,10 +35,30 @@ impl Nightwatch {
         config: Option<&str>,
         port: u16,
     ) -> Nightwatch {
+        Self::start_wrapped(&[], binary, database_url, config, port)
+    }
+
+    /// Like [`Nightwatch::start_on`], with the process started through `wrapper` (a program
+    /// and its arguments that exec the rest of the command line, such as `nsenter -t PID -m`),
+    /// so the wrapper's process is nightwatch's.
+    pub fn start_wrapped(
+        wrapper: &[&str],
+        binary: &str,
+        database_url: &str,
+        config: Option<&str>,
+        port: u16,
+    ) -> Nightwatch {
         let dir = tempfile::tempdir().unwrap();
         let log_path = dir.path().join("nightwatch.log");
         let log = std::fs::File::create(&log_path).unwrap();
-        let mut command = Command::new(binary);
+        let mut command = match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut command = Command::new(program);
+                command.args(args).arg(binary);
+                command
+            }
+            None => Command::new(binary),
+        };
         if let Some(config) = config {
             let path = dir.path().join("nightwatch.toml");
             std::fs::write(&path, config).unwrap();
