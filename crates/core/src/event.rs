@@ -71,6 +71,10 @@ impl FromStr for EventKind {
 
 /// Longest JSON payload an event keeps; larger ones are cut with a visible marker so a
 /// pathological alert cannot bloat the timeline.
+/// The actor of the events nightwatch writes itself (people and integrations write their own
+/// names).
+pub const ACTOR: &str = "nightwatch";
+
 pub const MAX_EVENT_PAYLOAD_BYTES: usize = 64 * 1024;
 
 /// Bounds an event payload to [`MAX_EVENT_PAYLOAD_BYTES`] of serialized JSON.

@@ -53,7 +53,7 @@ pub enum Command {
     /// The briefing: incidents by alert and verdict, MTTA, MTTR, auto-fix rate, recurring
     /// noise, recent real incidents, what waits for a human.
     Briefing {
-        #[arg(long, default_value_t = crate::briefing::DEFAULT_DAYS)]
+        #[arg(long, default_value_t = nightwatch_app::briefing::DEFAULT_DAYS)]
         days: i64,
         #[arg(long)]
         json: bool,
@@ -65,9 +65,9 @@ pub struct ReplayArgs {
     /// A webhook body file, a case folder, or `delivery:ID` from the configured database.
     pub path: String,
     #[arg(long, value_enum, default_value = "auto")]
-    pub provider: crate::replay::ReplayProvider,
+    pub provider: crate::replay_cmd::ReplayProvider,
     #[arg(long, value_enum, default_value = "markdown")]
-    pub format: crate::replay::ReplayFormat,
+    pub format: crate::replay_cmd::ReplayFormat,
     /// alertmanager, grafana or signoz (a body file's sender); default: guessed.
     #[arg(long)]
     pub source: Option<String>,

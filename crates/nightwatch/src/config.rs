@@ -2,6 +2,7 @@
 
 use crate::cli::{Cli, Command};
 use anyhow::Context;
+use nightwatch_app::http::AuthConfig;
 use nightwatch_core::fingerprint::FingerprintConfig;
 use nightwatch_llm::{LlmConfig, LlmSection};
 use nightwatch_sources::SourcesConfig;
@@ -32,10 +33,10 @@ struct FileConfig {
     actions: ActionsConfig,
     llm: Option<LlmSection>,
     sources: SourcesConfig,
-    notify: crate::notify::NotifyConfig,
+    notify: nightwatch_app::slack::NotifyConfig,
     briefing: BriefingConfig,
     verdicts: VerdictsConfig,
-    tuning: crate::tuning::TuningConfig,
+    tuning: nightwatch_app::tuning::TuningConfig,
 }
 
 /// When the briefing is posted (to Slack when configured, and to the log).
@@ -89,50 +90,6 @@ pub struct VerdictsConfig {
     pub noise_namespaces: Option<Vec<String>>,
 }
 
-/// Per-source webhook authentication. A source with nothing configured is open; otherwise a
-/// request must pass one of the configured methods.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(default, deny_unknown_fields)]
-pub struct AuthConfig {
-    pub alertmanager: SourceAuth,
-    pub grafana: SourceAuth,
-    pub signoz: SourceAuth,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(default, deny_unknown_fields)]
-pub struct SourceAuth {
-    /// `Authorization: Bearer TOKEN`.
-    pub bearer_token: Option<String>,
-    /// `Authorization: Basic …`.
-    pub basic: Option<BasicAuth>,
-    /// Grafana's HMAC-SHA256 signature of the body.
-    pub hmac: Option<HmacAuth>,
-}
-
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct BasicAuth {
-    pub username: String,
-    pub password: String,
-}
-
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct HmacAuth {
-    pub secret: String,
-    /// Header carrying the hex signature (Grafana's default).
-    #[serde(default = "default_hmac_header")]
-    pub header: String,
-    /// When set, the signature covers `TIMESTAMP:BODY` and the timestamp must be recent.
-    #[serde(default)]
-    pub timestamp_header: Option<String>,
-}
-
-fn default_hmac_header() -> String {
-    "X-Grafana-Alerting-Signature".to_owned()
-}
-
 /// The effective configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -158,10 +115,10 @@ pub struct Config {
     /// Prometheus, Alertmanager, Loki, VictoriaLogs, Grafana for the investigation's tools.
     pub sources: SourcesConfig,
     /// Slack and the nag settings.
-    pub notify: crate::notify::NotifyConfig,
+    pub notify: nightwatch_app::slack::NotifyConfig,
     pub briefing: BriefingConfig,
     pub verdicts: VerdictsConfig,
-    pub tuning: crate::tuning::TuningConfig,
+    pub tuning: nightwatch_app::tuning::TuningConfig,
     /// `briefing.schedule`, parsed.
     pub briefing_schedule: Option<croner::Cron>,
 }

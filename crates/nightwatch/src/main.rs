@@ -1,24 +1,14 @@
-//! The nightwatch binary: CLI, configuration and wiring. Everything it runs lives in the
-//! library crates or in the thin HTTP layer here.
+//! The nightwatch binary: parses the command line, loads the configuration and wires the
+//! application's services (`nightwatch-app`) to the adapters. Nothing it runs lives here.
 
-mod analysis;
-mod briefing;
-mod broadcast;
 mod cli;
 mod config;
-mod http;
 mod incidents_cmd;
-mod investigate;
 mod logging;
-mod metrics;
-mod notify;
-mod replay;
-mod respond;
+mod replay_cmd;
 mod runbooks_cmd;
 mod serve;
 mod setup;
-mod tuning;
-mod worker;
 
 use anyhow::Context;
 use clap::Parser;
@@ -49,13 +39,13 @@ async fn run(cli: Cli, config: config::Config) -> anyhow::Result<()> {
         Command::Runbooks(command) => runbooks_cmd::run(config.runbooks_dir.as_deref(), command),
         Command::Briefing { days, json } => {
             let store = open_store(&config).await?;
-            let result = briefing::gather(&store, chrono::Utc::now(), days).await;
+            let result = nightwatch_app::briefing::gather(&store, chrono::Utc::now(), days).await;
             store.close().await;
             let briefing = result?;
             if json {
                 println!(
                     "{}",
-                    serde_json::to_string_pretty(&briefing::view(&briefing))?
+                    serde_json::to_string_pretty(&nightwatch_app::briefing::view(&briefing))?
                 );
             } else {
                 print!("{}", briefing.to_markdown());
@@ -72,7 +62,7 @@ async fn run(cli: Cli, config: config::Config) -> anyhow::Result<()> {
                     })
                 })
                 .transpose()?;
-            replay::run(&args.path, source, args.provider, args.format, &config).await
+            replay_cmd::run(&args.path, source, args.provider, args.format, &config).await
         }
         Command::Incidents(command) => {
             let store = open_store(&config).await?;

@@ -3,9 +3,9 @@
 //! close the store.
 
 use crate::config::Config;
-use crate::http::{self, AppState};
-use crate::metrics::Metrics;
 use anyhow::Context;
+use nightwatch_app::http::{self, AppState};
+use nightwatch_app::metrics::Metrics;
 use nightwatch_core::{Clock, SystemClock};
 use nightwatch_store::Backend;
 use std::net::SocketAddr;
@@ -31,7 +31,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let sources = nightwatch_sources::Sources::from_config(&config.sources, clock.clone())
         .context("configuring the sources")?;
     let sources = (!sources.configured().is_empty()).then(|| Arc::new(sources));
-    let analyst = Arc::new(crate::analysis::Analyst {
+    let analyst = Arc::new(nightwatch_app::analysis::Analyst {
         store: store.clone(),
         library: library.clone(),
         llm: llm.clone(),
@@ -45,7 +45,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     };
     let worker_handles: Vec<_> = (0..workers)
         .map(|id| {
-            tokio::spawn(crate::worker::run(
+            tokio::spawn(nightwatch_app::worker::run(
                 id,
                 store.clone(),
                 clock.clone(),
@@ -56,7 +56,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             ))
         })
         .collect();
-    let responder = Arc::new(crate::respond::Responder {
+    let responder = Arc::new(nightwatch_app::respond::Responder {
         store: store.clone(),
         clock: clock.clone(),
         library: library.clone(),
@@ -121,7 +121,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         store = store.backend().as_str(),
         database = %config.redacted_database_url(),
         workers,
-        mode = crate::setup::mode_name(policy.mode),
+        mode = policy.mode.as_str(),
         runbooks = library.iter().count(),
         ready_ms = started.elapsed().as_millis() as u64,
         "nightwatch is listening"
@@ -187,7 +187,12 @@ fn start_notifier(
     clock: Arc<dyn Clock>,
     wake_responder: Arc<Notify>,
     stop: watch::Receiver<bool>,
-) -> anyhow::Result<Option<(Arc<crate::notify::Notifier>, tokio::task::JoinHandle<()>)>> {
+) -> anyhow::Result<
+    Option<(
+        Arc<nightwatch_app::slack::Notifier>,
+        tokio::task::JoinHandle<()>,
+    )>,
+> {
     let Some(slack) = &config.notify.slack else {
         return Ok(None);
     };
@@ -218,7 +223,7 @@ fn start_notifier(
         None => None,
     };
     let ui_base = ui_base(config);
-    let notifier = Arc::new(crate::notify::Notifier {
+    let notifier = Arc::new(nightwatch_app::slack::Notifier {
         store,
         clock,
         slack: client,
@@ -230,7 +235,7 @@ fn start_notifier(
         policy: config.notify.nag.policy(),
         targets: config.notify.nag.targets.clone(),
         wake_responder,
-        cursor: tokio::sync::Mutex::new(crate::notify::EventCursor::default()),
+        cursor: tokio::sync::Mutex::new(nightwatch_app::slack::EventCursor::default()),
         routes: config.notify.routes.clone(),
         action_policy: policy,
     });
@@ -277,7 +282,7 @@ fn start_broadcast(
         )),
         None => None,
     };
-    let broadcaster = crate::broadcast::Broadcaster {
+    let broadcaster = nightwatch_app::broadcast::Broadcaster {
         store,
         clock,
         ui_base: ui_base(config),
@@ -299,13 +304,19 @@ fn ui_base(config: &Config) -> String {
 async fn briefings(
     store: Arc<nightwatch_store::Store>,
     clock: Arc<dyn Clock>,
-    notifier: Option<Arc<crate::notify::Notifier>>,
+    notifier: Option<Arc<nightwatch_app::slack::Notifier>>,
     on_start: bool,
     schedule: Option<croner::Cron>,
     mut stop: watch::Receiver<bool>,
 ) {
     let tell = || async {
-        match crate::briefing::gather(&store, clock.now(), crate::briefing::DEFAULT_DAYS).await {
+        match nightwatch_app::briefing::gather(
+            &store,
+            clock.now(),
+            nightwatch_app::briefing::DEFAULT_DAYS,
+        )
+        .await
+        {
             Ok(briefing) => tracing::info!(briefing = %briefing.to_markdown(), "briefing"),
             Err(error) => tracing::warn!(%error, "gathering the briefing failed"),
         }
@@ -338,20 +349,21 @@ async fn briefings(
 
 /// The model, when one is configured. Its clients are built here so a bad base URL stops the
 /// start rather than the first investigation.
-fn connect_llm(config: &Config) -> anyhow::Result<Option<Arc<crate::investigate::Llm>>> {
+fn connect_llm(config: &Config) -> anyhow::Result<Option<Arc<nightwatch_app::investigate::Llm>>> {
     let Some(llm) = &config.llm else {
         tracing::info!("no LLM configured: analyses are written from templates");
         return Ok(None);
     };
-    let llm = crate::investigate::Llm::new(llm, Arc::new(nightwatch_llm::TokioClock::new()))
-        .context("configuring the LLM provider")?;
+    let llm =
+        nightwatch_app::investigate::Llm::new(llm, Arc::new(nightwatch_llm::TokioClock::new()))
+            .context("configuring the LLM provider")?;
     tracing::info!(model = %llm.label, "LLM configured: incidents without a runbook are investigated");
     Ok(Some(Arc::new(llm)))
 }
 
 /// The cluster, if configured or discoverable; without one, runbooks still route and record
 /// that they could not look.
-async fn connect_cluster(config: &Config) -> Option<Arc<crate::respond::Cluster>> {
+async fn connect_cluster(config: &Config) -> Option<Arc<nightwatch_app::respond::Cluster>> {
     if config.kubernetes.enabled == Some(false) {
         tracing::info!("kubernetes disabled in the config: runbooks route but do not read or act");
         return None;
@@ -364,7 +376,10 @@ async fn connect_cluster(config: &Config) -> Option<Arc<crate::respond::Cluster>
         Ok(kube) => {
             tracing::info!("kubernetes: connected");
             let actuator = nightwatch_kube::Actuator::new(kube.clone());
-            Some(Arc::new(crate::respond::Cluster { kube, actuator }))
+            Some(Arc::new(nightwatch_app::respond::Cluster {
+                kube,
+                actuator,
+            }))
         }
         Err(error) => {
             tracing::warn!(%error, "no kubernetes access: runbooks route but do not read or act");
@@ -373,8 +388,8 @@ async fn connect_cluster(config: &Config) -> Option<Arc<crate::respond::Cluster>
     }
 }
 
-fn respond_settings(config: &Config) -> crate::respond::RespondSettings {
-    let mut settings = crate::respond::RespondSettings::default();
+fn respond_settings(config: &Config) -> nightwatch_app::respond::RespondSettings {
+    let mut settings = nightwatch_app::respond::RespondSettings::default();
     let actions = &config.actions;
     settings.fallback_image = actions.fallback_image.clone();
     if let Some(seconds) = actions.verify_timeout_seconds {

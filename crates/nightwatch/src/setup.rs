@@ -48,10 +48,3 @@ pub fn load_policy(file: Option<&Path>, mode: Option<&str>) -> anyhow::Result<Po
     }
     Ok(policy)
 }
-
-pub fn mode_name(mode: Mode) -> &'static str {
-    match mode {
-        Mode::Recommend => "recommend",
-        Mode::Auto => "auto",
-    }
-}

@@ -8,11 +8,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use nightwatch_testkit::{Nightwatch, SmallDisk, both_backends_blocking, free_port, wait_for};
-use std::collections::HashSet;
 use reqwest::blocking::Client;
 use serde_json::{Value, json};
 use sqlx::{AnyPool, Row};
 use std::collections::HashMap;
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -263,7 +263,7 @@ fn full_disk_answers_503_never_acknowledges_what_is_not_stored_and_recovers() {
     let mut refused = 0;
     let mut not_ready = 0;
     let mut seq = 0;
-    let mut post = |seq: u64, acked: &mut Vec<(u64, i64)>| -> u16 {
+    let post = |seq: u64, acked: &mut Vec<(u64, i64)>| -> u16 {
         let response = client
             .post(nw.url("/webhook/alertmanager"))
             .json(&bulky_alert(seq))
@@ -316,18 +316,26 @@ fn full_disk_answers_503_never_acknowledges_what_is_not_stored_and_recovers() {
     }
     assert_eq!(client.get(nw.url("/readyz")).send().unwrap().status(), 200);
     let ids: HashSet<i64> = acked.iter().map(|(_, id)| *id).collect();
-    assert_eq!(ids.len(), acked.len(), "a delivery id was acknowledged twice");
+    assert_eq!(
+        ids.len(),
+        acked.len(),
+        "a delivery id was acknowledged twice"
+    );
 
     // A crash, a restart: everything acknowledged is there and processed once.
     nw.kill();
     let mut nw = Nightwatch::start_wrapped(&wrapper, BIN, &url, None, port);
-    wait_for("queue drained after restart", Duration::from_secs(60), || {
-        let metrics = client.get(nw.url("/metrics")).send().ok()?.text().ok()?;
-        metrics
-            .lines()
-            .any(|line| line.starts_with("nightwatch_queue_depth") && line.ends_with(" 0"))
-            .then_some(())
-    });
+    wait_for(
+        "queue drained after restart",
+        Duration::from_secs(60),
+        || {
+            let metrics = client.get(nw.url("/metrics")).send().ok()?.text().ok()?;
+            metrics
+                .lines()
+                .any(|line| line.starts_with("nightwatch_queue_depth") && line.ends_with(" 0"))
+                .then_some(())
+        },
+    );
     // SQLite resolves the `/proc/PID/root` link to the host's (empty) directory, so the files
     // are read from a copy taken after a clean stop.
     assert!(nw.terminate(), "clean stop:\n{}", nw.log());

@@ -344,7 +344,7 @@ impl Store {
                 new.incident_id,
                 now,
                 kind,
-                "nightwatch",
+                nightwatch_core::event::ACTOR,
                 None,
                 payload,
             )
@@ -530,7 +530,7 @@ impl Store {
             self.append_incident_event(
                 incident_id,
                 EventKind::Rejected,
-                "nightwatch",
+                nightwatch_core::event::ACTOR,
                 serde_json::json!({ "action_id": id, "expired": true }),
                 now,
             )

@@ -14,8 +14,7 @@ use nightwatch_store::{EventRow, Store, StoreError};
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
 
-/// The actor analysis events are written under.
-pub const ACTOR: &str = "nightwatch";
+use nightwatch_core::event::ACTOR;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AnalysisWriteError {

@@ -3,7 +3,7 @@
 //! It follows the timeline's `triggered` events; each announcement is recorded as a
 //! `notification_sent` event naming the event it is about, so a restart does not repeat it.
 
-use crate::notify::{card, told_channels};
+use crate::slack::{card, told_channels};
 use chrono::{DateTime, Utc};
 use nightwatch_core::Clock;
 use nightwatch_core::event::EventKind;
@@ -136,7 +136,7 @@ impl Broadcaster {
             .append_incident_event(
                 event.incident_id,
                 EventKind::NotificationSent,
-                "nightwatch",
+                nightwatch_core::event::ACTOR,
                 payload,
                 now,
             )

@@ -98,7 +98,7 @@ impl NagSection {
 const ANNOUNCE_WINDOW: chrono::Duration = chrono::Duration::hours(24);
 const TICK: Duration = Duration::from_millis(500);
 const BATCH: i64 = 20;
-const ACTOR: &str = "nightwatch";
+use nightwatch_core::event::ACTOR;
 
 pub struct Notifier {
     pub store: Arc<Store>,

@@ -11,8 +11,8 @@ mod tuning;
 mod ui;
 mod ui_actions;
 
-use crate::config::AuthConfig;
 use crate::metrics::Metrics;
+pub use auth::{AuthConfig, BasicAuth, HmacAuth, SourceAuth};
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{StatusCode, header};

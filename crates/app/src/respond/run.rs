@@ -14,7 +14,7 @@ use nightwatch_store::{IncidentJob, IncidentRow, StoreError};
 use serde_json::json;
 
 /// The actor name nightwatch writes its own events under.
-pub(super) use crate::analysis::ACTOR;
+pub(super) use nightwatch_core::event::ACTOR;
 
 impl Responder {
     pub(super) async fn handle_job(&self, job: IncidentJob) {
@@ -63,11 +63,7 @@ impl Responder {
         self.event(incident.id, EventKind::Routed, json!(route))
             .await?;
         self.store
-            .set_incident_runbook(
-                incident.id,
-                &route.runbook,
-                crate::setup::mode_name(self.policy.mode),
-            )
+            .set_incident_runbook(incident.id, &route.runbook, self.policy.mode.as_str())
             .await?;
         let Some(loaded) = self.library.get(&route.runbook) else {
             // The library always has RB_UNKNOWN, and routes only name loaded runbooks.

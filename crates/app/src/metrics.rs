@@ -47,6 +47,12 @@ pub struct Metrics {
     pub actions_executed: Counter,
 }
 
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Metrics {
     pub fn new() -> Self {
         let mut registry = Registry::with_prefix("nightwatch");

@@ -1,26 +1,14 @@
-//! `nightwatch replay PATH`: a delivery or a case through the real pipeline — parse, store
-//! (a throwaway SQLite database), fold into incidents, route, run the runbook, investigate,
-//! analyse — with every read tool answered from the case's recordings and no cluster (actions
-//! are never run: the responder finds no cluster to act on). Prints the analysis, the tool calls
-//! and the model's token counts: the base for comparing models and versions on the same cases.
-
-mod case;
-mod recorded;
-mod report;
-
-pub use case::{Case, load};
-pub use report::{Report, render_markdown};
+//! `nightwatch replay PATH|delivery:ID`: picks the case and the model from the command line and
+//! the config, runs it through [`nightwatch_app::replay`] and prints the report.
 
 use crate::config::Config;
-use crate::investigate::Llm;
 use anyhow::Context;
-use nightwatch_core::Clock;
+use nightwatch_app::investigate::Llm;
+use nightwatch_app::replay::{Case, ReplaySetup, load, render_markdown, replay};
 use nightwatch_core::model::Source;
 use nightwatch_llm::{Investigator, InvestigatorConfig, LlmConfig, ProviderKind, ScriptedProvider};
-use nightwatch_store::{IncidentFilter, NewDelivery, Store};
 use std::sync::Arc;
 
-/// Which model investigates and writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ReplayProvider {
     /// The configured one (`[llm]`, `ANTHROPIC_*`, `OPENAI_*`), else none.
@@ -112,7 +100,7 @@ pub async fn run(
     config: &Config,
 ) -> anyhow::Result<()> {
     let case = case_of(path, source, config).await?;
-    let report = replay(&case, provider, config).await?;
+    let report = replay_with(&case, provider, config).await?;
     match format {
         ReplayFormat::Markdown => print!("{}", render_markdown(&report)),
         ReplayFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
@@ -120,81 +108,24 @@ pub async fn run(
     Ok(())
 }
 
-/// Runs `case` through the pipeline and reads back what happened.
-pub async fn replay(
+/// The report of `case` run through the pipeline with the configured runbooks, policy and the
+/// chosen model.
+pub async fn replay_with(
     case: &Case,
     provider: ReplayProvider,
     config: &Config,
-) -> anyhow::Result<Report> {
-    let clock: Arc<dyn Clock> = Arc::new(nightwatch_core::SystemClock);
+) -> anyhow::Result<nightwatch_app::replay::Report> {
     let llm = model(
         provider,
         config,
         Arc::new(nightwatch_llm::TokioClock::new()),
     )?
     .map(Arc::new);
-    let dir = tempfile::tempdir().context("creating the replay's scratch directory")?;
-    let url = format!("sqlite://{}", dir.path().join("replay.db").display());
-    let store = Arc::new(Store::open(&url, config.fingerprint.clone()).await?);
-    store.migrate().await?;
-    let now = clock.now();
-    let delivery = nightwatch_core::parse::parse(case.source, &case.body, now)
-        .map_err(|error| anyhow::anyhow!("{}: {error}", case.name))?;
-    store
-        .ingest(NewDelivery {
-            source: case.source,
-            received_at: now,
-            auth_subject: None,
-            remote_addr: None,
-            content_type: Some("application/json".to_owned()),
-            body: case.body.clone(),
-            delivery,
-        })
-        .await?;
-    while store.process_queue(clock.now()).await? > 0 {}
-
-    let library = Arc::new(crate::setup::load_library(config.runbooks_dir.as_deref())?);
-    // Recommend mode whatever the config says: a replay has no cluster and acts on nothing.
-    let policy = Arc::new(crate::setup::load_policy(
-        config.policy_file.as_deref(),
-        Some("recommend"),
-    )?);
-    let analyst = Arc::new(crate::analysis::Analyst {
-        store: store.clone(),
-        library: library.clone(),
-        llm: llm.clone(),
-    });
-    let responder = crate::respond::Responder {
-        store: store.clone(),
-        clock: clock.clone(),
-        library: library.clone(),
-        policy,
-        cluster: None,
-        settings: crate::respond::RespondSettings::default(),
-        metrics: Arc::new(crate::metrics::Metrics::new()),
-        analyst,
-        llm: llm.clone(),
-        sources: None,
-        recorded_tools: Some(Arc::new(recorded::RecordedToolbox::new(
-            &case.recordings,
-            library,
-        ))),
-        decision_turn: tokio::sync::Mutex::new(()),
+    let setup = ReplaySetup {
+        library: Arc::new(crate::setup::load_library(config.runbooks_dir.as_deref())?),
+        policy: crate::setup::load_policy(config.policy_file.as_deref(), None)?,
+        llm,
+        fingerprints: config.fingerprint.clone(),
     };
-    responder.run_pending().await?;
-
-    let page = store
-        .list_incidents(&IncidentFilter {
-            limit: Some(100),
-            ..IncidentFilter::default()
-        })
-        .await?;
-    let mut details = Vec::new();
-    for incident in page.incidents.iter().rev() {
-        if let Some(detail) = store.incident_detail(incident.id).await? {
-            details.push(detail);
-        }
-    }
-    let model = llm.as_ref().map(|llm| llm.label.clone());
-    Ok(report::build(case, model, &details))
+    Ok(replay(case, setup).await?)
 }

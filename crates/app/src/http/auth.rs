@@ -1,13 +1,57 @@
 //! Webhook authentication per source: bearer token, basic auth, Grafana's HMAC signature.
 //! A source with nothing configured is open. Comparisons are constant-time.
 
-use crate::config::SourceAuth;
 use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
 use base64::Engine;
 use hmac::{Hmac, Mac};
+use serde::Deserialize;
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
+
+/// Per-source webhook authentication. A source with nothing configured is open; otherwise a
+/// request must pass one of the configured methods.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    pub alertmanager: SourceAuth,
+    pub grafana: SourceAuth,
+    pub signoz: SourceAuth,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct SourceAuth {
+    /// `Authorization: Bearer TOKEN`.
+    pub bearer_token: Option<String>,
+    /// `Authorization: Basic …`.
+    pub basic: Option<BasicAuth>,
+    /// Grafana's HMAC-SHA256 signature of the body.
+    pub hmac: Option<HmacAuth>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct BasicAuth {
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct HmacAuth {
+    pub secret: String,
+    /// Header carrying the hex signature (Grafana's default).
+    #[serde(default = "default_hmac_header")]
+    pub header: String,
+    /// When set, the signature covers `TIMESTAMP:BODY` and the timestamp must be recent.
+    #[serde(default)]
+    pub timestamp_header: Option<String>,
+}
+
+fn default_hmac_header() -> String {
+    "X-Grafana-Alerting-Signature".to_owned()
+}
 
 /// How far a signed timestamp may be from our clock (replay window).
 const MAX_SIGNATURE_SKEW_SECONDS: i64 = 300;
@@ -103,7 +147,7 @@ pub fn grafana_signature(secret: &str, timestamp: Option<&str>, body: &[u8]) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{BasicAuth, HmacAuth};
+    use super::{BasicAuth, HmacAuth};
     use axum::http::HeaderValue;
 
     const NOW: i64 = 1_790_000_000;
