@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::Api;
 use kube::api::{DeleteParams, DynamicObject, ListParams, Patch, PatchParams, Preconditions};
-use nightwatch_core::action::ActionRequest;
+use nightwatch_core::action::{Action, ActionRequest};
 use nightwatch_core::policy::Permit;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -90,15 +90,16 @@ impl Actuator {
     }
 
     async fn act(&self, request: &ActionRequest, mode: Mode) -> Result<ActionReport, KubeError> {
-        match request.action.as_str() {
-            "patch_image" | "fix_imagepullbackoff" => self.patch_image(request, mode).await,
-            "increase_memory_limit" => self.increase_memory_limit(request, mode).await,
-            "rollout_restart" => self.rollout_restart(request, mode).await,
-            "delete_pod" => self.delete_pod(request, mode).await,
-            "cordon" => self.set_unschedulable(request, true, mode).await,
-            "uncordon" => self.set_unschedulable(request, false, mode).await,
-            "drain" => self.drain(request, mode).await,
-            other => Err(KubeError::UnknownAction(other.to_owned())),
+        match action_of(request)? {
+            Action::PatchImage | Action::FixImagePullBackoff => {
+                self.patch_image(request, mode).await
+            }
+            Action::IncreaseMemoryLimit => self.increase_memory_limit(request, mode).await,
+            Action::RolloutRestart => self.rollout_restart(request, mode).await,
+            Action::DeletePod => self.delete_pod(request, mode).await,
+            Action::Cordon => self.set_unschedulable(request, true, mode).await,
+            Action::Uncordon => self.set_unschedulable(request, false, mode).await,
+            Action::Drain => self.drain(request, mode).await,
         }
     }
 
@@ -107,23 +108,24 @@ impl Actuator {
         request: &ActionRequest,
         executed_at: DateTime<Utc>,
     ) -> Result<Verification, KubeError> {
-        match request.action.as_str() {
-            "patch_image"
-            | "fix_imagepullbackoff"
-            | "increase_memory_limit"
-            | "rollout_restart" => {
+        let action = action_of(request)?;
+        match action {
+            Action::PatchImage
+            | Action::FixImagePullBackoff
+            | Action::IncreaseMemoryLimit
+            | Action::RolloutRestart => {
                 let (kind, ns, name) = workload_target(request)?;
                 let workload = self.kube.get_workload(kind, ns, name).await?;
                 let pods = self.kube.workload_pods(kind, &workload).await?;
-                Ok(verify::workload_verdict(
-                    &request.action,
+                Ok(verify::workload_verification(
+                    action,
                     kind,
                     &workload,
                     &pods,
                     executed_at,
                 ))
             }
-            "delete_pod" => {
+            Action::DeletePod => {
                 let (ns, name) = pod_target(request)?;
                 let remembered = self.lock_deleted().get(&request.target.key()).cloned();
                 let deleted = remembered.unwrap_or_else(|| DeletedPod {
@@ -136,23 +138,26 @@ impl Actuator {
                     .kube
                     .list_pods(Some(ns), &ListParams::default())
                     .await?;
-                Ok(verify::delete_pod_verdict(&deleted, &pods, executed_at))
-            }
-            "cordon" | "uncordon" => {
-                let node = self.kube.get_node(node_target(request)?).await?;
-                Ok(verify::schedulable_verdict(
-                    &node,
-                    request.action == "cordon",
+                Ok(verify::delete_pod_verification(
+                    &deleted,
+                    &pods,
+                    executed_at,
                 ))
             }
-            "drain" => {
+            Action::Cordon | Action::Uncordon => {
+                let node = self.kube.get_node(node_target(request)?).await?;
+                Ok(verify::schedulable_verification(
+                    &node,
+                    action == Action::Cordon,
+                ))
+            }
+            Action::Drain => {
                 let name = node_target(request)?;
                 let args = DrainArgs::from_args(&request.args)?;
                 let node = self.kube.get_node(name).await?;
                 let pods = self.kube.pods_on_node(name).await?;
-                Ok(verify::drain_verdict(&node, &pods, args.force))
+                Ok(verify::drain_verification(&node, &pods, args.force))
             }
-            other => Err(KubeError::UnknownAction(other.to_owned())),
         }
     }
 
@@ -620,6 +625,11 @@ fn node_target(request: &ActionRequest) -> Result<&str, KubeError> {
             request.action
         )))
     }
+}
+
+/// The known action a request names, or `UnknownAction`.
+fn action_of(request: &ActionRequest) -> Result<Action, KubeError> {
+    Action::parse(&request.action).ok_or_else(|| KubeError::UnknownAction(request.action.clone()))
 }
 
 #[cfg(test)]

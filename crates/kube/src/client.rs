@@ -10,7 +10,7 @@ use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::core::v1::{Event, Namespace, Node, Pod};
 use kube::api::{DynamicObject, ListParams, LogParams};
 use kube::{Api, Client};
-use nightwatch_core::action::ActionTarget;
+use nightwatch_core::action::{Action, ActionObject, ActionTarget};
 use nightwatch_core::live::{NodeFacts, PodFacts};
 use nightwatch_core::tool::ToolOutput;
 use serde::{Deserialize, Serialize};
@@ -543,11 +543,10 @@ impl Kube {
         action: &str,
         target: &ToolTarget,
     ) -> Result<ActionTarget, KubeError> {
-        match action {
-            "patch_image"
-            | "fix_imagepullbackoff"
-            | "increase_memory_limit"
-            | "rollout_restart" => {
+        let known =
+            Action::parse(action).ok_or_else(|| KubeError::UnknownAction(action.to_owned()))?;
+        match known.object() {
+            ActionObject::Workload => {
                 let (ns, name) = pod_of(action, target)?;
                 let pod = self.get_pod(ns, name).await?;
                 let chain = self.owner_chain_of(&pod).await?;
@@ -564,15 +563,14 @@ impl Kube {
                     ))),
                 }
             }
-            "delete_pod" => {
+            ActionObject::Pod => {
                 let (ns, name) = pod_of(action, target)?;
                 Ok(ActionTarget::namespaced("Pod", ns, name))
             }
-            "cordon" | "uncordon" | "drain" => {
+            ActionObject::Node => {
                 let node = self.node_of(action, target).await?;
                 Ok(ActionTarget::cluster("Node", &node))
             }
-            other => Err(KubeError::UnknownAction(other.to_owned())),
         }
     }
 }

@@ -27,18 +27,6 @@ use thiserror::Error;
 /// The read tools [`Kube::read_tool`] answers: the runbook format's read tools, one list.
 pub use nightwatch_core::runbook::READ_TOOLS as TOOLS;
 
-/// The actions [`Actuator`] performs.
-pub const ACTIONS: &[&str] = &[
-    "patch_image",
-    "fix_imagepullbackoff",
-    "increase_memory_limit",
-    "rollout_restart",
-    "delete_pod",
-    "cordon",
-    "uncordon",
-    "drain",
-];
-
 #[derive(Debug, Error)]
 pub enum KubeError {
     #[error("{what}: {source}")]

@@ -1,4 +1,4 @@
-//! Did the action work? Verdicts from objects read after it: rollout state and the workload's
+//! Did the action work? Verifications from objects read after it: rollout state and the workload's
 //! pods, the deleted pod and its replacement, the node's schedulability, what a drain left.
 
 use crate::facts::{
@@ -11,6 +11,7 @@ use crate::quantity::parse_memory;
 use crate::to_chrono;
 use chrono::{DateTime, Utc};
 use k8s_openapi::api::core::v1::{Node, Pod};
+use nightwatch_core::action::Action;
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -186,10 +187,10 @@ fn oom_kills_since(pod: &Pod, since: DateTime<Utc>) -> Vec<String> {
         .collect()
 }
 
-/// The verdict of a workload action (patch_image, fix_imagepullbackoff, increase_memory_limit,
-/// rollout_restart) from the workload object and its pods.
-pub fn workload_verdict(
-    action: &str,
+/// The verification of a workload action (patch_image, fix_imagepullbackoff,
+/// increase_memory_limit, rollout_restart) from the workload object and its pods.
+pub fn workload_verification(
+    action: Action,
     kind: WorkloadKind,
     workload: &Value,
     pods: &[Pod],
@@ -210,7 +211,7 @@ pub fn workload_verdict(
             json!({"template": crate::plan::template_view(kind, workload)}),
         );
     }
-    let watch_oom = action == "increase_memory_limit";
+    let watch_oom = action == Action::IncreaseMemoryLimit;
     let rollout = rollout(kind, workload);
     let mut observed_pods = Vec::new();
     let mut new_failing = Vec::new();
@@ -319,7 +320,7 @@ fn is_replacement(pod: &Pod, deleted: &DeletedPod, executed_at: DateTime<Utc>) -
 
 /// `delete_pod`: the pod of that uid is gone and its controller has a Running+Ready replacement
 /// (a bare pod is confirmed once gone).
-pub fn delete_pod_verdict(
+pub fn delete_pod_verification(
     deleted: &DeletedPod,
     pods: &[Pod],
     executed_at: DateTime<Utc>,
@@ -382,7 +383,7 @@ pub fn delete_pod_verdict(
 }
 
 /// `cordon` (want unschedulable) / `uncordon` (want schedulable).
-pub fn schedulable_verdict(node: &Node, want_unschedulable: bool) -> Verification {
+pub fn schedulable_verification(node: &Node, want_unschedulable: bool) -> Verification {
     let name = node.metadata.name.clone().unwrap_or_default();
     let unschedulable = facts::node_unschedulable(node);
     let observed = json!({"node": name, "unschedulable": unschedulable});
@@ -407,7 +408,7 @@ pub fn schedulable_verdict(node: &Node, want_unschedulable: bool) -> Verificatio
 }
 
 /// `drain`: cordoned, and no pod a drain would evict (or one still terminating) left on it.
-pub fn drain_verdict(node: &Node, pods: &[Pod], evict_unmanaged: bool) -> Verification {
+pub fn drain_verification(node: &Node, pods: &[Pod], evict_unmanaged: bool) -> Verification {
     let name = node.metadata.name.clone().unwrap_or_default();
     let unschedulable = facts::node_unschedulable(node);
     let plan = drain_plan(pods, &name, evict_unmanaged);
@@ -575,7 +576,7 @@ mod tests {
     }
 
     #[test]
-    fn workload_verdicts() {
+    fn workload_verifications() {
         let executed = at("2024-01-01T00:05:00Z");
         let r = Some("2024-01-01T00:05:00Z");
         let done = deployment(4, complete_status());
@@ -585,15 +586,15 @@ mod tests {
             "readyReplicas": 2, "availableReplicas": 2}),
         );
         let good = || pod("new-1", "nginx:1.25", "256Mi", r, running());
-        let table: Vec<(&str, &Value, Vec<Pod>, VerifyStatus)> = vec![
+        let table: Vec<(Action, &Value, Vec<Pod>, VerifyStatus)> = vec![
             (
-                "patch_image",
+                Action::PatchImage,
                 &done,
                 vec![good(), pod("new-2", "nginx:1.25", "256Mi", r, running())],
                 VerifyStatus::Confirmed,
             ),
             (
-                "patch_image",
+                Action::PatchImage,
                 &rolling,
                 vec![
                     good(),
@@ -603,7 +604,7 @@ mod tests {
             ),
             // The new template fails the same way: the fix did not work.
             (
-                "patch_image",
+                Action::PatchImage,
                 &rolling,
                 vec![pod(
                     "new-1",
@@ -615,7 +616,7 @@ mod tests {
                 VerifyStatus::Failed,
             ),
             (
-                "rollout_restart",
+                Action::RolloutRestart,
                 &rolling,
                 vec![pod(
                     "new-1",
@@ -628,7 +629,7 @@ mod tests {
             ),
             // Counted complete but an old pod still fails: not yet.
             (
-                "patch_image",
+                Action::PatchImage,
                 &done,
                 vec![
                     good(),
@@ -638,7 +639,7 @@ mod tests {
             ),
             // OOM of the new template after the change: failed; before it: history.
             (
-                "increase_memory_limit",
+                Action::IncreaseMemoryLimit,
                 &done,
                 vec![pod(
                     "new-1",
@@ -650,7 +651,7 @@ mod tests {
                 VerifyStatus::Failed,
             ),
             (
-                "increase_memory_limit",
+                Action::IncreaseMemoryLimit,
                 &done,
                 vec![pod(
                     "new-1",
@@ -662,7 +663,7 @@ mod tests {
                 VerifyStatus::Confirmed,
             ),
             (
-                "increase_memory_limit",
+                Action::IncreaseMemoryLimit,
                 &rolling,
                 vec![
                     good(),
@@ -678,7 +679,7 @@ mod tests {
             ),
             // OOM only matters to increase_memory_limit.
             (
-                "patch_image",
+                Action::PatchImage,
                 &done,
                 vec![pod(
                     "new-1",
@@ -691,11 +692,12 @@ mod tests {
             ),
         ];
         for (i, (action, workload, pods, want)) in table.into_iter().enumerate() {
-            let v = workload_verdict(action, WorkloadKind::Deployment, workload, &pods, executed);
+            let v =
+                workload_verification(action, WorkloadKind::Deployment, workload, &pods, executed);
             assert_eq!(v.status, want, "case {i}: {}", v.summary);
         }
-        let v = workload_verdict(
-            "patch_image",
+        let v = workload_verification(
+            Action::PatchImage,
             WorkloadKind::Deployment,
             &done,
             &[good()],
@@ -706,12 +708,19 @@ mod tests {
 
         let cj = json!({"metadata": {"name": "r"}, "spec": {"jobTemplate": {"spec": {"template": {"spec": {}}}}}});
         assert_eq!(
-            workload_verdict("patch_image", WorkloadKind::CronJob, &cj, &[], executed).status,
+            workload_verification(
+                Action::PatchImage,
+                WorkloadKind::CronJob,
+                &cj,
+                &[],
+                executed
+            )
+            .status,
             VerifyStatus::Confirmed
         );
         assert_eq!(
-            workload_verdict(
-                "patch_image",
+            workload_verification(
+                Action::PatchImage,
                 WorkloadKind::Deployment,
                 &json!({}),
                 &[],
@@ -742,7 +751,7 @@ mod tests {
     }
 
     #[test]
-    fn delete_pod_verdicts() {
+    fn delete_pod_verifications() {
         let executed = at("2024-01-01T00:05:00.500Z");
         let known = DeletedPod {
             namespace: "shop".into(),
@@ -806,7 +815,7 @@ mod tests {
             ),
         ];
         for (i, (deleted, pods, want)) in table.into_iter().enumerate() {
-            let v = delete_pod_verdict(deleted, &pods, executed);
+            let v = delete_pod_verification(deleted, &pods, executed);
             assert_eq!(v.status, want, "case {i}: {}", v.summary);
         }
         // A bare pod: gone is enough.
@@ -815,11 +824,11 @@ mod tests {
             ..known.clone()
         };
         assert_eq!(
-            delete_pod_verdict(&bare, &[], executed).status,
+            delete_pod_verification(&bare, &[], executed).status,
             VerifyStatus::Confirmed
         );
         assert_eq!(
-            delete_pod_verdict(&bare, std::slice::from_ref(&old), executed).status,
+            delete_pod_verification(&bare, std::slice::from_ref(&old), executed).status,
             VerifyStatus::NotYet
         );
 
@@ -848,11 +857,11 @@ mod tests {
             json!({}),
         );
         assert_eq!(
-            delete_pod_verdict(&unknown, &[sts_old], executed).status,
+            delete_pod_verification(&unknown, &[sts_old], executed).status,
             VerifyStatus::NotYet
         );
         assert_eq!(
-            delete_pod_verdict(&unknown, &[sts_new], executed).status,
+            delete_pod_verification(&unknown, &[sts_new], executed).status,
             VerifyStatus::Confirmed
         );
         let unknown_rs = DeletedPod {
@@ -868,7 +877,7 @@ mod tests {
             json!({"generateName": "web-5d8-"}),
         );
         assert_eq!(
-            delete_pod_verdict(&unknown_rs, &[by_prefix, stranger], executed).status,
+            delete_pod_verification(&unknown_rs, &[by_prefix, stranger], executed).status,
             VerifyStatus::Confirmed
         );
     }
@@ -881,21 +890,21 @@ mod tests {
     }
 
     #[test]
-    fn node_verdicts() {
+    fn node_verifications() {
         assert_eq!(
-            schedulable_verdict(&node(true), true).status,
+            schedulable_verification(&node(true), true).status,
             VerifyStatus::Confirmed
         );
         assert_eq!(
-            schedulable_verdict(&node(false), true).status,
+            schedulable_verification(&node(false), true).status,
             VerifyStatus::NotYet
         );
         assert_eq!(
-            schedulable_verdict(&node(false), false).status,
+            schedulable_verification(&node(false), false).status,
             VerifyStatus::Confirmed
         );
         assert_eq!(
-            schedulable_verdict(&node(true), false).status,
+            schedulable_verification(&node(true), false).status,
             VerifyStatus::NotYet
         );
 
@@ -916,18 +925,18 @@ mod tests {
             json!({"deletionTimestamp": "2024-01-01T00:00:00Z"}),
         );
         assert_eq!(
-            drain_verdict(&node(false), std::slice::from_ref(&ds), false).status,
+            drain_verification(&node(false), std::slice::from_ref(&ds), false).status,
             VerifyStatus::NotYet
         );
         assert_eq!(
-            drain_verdict(&node(true), &[ds.clone(), web], false).status,
+            drain_verification(&node(true), &[ds.clone(), web], false).status,
             VerifyStatus::NotYet
         );
         assert_eq!(
-            drain_verdict(&node(true), &[ds.clone(), going], false).status,
+            drain_verification(&node(true), &[ds.clone(), going], false).status,
             VerifyStatus::NotYet
         );
-        let v = drain_verdict(&node(true), &[ds], false);
+        let v = drain_verification(&node(true), &[ds], false);
         assert_eq!(v.status, VerifyStatus::Confirmed);
         assert_eq!(v.observed["skipped"][0]["pod"], "shop/agent");
     }

@@ -3,7 +3,7 @@
 
 use super::Responder;
 use super::run::ACTOR;
-use nightwatch_core::action::{ActionRequest, ActionTarget};
+use nightwatch_core::action::{Action, ActionRequest, ActionTarget};
 use nightwatch_core::event::EventKind;
 use nightwatch_core::policy::{ActionHistory, Decision, DecisionInput, Outcome, Permit, decide};
 use nightwatch_core::runbook::Step;
@@ -11,9 +11,6 @@ use nightwatch_kube::{ToolTarget, VerifyStatus};
 use nightwatch_store::{ActionRow, ActionState, ActionUpdate, IncidentRow, NewAction, StoreError};
 use serde_json::json;
 use std::collections::BTreeMap;
-
-/// Actions that change a workload's image and need one.
-const IMAGE_ACTIONS: &[&str] = &["patch_image", "fix_imagepullbackoff"];
 
 impl Responder {
     /// Returns the word recorded as the step's outcome.
@@ -39,7 +36,8 @@ impl Responder {
             return Ok("already_recorded");
         }
         let mut args = serde_json::Value::Object(step.args.clone());
-        if IMAGE_ACTIONS.contains(&step.tool.as_str()) && args.get("image").is_none() {
+        if Action::parse(&step.tool).is_some_and(Action::sets_image) && args.get("image").is_none()
+        {
             match &self.settings.fallback_image {
                 Some(image) => {
                     args["image"] = json!(image);

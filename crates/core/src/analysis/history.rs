@@ -4,6 +4,7 @@
 
 use super::input::{ActionOutcome, IncidentInfo, PastIncident};
 use super::words::{duration_secs, plural};
+use crate::action::Action;
 use crate::incident::Verdict;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -347,19 +348,21 @@ fn flapping(
 
 /// What to do instead of the same thing again, per action.
 fn permanent_fix(action: &str) -> &'static str {
-    match action {
-        "increase_memory_limit" => {
+    match Action::parse(action) {
+        Some(Action::IncreaseMemoryLimit) => {
             "set a memory limit that fits in the workload's manifest, or find the leak"
         }
-        "fix_imagepullbackoff" | "patch_image" => {
+        Some(Action::FixImagePullBackoff | Action::PatchImage) => {
             "fix the image reference (tag, registry, pull secret) where the workload is deployed from"
         }
-        "delete_pod" => "find what leaves the pod stuck (volumes, secrets, CNI) and fix that",
-        "rollout_restart" => "find why the container crashes and fix that",
-        "cordon" | "drain" | "uncordon" => {
+        Some(Action::DeletePod) => {
+            "find what leaves the pod stuck (volumes, secrets, CNI) and fix that"
+        }
+        Some(Action::RolloutRestart) => "find why the container crashes and fix that",
+        Some(Action::Cordon | Action::Drain | Action::Uncordon) => {
             "find why the node keeps failing (kubelet, hardware, pressure) and repair or replace it"
         }
-        _ => "make the change permanent where the workload is defined, or remove its cause",
+        None => "make the change permanent where the workload is defined, or remove its cause",
     }
 }
 

@@ -1,17 +1,11 @@
 //! Action names the policy knows: the known actions, the names that are always forbidden, the
 //! aliases, and how a name is normalised before it is compared with anything.
 
-/// Actions nightwatch can carry out. Anything else is denied (`unknown_action`).
-pub const KNOWN_ACTIONS: &[&str] = &[
-    "delete_pod",
-    "rollout_restart",
-    "increase_memory_limit",
-    "patch_image",
-    "fix_imagepullbackoff",
-    "cordon",
-    "uncordon",
-    "drain",
-];
+use crate::action::Action;
+
+/// Actions nightwatch can carry out ([`Action`]'s names). Anything else is denied
+/// (`unknown_action`).
+pub const KNOWN_ACTIONS: &[&str] = Action::NAMES;
 
 /// Names that are recognised but can never be allowed. They are forbidden whether or not the
 /// config's `forbidden` list repeats them: leaving one out of the config does not unlock it.
@@ -25,10 +19,6 @@ pub const FORBIDDEN_ACTIONS: &[&str] = &[
     "git_push",
 ];
 
-/// `(alias, governing action)`: an alias is governed by the same class lists, forbidden list and
-/// breaker count as its governing action, so listing either name covers both.
-pub const ACTION_ALIASES: &[(&str, &str)] = &[("fix_imagepullbackoff", "patch_image")];
-
 /// The canonical spelling of an action name: trimmed, lowercase, `-` written as `_`. Every name
 /// (request or config) goes through this before it is compared, so `" Delete-Namespace "` is
 /// caught as `delete_namespace`.
@@ -36,12 +26,9 @@ pub fn normalize_action(name: &str) -> String {
     name.trim().to_lowercase().replace('-', "_")
 }
 
-/// The action whose rules govern `canonical` (itself unless it is an alias).
+/// The action whose rules govern `canonical` (itself unless it is an alias, or unknown).
 pub fn governing_action(canonical: &str) -> &str {
-    ACTION_ALIASES
-        .iter()
-        .find(|(alias, _)| *alias == canonical)
-        .map_or(canonical, |(_, governing)| governing)
+    Action::parse(canonical).map_or(canonical, |action| action.governing().as_str())
 }
 
 /// Whether two names (in any spelling) are governed by the same rules.
@@ -56,7 +43,7 @@ pub(crate) fn list_covers(list: &[String], name: &str) -> bool {
 }
 
 pub(crate) fn is_known(canonical: &str) -> bool {
-    KNOWN_ACTIONS.contains(&canonical)
+    Action::parse(canonical).is_some()
 }
 
 /// Known, or one of the always-forbidden names: what a config may mention.

@@ -5,6 +5,7 @@ use super::actions::{FORBIDDEN_ACTIONS, KNOWN_ACTIONS, list_covers, normalize_ac
 use super::error::PolicyError;
 use super::glob::glob_match;
 use super::locate::locate;
+use crate::action::Action;
 use crate::action::ActionTarget;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
@@ -166,30 +167,31 @@ impl Default for PolicyConfig {
                 ..rule("infra")
             },
         ];
+        use Action::*;
         let classes = BTreeMap::from([
             (
                 "prod".to_owned(),
                 ClassRules {
-                    auto: strings(&["delete_pod"]),
-                    approval: strings(&[
-                        "rollout_restart",
-                        "increase_memory_limit",
-                        "patch_image",
-                        "cordon",
-                        "drain",
+                    auto: names(&[DeletePod]),
+                    approval: names(&[
+                        RolloutRestart,
+                        IncreaseMemoryLimit,
+                        PatchImage,
+                        Cordon,
+                        Drain,
                     ]),
                 },
             ),
             (
                 "dev".to_owned(),
                 ClassRules {
-                    auto: strings(&[
-                        "delete_pod",
-                        "rollout_restart",
-                        "increase_memory_limit",
-                        "patch_image",
-                        "cordon",
-                        "uncordon",
+                    auto: names(&[
+                        DeletePod,
+                        RolloutRestart,
+                        IncreaseMemoryLimit,
+                        PatchImage,
+                        Cordon,
+                        Uncordon,
                     ]),
                     approval: Vec::new(),
                 },
@@ -324,4 +326,11 @@ fn selectors_match(
 
 fn strings(names: &[&str]) -> Vec<String> {
     names.iter().map(|name| (*name).to_owned()).collect()
+}
+
+fn names(actions: &[Action]) -> Vec<String> {
+    actions
+        .iter()
+        .map(|action| action.as_str().to_owned())
+        .collect()
 }

@@ -26,9 +26,7 @@ mod locate;
 mod tests;
 mod validate;
 
-pub use actions::{
-    ACTION_ALIASES, FORBIDDEN_ACTIONS, KNOWN_ACTIONS, governing_action, normalize_action,
-};
+pub use actions::{FORBIDDEN_ACTIONS, KNOWN_ACTIONS, governing_action, normalize_action};
 pub use config::{
     Breaker, ClassRules, DEFAULT_CLASS, EnvironmentRule, KnownNoise, Limits, Mode, PolicyConfig,
 };
