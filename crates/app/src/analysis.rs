@@ -1,4 +1,4 @@
-//! Writing an incident's analysis (DESIGN §6) as an `analysis` event: the responder does it when
+//! Writing an incident's analysis as an `analysis` event: the responder does it when
 //! a runbook job finishes, the API when someone asks for a fresh one. With a model configured
 //! the model writes it (its exchange recorded as `llm_request` / `llm_response` events first);
 //! when the model fails or its answer lacks a section, the deterministic template writes it and

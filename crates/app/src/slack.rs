@@ -1,4 +1,4 @@
-//! Telling the humans (DESIGN §7), Slack first: each new incident is posted to the channel
+//! Telling the humans, Slack first: each new incident is posted to the channel
 //! (Block Kit card with the buttons), reminders go into its thread every `interval` until
 //! someone acknowledges — after M reminders the next target is mentioned — and the message is
 //! updated when the incident is acknowledged or resolved. Buttons and `/nightwatch` arrive over

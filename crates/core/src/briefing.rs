@@ -1,4 +1,4 @@
-//! The briefing (DESIGN §7): what the last days looked like — incidents by alert and verdict,
+//! The briefing: what the last days looked like — incidents by alert and verdict,
 //! time to acknowledge and to resolve, how much was fixed automatically, which alerts are
 //! mostly noise, the recent real incidents, and what waits for a human now. Pure: the caller
 //! passes the incidents of the window and the open hand-overs.

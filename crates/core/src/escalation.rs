@@ -1,4 +1,4 @@
-//! Nagging until someone acknowledges (DESIGN §7): what to do for one notified incident at
+//! Nagging until someone acknowledges: what to do for one notified incident at
 //! `now`, given its state and the nag record. Pure: the notifier stores the record and sends
 //! what this says; tests step time by hand.
 //!

@@ -1,4 +1,4 @@
-//! Noise-tuning proposals (DESIGN §7): an alert that is mostly noise — marked noise, or resolving
+//! Noise-tuning proposals: an alert that is mostly noise — marked noise, or resolving
 //! by itself quickly and never acted on — gets a concrete proposal with its evidence: a rule
 //! diff raising `for:` (when its incidents are short-lived) or excluding the namespaces the
 //! noise comes from, else an Alertmanager silence. Pure: the caller passes the incidents and the

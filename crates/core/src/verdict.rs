@@ -1,4 +1,4 @@
-//! Verdicts nightwatch sets by itself (DESIGN §7): noise for incidents in known-noise
+//! Verdicts nightwatch sets by itself: noise for incidents in known-noise
 //! namespaces (test tenants), auto-fixed when an incident resolved after a verified action. A
 //! verdict a person set is never overwritten; these only fill an empty one.
 

@@ -1,3 +1,6 @@
+//! Logging: the level from the config (an `EnvFilter` directive such as `info` or
+//! `nightwatch=debug`), plain text or JSON lines.
+
 use anyhow::Context;
 use tracing_subscriber::EnvFilter;
 

@@ -1,3 +1,6 @@
+//! What can go wrong in the store. Database failures keep sqlx's error; the rest name what was
+//! not found or not allowed, so the HTTP layer can answer 404 or 409 instead of 503.
+
 use nightwatch_core::incident::TransitionError;
 
 #[derive(Debug, thiserror::Error)]

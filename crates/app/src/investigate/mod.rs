@@ -1,4 +1,4 @@
-//! The LLM at work (DESIGN §6): investigating incidents no runbook handles, with read-only tools,
+//! The LLM at work: investigating incidents no runbook handles, with read-only tools,
 //! and writing analyses. The loop, budgets, redaction and providers live in `nightwatch-llm`;
 //! the prompts in `core::analysis`; this module picks the names to anonymise, offers the tools
 //! and turns transcripts into incident events.

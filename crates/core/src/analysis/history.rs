@@ -10,7 +10,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// At most this many related incidents feed an analysis (DESIGN §6).
+/// At most this many related incidents feed an analysis.
 pub const HISTORY_LIMIT: usize = 50;
 
 /// A verified fix "held" when the same alert did not come back on the same pod or node within

@@ -1,4 +1,4 @@
-//! The incident analysis (DESIGN §6): Summary, What happened, Root cause hypothesis, Action,
+//! The incident analysis: Summary, What happened, Root cause hypothesis, Action,
 //! Why, Historical pattern & SRE recommendation, Follow-ups.
 //!
 //! Pure: the caller passes the incident, its timeline and candidate history as plain data

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// The sections every analysis has, in this order (DESIGN §6).
+/// The sections every analysis has, in this order.
 pub const SECTION_TITLES: [&str; 7] = [
     "Summary",
     "What happened",

@@ -1,4 +1,4 @@
-//! `decide`: one request, one decision, by a fixed order of rules (DESIGN §5).
+//! `decide`: one request, one decision, by a fixed order of rules.
 
 use super::actions::{governing_action, is_known, list_covers, normalize_action};
 use super::config::{Mode, PolicyConfig};

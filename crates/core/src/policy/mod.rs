@@ -1,4 +1,4 @@
-//! The one place that decides whether an action may change the cluster (DESIGN §5).
+//! The one place that decides whether an action may change the cluster.
 //!
 //! Why one place: every rule that stands between a runbook step and the cluster (forbidden
 //! actions, incidents that always go to a human, environment classes, rate limits, the breaker,

@@ -1,5 +1,5 @@
 //! Runbooks: Markdown files whose YAML frontmatter is a workflow of tool steps gated by CEL
-//! expressions (DESIGN §4). Everything here is pure: parsing and validating runbook text,
+//! expressions. Everything here is pure: parsing and validating runbook text,
 //! evaluating gates over earlier step outputs, and routing an alert to a runbook.
 //! Reading files, running tools and acting on the cluster happen at the edges.
 

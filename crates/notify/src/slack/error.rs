@@ -1,3 +1,5 @@
+//! Errors of the Slack clients (Web API and Socket Mode).
+
 use std::time::Duration;
 
 /// A failed Slack call. `method` is the Web API method (`chat.postMessage`, …) or
