@@ -79,14 +79,11 @@ impl Default for NagSection {
 }
 
 impl NagSection {
+    /// The nag policy. The binary's config loading has refused an interval that is not
+    /// positive and a `nags_per_target` of 0.
     pub fn policy(&self) -> NagPolicy {
-        let seconds = if self.interval_seconds.is_finite() && self.interval_seconds > 0.0 {
-            self.interval_seconds
-        } else {
-            600.0
-        };
         NagPolicy {
-            interval: chrono::Duration::milliseconds((seconds * 1000.0) as i64),
+            interval: chrono::Duration::milliseconds((self.interval_seconds * 1000.0) as i64),
             nags_per_target: self.nags_per_target.max(1),
             targets: self.targets.len().max(1),
         }

@@ -39,6 +39,46 @@ struct FileConfig {
     tuning: nightwatch_app::tuning::TuningConfig,
 }
 
+impl FileConfig {
+    /// Refuses values nightwatch cannot run with, naming the key, instead of replacing them.
+    fn check(&self) -> anyhow::Result<()> {
+        fn positive_seconds(key: &str, value: Option<f64>) -> anyhow::Result<()> {
+            match value {
+                Some(seconds) if !(seconds.is_finite() && seconds > 0.0) => {
+                    anyhow::bail!("{key} = {seconds}: must be a positive number of seconds")
+                }
+                _ => Ok(()),
+            }
+        }
+        fn at_least_one(key: &str, value: Option<u64>) -> anyhow::Result<()> {
+            match value {
+                Some(0) => anyhow::bail!("{key} = 0: must be at least 1"),
+                _ => Ok(()),
+            }
+        }
+        positive_seconds(
+            "actions.verify_interval_seconds",
+            self.actions.verify_interval_seconds,
+        )?;
+        positive_seconds("actions.recheck_seconds", self.actions.recheck_seconds)?;
+        positive_seconds(
+            "notify.nag.interval_seconds",
+            Some(self.notify.nag.interval_seconds),
+        )?;
+        at_least_one(
+            "notify.nag.nags_per_target",
+            Some(u64::from(self.notify.nag.nags_per_target)),
+        )?;
+        at_least_one("workers", self.workers.map(|n| n as u64))?;
+        at_least_one(
+            "actions.verify_timeout_seconds",
+            self.actions.verify_timeout_seconds,
+        )?;
+        at_least_one("max_body_bytes", self.max_body_bytes.map(|n| n as u64))?;
+        Ok(())
+    }
+}
+
 /// When the briefing is posted (to Slack when configured, and to the log).
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
@@ -125,7 +165,7 @@ pub struct Config {
 
 impl Config {
     pub fn load(cli: &Cli) -> anyhow::Result<Config> {
-        let file = match &cli.config {
+        let file: FileConfig = match &cli.config {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
                     .with_context(|| format!("reading config file {}", path.display()))?;
@@ -134,6 +174,7 @@ impl Config {
             }
             None => FileConfig::default(),
         };
+        file.check()?;
         let (listen_flag, mode, kubeconfig) = match &cli.command {
             Command::Serve(args) => (args.listen, args.mode.clone(), args.kubeconfig.clone()),
             _ => (None, None, None),
@@ -171,7 +212,7 @@ impl Config {
                 .unwrap_or_else(|| "info".to_owned()),
             log_json: cli.log_json.or(file.log_json).unwrap_or(false),
             max_body_bytes: file.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES),
-            workers: file.workers.unwrap_or(2).max(1),
+            workers: file.workers.unwrap_or(2),
             fingerprint: file.fingerprint,
             auth: file.auth,
             runbooks_dir: cli.runbooks.clone().or(file.runbooks_dir),
@@ -262,5 +303,55 @@ secret = "s3cret"
                 .unwrap();
         let error = format!("{:#}", Config::load(&cli).unwrap_err());
         assert!(error.contains("listne"), "{error}");
+    }
+
+    #[test]
+    fn values_nightwatch_cannot_run_with_are_refused_naming_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nightwatch.toml");
+        for (text, key) in [
+            (
+                "[actions]\nverify_interval_seconds = 0",
+                "actions.verify_interval_seconds",
+            ),
+            (
+                "[actions]\nverify_interval_seconds = -2.5",
+                "actions.verify_interval_seconds",
+            ),
+            (
+                "[actions]\nrecheck_seconds = nan",
+                "actions.recheck_seconds",
+            ),
+            (
+                "[actions]\nverify_timeout_seconds = 0",
+                "actions.verify_timeout_seconds",
+            ),
+            (
+                "[notify.nag]\ninterval_seconds = 0",
+                "notify.nag.interval_seconds",
+            ),
+            (
+                "[notify.nag]\nnags_per_target = 0",
+                "notify.nag.nags_per_target",
+            ),
+            ("workers = 0", "workers"),
+            ("max_body_bytes = 0", "max_body_bytes"),
+        ] {
+            std::fs::write(&path, text).unwrap();
+            let cli =
+                Cli::try_parse_from(["nightwatch", "--config", path.to_str().unwrap(), "migrate"])
+                    .unwrap();
+            let error = Config::load(&cli).unwrap_err().to_string();
+            assert!(error.starts_with(&format!("{key} = ")), "{text:?}: {error}");
+        }
+        std::fs::write(
+            &path,
+            "workers = 1\n[actions]\nverify_interval_seconds = 0.5",
+        )
+        .unwrap();
+        let cli =
+            Cli::try_parse_from(["nightwatch", "--config", path.to_str().unwrap(), "migrate"])
+                .unwrap();
+        assert!(Config::load(&cli).is_ok());
     }
 }

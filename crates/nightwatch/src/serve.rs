@@ -395,16 +395,11 @@ fn respond_settings(config: &Config) -> nightwatch_app::respond::RespondSettings
     if let Some(seconds) = actions.verify_timeout_seconds {
         settings.verify_timeout = std::time::Duration::from_secs(seconds);
     }
-    if let Some(seconds) = actions
-        .verify_interval_seconds
-        .filter(|s| s.is_finite() && *s > 0.0)
-    {
+    // Config::load refused values that are not positive and finite.
+    if let Some(seconds) = actions.verify_interval_seconds {
         settings.verify_interval = std::time::Duration::from_secs_f64(seconds);
     }
-    if let Some(seconds) = actions
-        .recheck_seconds
-        .filter(|s| s.is_finite() && *s > 0.0)
-    {
+    if let Some(seconds) = actions.recheck_seconds {
         settings.recheck_after = std::time::Duration::from_secs_f64(seconds);
     }
     if let Some(times) = actions.max_rechecks {
