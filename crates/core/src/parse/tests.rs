@@ -61,58 +61,49 @@ fn labels(pairs: &[(&str, &str)]) -> Labels {
 // Third-party payloads
 // ---------------------------------------------------------------------------------------------
 
-/// Relative to this file: src/parse → src → core → crates → main (repo root) → /work.
-macro_rules! fixture {
-    ($name:literal, $source:expr) => {
-        (
-            $name,
-            $source,
-            include_bytes!(concat!(
-                "../../../../../shared/fixtures/third-party/payloads/",
-                $name
-            ))
-            .as_slice(),
-        )
-    };
-}
-
 const AM: Source = Source::Alertmanager;
 const GRAFANA: Source = Source::Grafana;
 
-/// Every file in /work/shared/fixtures/third-party/payloads, with the parser it belongs to.
-const FIXTURES: &[(&str, Source, &[u8])] = &[
-    fixture!("am_kubesphere_alert-auditing.json", AM),
-    fixture!("am_kubesphere_alert.json", AM),
-    fixture!("am_kubesphere_alert1.json", AM),
-    fixture!("am_kubesphere_alert10.json", AM),
-    fixture!("am_kubesphere_alert11.json", AM),
-    fixture!("am_kubesphere_alert12.json", AM),
-    fixture!("am_kubesphere_alerts-without-namespace.json", AM),
-    fixture!("am_msteams_card-grafana-inspired-payload.json", AM),
-    fixture!("am_msteams_prom_post_request.json", AM),
-    fixture!("am_opensre_alertmanager_alert.json", AM),
-    fixture!("am_prom2teams_with_common_items.json", AM),
-    fixture!("am_prom2teams_without_fingerprint.json", AM),
-    fixture!("am_prom2teams_without_mandatory_field.json", AM),
-    fixture!("am_prom2teams_without_optional_field.json", AM),
-    fixture!("am_prometheus_bot_emptyValue.json", AM),
-    fixture!("am_prometheus_bot_noGenURL.json", AM),
-    fixture!("am_prometheus_bot_simpe.json", AM),
-    fixture!("grafana_keep_v12_test_notification.json", GRAFANA),
-    fixture!("grafana_zulip_alert_no_alertname_v11.json", GRAFANA),
+/// Every file in the third-party `payloads` folder, with the parser it belongs to.
+const FIXTURES: &[(&str, Source)] = &[
+    ("am_kubesphere_alert-auditing.json", AM),
+    ("am_kubesphere_alert.json", AM),
+    ("am_kubesphere_alert1.json", AM),
+    ("am_kubesphere_alert10.json", AM),
+    ("am_kubesphere_alert11.json", AM),
+    ("am_kubesphere_alert12.json", AM),
+    ("am_kubesphere_alerts-without-namespace.json", AM),
+    ("am_msteams_card-grafana-inspired-payload.json", AM),
+    ("am_msteams_prom_post_request.json", AM),
+    ("am_opensre_alertmanager_alert.json", AM),
+    ("am_prom2teams_with_common_items.json", AM),
+    ("am_prom2teams_without_fingerprint.json", AM),
+    ("am_prom2teams_without_mandatory_field.json", AM),
+    ("am_prom2teams_without_optional_field.json", AM),
+    ("am_prometheus_bot_emptyValue.json", AM),
+    ("am_prometheus_bot_noGenURL.json", AM),
+    ("am_prometheus_bot_simpe.json", AM),
+    ("grafana_keep_v12_test_notification.json", GRAFANA),
+    ("grafana_zulip_alert_no_alertname_v11.json", GRAFANA),
 ];
 
-fn fixture_body(name: &str) -> (Source, &'static [u8]) {
-    let (_, source, body) = FIXTURES
+/// A payload's bytes; a missing file fails the test with the path it was looked for at.
+fn payload(name: &str) -> Vec<u8> {
+    let path = nightwatch_fixtures::third_party_file(format!("payloads/{name}"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn fixture_body(name: &str) -> (Source, Vec<u8>) {
+    let (_, source) = FIXTURES
         .iter()
-        .find(|(file, _, _)| *file == name)
+        .find(|(file, _)| *file == name)
         .unwrap_or_else(|| panic!("no fixture {name}"));
-    (*source, body)
+    (*source, payload(name))
 }
 
 fn fixture(name: &str) -> Delivery {
     let (source, body) = fixture_body(name);
-    ok(source, body)
+    ok(source, &body)
 }
 
 /// What each payload must parse into, read off the file by hand. `label`, `annotation`,
@@ -486,19 +477,16 @@ const EXPECTED: &[Expect] = &[
 
 #[test]
 fn fixture_list_covers_the_payload_directory() {
-    let dir = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/fixtures/third-party/payloads"
-    );
-    let mut on_disk: Vec<String> = std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("{dir}: {e}"))
+    let dir = nightwatch_fixtures::third_party_file("payloads");
+    let mut on_disk: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     on_disk.sort();
-    let mut listed: Vec<&str> = FIXTURES.iter().map(|(name, _, _)| *name).collect();
+    let mut listed: Vec<&str> = FIXTURES.iter().map(|(name, _)| *name).collect();
     listed.sort_unstable();
     assert_eq!(on_disk, listed, "a payload was added or removed");
-    for (name, source, _) in FIXTURES {
+    for (name, source) in FIXTURES {
         let expected = if name.starts_with("am_") {
             AM
         } else if name.starts_with("grafana_") {
@@ -518,7 +506,7 @@ fn every_third_party_payload_parses_as_expected() {
     for e in EXPECTED {
         let name = e.file;
         let (source, body) = fixture_body(name);
-        let delivery = ok(source, body);
+        let delivery = ok(source, &body);
 
         assert_eq!(delivery.source, source, "{name}");
         assert_eq!(
@@ -579,7 +567,7 @@ fn every_third_party_payload_parses_as_expected() {
 
         // Alertmanager-shaped payloads parse the same way as SigNoz bodies.
         if source == AM {
-            let signoz = ok(Source::Signoz, body);
+            let signoz = ok(Source::Signoz, &body);
             assert_eq!(signoz.alerts, delivery.alerts, "{name}: as signoz");
         }
     }
@@ -752,10 +740,10 @@ fn missing_status_is_derived_from_ends_at() {
 
     // The same body received before its endsAt is still firing.
     let (_, body) = fixture_body("am_prom2teams_without_mandatory_field.json");
-    let early = parse(AM, body, ts("2017-05-09T07:05:00Z")).unwrap();
+    let early = parse(AM, &body, ts("2017-05-09T07:05:00Z")).unwrap();
     assert_eq!(early.alerts[0].status, Firing);
     // endsAt exactly at reception counts as over.
-    let exact = parse(AM, body, ts(PROM2TEAMS_ENDS)).unwrap();
+    let exact = parse(AM, &body, ts(PROM2TEAMS_ENDS)).unwrap();
     assert_eq!(exact.alerts[0].status, Resolved);
 
     // Future endsAt: the group's status, else firing. Zero endsAt: likewise.
@@ -795,9 +783,10 @@ fn missing_status_is_derived_from_ends_at() {
 #[test]
 fn go_zero_time_is_no_end() {
     let mut seen = 0;
-    for (name, source, body) in FIXTURES {
-        let delivery = ok(*source, body);
-        let text = std::str::from_utf8(body).unwrap();
+    for (name, source) in FIXTURES {
+        let body = payload(name);
+        let delivery = ok(*source, &body);
+        let text = std::str::from_utf8(&body).unwrap();
         if text.contains(r#""endsAt": "0001-01-01T00:00:00Z""#) {
             seen += 1;
             assert!(
@@ -1920,7 +1909,7 @@ proptest! {
         cut in 0..64usize,
         insert in prop::collection::vec(any::<u8>(), 0..16),
     ) {
-        let (_, _, original) = FIXTURES[index];
+        let original = payload(FIXTURES[index].0);
         let start = at.index(original.len());
         let end = (start + cut).min(original.len());
         let mut body = original[..start].to_vec();
