@@ -131,10 +131,9 @@ mod tests {
     #[test]
     fn other_alerts_use_alertmanagers_fingerprint() {
         // KubeSphere's fixture is real Alertmanager output: its fingerprints are Alertmanager's.
-        let body = include_str!(
-            "../../../../shared/fixtures/third-party/payloads/am_kubesphere_alert.json"
-        );
-        let value: serde_json::Value = serde_json::from_str(body).unwrap();
+        let path = nightwatch_fixtures::third_party_file("payloads/am_kubesphere_alert.json");
+        let body = std::fs::read_to_string(&path).unwrap();
+        let value: serde_json::Value = serde_json::from_str(&body).unwrap();
         let mut checked = 0;
         for alert in value["alerts"].as_array().unwrap() {
             let Some(expected) = alert["fingerprint"].as_str() else {

@@ -3,7 +3,7 @@
 //! stored delivery read back from the database, and a path that is no case.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use nightwatch_testkit::{Nightwatch, wait_for};
+use nightwatch_testkit::{Nightwatch, third_party_file, third_party_fixtures, wait_for};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -47,7 +47,7 @@ fn json_report(path: &Path, provider: &str) -> Value {
 
 #[test]
 fn every_third_party_case_replays_with_the_scripted_model() {
-    let root = repo("../shared/fixtures/third-party");
+    let root = third_party_fixtures();
     let mut cases = 0;
     for group in ["holmesgpt/test_investigate", "opensre/eks"] {
         let mut paths: Vec<PathBuf> = std::fs::read_dir(root.join(group))
@@ -101,7 +101,7 @@ fn every_third_party_case_replays_with_the_scripted_model() {
 #[test]
 fn opensre_oom_case_reaches_the_evidence_and_is_scored() {
     let report = json_report(
-        &repo("../shared/fixtures/third-party/opensre/eks/001-oomkilled-crashloop"),
+        &third_party_file("opensre/eks/001-oomkilled-crashloop"),
         "scripted",
     );
     let incident = &report["incidents"][0];

@@ -2,12 +2,8 @@
 //! and route real third-party webhook payloads.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use nightwatch_testkit::third_party_file;
 use std::process::{Command, Output};
-
-const FIXTURES: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/fixtures/third-party/payloads"
-);
 
 fn nightwatch(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_nightwatch"))
@@ -104,8 +100,13 @@ fn validate_accepts_good_runbooks_and_refuses_bad_ones_with_file_and_line() {
 #[test]
 fn routes_real_payloads_by_label_and_alertname() {
     let route = |file: &str| -> Vec<(String, String)> {
-        let path = format!("{FIXTURES}/{file}");
-        let out = stdout(&nightwatch(&["runbooks", "route", &path, "--json"]));
+        let path = third_party_file(format!("payloads/{file}"));
+        let out = stdout(&nightwatch(&[
+            "runbooks",
+            "route",
+            path.to_str().unwrap(),
+            "--json",
+        ]));
         serde_json::from_str::<serde_json::Value>(&out)
             .unwrap()
             .as_array()

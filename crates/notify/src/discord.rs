@@ -397,6 +397,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
     use crate::card::{PendingAction, incident_url};
+    use expect_test::expect_file;
     use nightwatch_core::incident::{IncidentState, Verdict as IncidentVerdict};
     use serde_json::json;
 
@@ -446,30 +447,10 @@ mod tests {
             }),
             ..card(Severity::Critical)
         });
-        assert_eq!(embed.title, "[CRITICAL] #42 api crash looping");
-        assert_eq!(embed.description, "Restarted 5 times");
-        assert_eq!(embed.url.as_deref(), Some("https://nw.example/incident/42"));
-        assert_eq!(embed.timestamp.as_deref(), Some("2023-11-14T22:13:20Z"));
-        let fields: Vec<(&str, &str, bool)> = embed
-            .fields
-            .iter()
-            .map(|f| (f.name.as_str(), f.value.as_str(), f.inline))
-            .collect();
-        assert_eq!(
-            fields,
-            vec![
-                ("Alert", "KubePodCrashLooping", true),
-                ("Severity", "critical", true),
-                ("State", "triggered", true),
-                ("Namespace", "shop", true),
-                ("Pod", "api-7d9f", true),
-                ("Verdict", "real", true),
-                ("Approval needed", "action #7: restart shop/api", false),
-            ]
-        );
-        let wire = serde_json::to_value(WebhookMessage::embed(embed)).unwrap();
-        assert_eq!(wire["allowed_mentions"], json!({"parse": []}));
-        assert_eq!(wire["embeds"][0]["color"], 0xE01E5A);
+        // The message exactly as posted to the webhook, read whole: title, description, link,
+        // timestamp, fields in order, colour (0xE01E5A) and no pings from alert text.
+        let wire = serde_json::to_string_pretty(&WebhookMessage::embed(embed)).unwrap();
+        expect_file!["test_data/embed_critical_with_approval.json"].assert_eq(&format!("{wire}\n"));
     }
 
     #[test]

@@ -65,10 +65,9 @@ pub async fn both_backends(tag: &str) -> Vec<(&'static str, String, Option<tempf
     ]
 }
 
-/// The third-party fixtures folder (`shared/` beside the repository).
-pub fn third_party_fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/third-party")
-}
+/// The third-party fixtures folder (`shared/` beside the repository) and a file in it, from the
+/// one crate that knows where they are; both panic with the path when it is missing.
+pub use nightwatch_fixtures::{third_party as third_party_fixtures, third_party_file};
 
 pub mod alertmanager;
 pub mod fake_logs;

@@ -198,6 +198,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
     use crate::card::{PendingAction, incident_url};
+    use expect_test::expect_file;
     use nightwatch_core::incident::Verdict;
 
     fn card() -> IncidentCard {
@@ -243,6 +244,29 @@ mod tests {
             .iter()
             .map(|f| f["text"].as_str().unwrap().to_string())
             .collect()
+    }
+
+    /// The blocks exactly as sent to Slack, pretty JSON against `test_data/<case>.json`, which a
+    /// reviewer reads whole; `UPDATE_EXPECT=1` rewrites the files after an intended change.
+    fn check_blocks(case: &str, card: &IncidentCard) {
+        let json = serde_json::to_string_pretty(&incident_blocks(card)).unwrap();
+        expect_file![format!("test_data/{case}.json")].assert_eq(&format!("{json}\n"));
+    }
+
+    #[test]
+    fn whole_cards() {
+        check_blocks("card_triggered", &card());
+        // An action waiting: Approve is the primary button and asks to confirm.
+        check_blocks(
+            "card_pending_approval",
+            &IncidentCard {
+                pending_action: Some(PendingAction {
+                    id: 7,
+                    description: "restart deployment shop/api".into(),
+                }),
+                ..card()
+            },
+        );
     }
 
     #[test]
@@ -362,17 +386,6 @@ mod tests {
             let want = action.filter(|a| a.needs_action_id()).map(|_| 7);
             assert_eq!(value.action_id, want, "{element}");
         }
-        let approve = elements
-            .iter()
-            .find(|e| e["action_id"] == "nw_approve")
-            .unwrap();
-        assert_eq!(approve["style"], "primary");
-        assert_eq!(approve["confirm"]["confirm"]["text"], "Approve");
-        let open = elements
-            .iter()
-            .find(|e| e["action_id"] == "nw_open")
-            .unwrap();
-        assert_eq!(open["url"], "https://nw.example/incident/42");
     }
 
     #[test]
@@ -450,14 +463,9 @@ mod tests {
 
     #[test]
     fn layout_and_fallback_text() {
-        let kinds: Vec<String> = incident_blocks(&card())
-            .iter()
-            .map(|b| b["type"].as_str().unwrap().to_string())
-            .collect();
-        assert_eq!(
-            kinds,
-            ["header", "section", "section", "actions", "context"]
-        );
+        // The full layout is in `test_data/card_triggered.json`; without a summary its section
+        // is left out.
+        assert_eq!(incident_blocks(&card()).len(), 5);
         let no_summary = IncidentCard {
             summary: None,
             ..card()
@@ -466,11 +474,6 @@ mod tests {
         assert_eq!(
             incident_text(&card()),
             ":red_circle: [CRITICAL] #42 KubePodCrashLooping: api-7d9f crash looping"
-        );
-        let context = incident_blocks(&card()).pop().unwrap();
-        assert_eq!(
-            context["elements"][0]["text"],
-            "nightwatch · <https://nw.example/incident/42|incident #42>"
         );
     }
 }
