@@ -1,0 +1,145 @@
+//! The application driven in-process, as a library: a store on each backend, a manual clock, no
+//! cluster and no model. A delivery goes through the HTTP router (ingest), the queue is worked,
+//! the responder routes and runs the runbook, the analyst writes the analysis, and the API reads
+//! it back — every timestamp from the injected clock. No process, no port, no sleep.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use axum::body::{Body, to_bytes};
+use axum::extract::ConnectInfo;
+use axum::http::{Request, StatusCode};
+use chrono::{DateTime, Duration, Utc};
+use nightwatch_app::analysis::Analyst;
+use nightwatch_app::http::{AppState, AuthConfig, router};
+use nightwatch_app::metrics::Metrics;
+use nightwatch_app::respond::{RespondSettings, Responder};
+use nightwatch_app::tuning::TuningConfig;
+use nightwatch_core::fingerprint::FingerprintConfig;
+use nightwatch_core::policy::PolicyConfig;
+use nightwatch_core::runbook::Library;
+use nightwatch_core::{Clock, ManualClock};
+use nightwatch_store::Store;
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::sync::Notify;
+use tower::ServiceExt;
+
+fn at(text: &str) -> DateTime<Utc> {
+    text.parse().unwrap()
+}
+
+async fn call(app: &axum::Router, method: &str, uri: &str, body: Value) -> (StatusCode, Value) {
+    let request = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("content-type", "application/json")
+        // What axum's server adds for every connection: the peer's address.
+        .extension(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40000))))
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    let response = app.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let bytes = to_bytes(response.into_body(), 1 << 24).await.unwrap();
+    let value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    (status, value)
+}
+
+#[tokio::test]
+async fn an_alert_becomes_an_analysed_incident_in_process() {
+    for (backend, url, _guard) in nightwatch_testkit::both_backends("inprocess").await {
+        let store = Arc::new(
+            Store::open(&url, FingerprintConfig::default())
+                .await
+                .unwrap(),
+        );
+        store.migrate().await.unwrap();
+        let clock = Arc::new(ManualClock::new(at("2026-11-25T10:05:00Z")));
+        let library = Arc::new(Library::load(&[]).unwrap());
+        let analyst = Arc::new(Analyst {
+            store: store.clone(),
+            library: library.clone(),
+            llm: None,
+        });
+        let state = AppState {
+            store: store.clone(),
+            clock: clock.clone(),
+            metrics: Arc::new(Metrics::new()),
+            auth: Arc::new(AuthConfig::default()),
+            wake_workers: Arc::new(Notify::new()),
+            wake_responder: Arc::new(Notify::new()),
+            analyst: analyst.clone(),
+            tuning: Arc::new(TuningConfig::default()),
+            silences: None,
+        };
+        let app = router(state, 1 << 20);
+
+        let labels = json!({"alertname": "KubePodCrashLooping", "namespace": "shop", "pod": "web-1", "severity": "warning"});
+        let body = nightwatch_testkit::webhook_body(
+            labels,
+            json!({"summary": "web-1 restarts"}),
+            at("2026-11-25T10:00:00Z"),
+            None,
+        );
+        let (status, receipt) = call(&app, "POST", "/webhook/alertmanager", body).await;
+        assert_eq!(status, StatusCode::OK, "{backend}: {receipt}");
+        assert_eq!(receipt["alerts"], 1, "{backend}");
+
+        // What a worker does, once: the stored alert opens an incident.
+        assert_eq!(
+            store.process_queue(clock.now()).await.unwrap(),
+            1,
+            "{backend}"
+        );
+        let responder = Responder {
+            store: store.clone(),
+            clock: clock.clone(),
+            library,
+            policy: Arc::new(PolicyConfig::default()),
+            cluster: None,
+            settings: RespondSettings::default(),
+            metrics: Arc::new(Metrics::new()),
+            analyst,
+            llm: None,
+            sources: None,
+            recorded_tools: None,
+            decision_turn: tokio::sync::Mutex::new(()),
+        };
+        assert_eq!(responder.run_pending().await.unwrap(), 1, "{backend}");
+
+        let (status, page) = call(&app, "GET", "/api/incidents", Value::Null).await;
+        assert_eq!(status, StatusCode::OK, "{backend}");
+        let id = page["incidents"][0]["id"].as_i64().unwrap();
+        let (_, detail) = call(&app, "GET", &format!("/api/incidents/{id}"), Value::Null).await;
+        assert_eq!(
+            detail["incident"]["runbook"], "RB_CRASHLOOP",
+            "{backend}: {detail}"
+        );
+        let kinds: Vec<&str> = detail["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["kind"].as_str().unwrap())
+            .collect();
+        for kind in ["triggered", "routed", "final", "analysis"] {
+            assert!(kinds.contains(&kind), "{backend}: {kind} in {kinds:?}");
+        }
+        assert_eq!(detail["analysis"]["source"], "template", "{backend}");
+        assert_eq!(
+            detail["analysis"]["at"],
+            json!(at("2026-11-25T10:05:00Z")),
+            "{backend}: the analysis is stamped by the injected clock"
+        );
+
+        // An hour later by the manual clock: a regenerated analysis says so.
+        clock.advance(Duration::hours(1));
+        let (status, fresh) = call(
+            &app,
+            "POST",
+            &format!("/api/incidents/{id}/regenerate-analysis"),
+            Value::Null,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{backend}: {fresh}");
+        assert_eq!(fresh["at"], json!(at("2026-11-25T11:05:00Z")), "{backend}");
+    }
+}
