@@ -91,7 +91,8 @@ fn parse_since(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, ApiError
         _ => None,
     }
     .ok_or_else(invalid)?;
-    Ok(now - duration)
+    // Checked: a request can ask for a window longer than time itself.
+    now.checked_sub_signed(duration).ok_or_else(invalid)
 }
 
 pub async fn list_incidents(
@@ -241,6 +242,14 @@ pub async fn verdict(
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[test]
+    fn since_beyond_the_calendar_is_a_bad_request_not_a_panic() {
+        let now: DateTime<Utc> = "2026-12-02T10:00:00Z".parse().unwrap();
+        for text in ["100000000000d", "9223372036854775807s", "99999999999999999999d"] {
+            assert!(parse_since(text, now).is_err(), "{text}");
+        }
+    }
 
     #[test]
     fn since_accepts_times_and_durations() {
