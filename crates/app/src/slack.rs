@@ -57,10 +57,17 @@ pub struct SlackSection {
     pub min_severity: Option<Severity>,
 }
 
+/// How often to remind when nobody sets another interval.
+pub const DEFAULT_NAG_INTERVAL: Duration = Duration::from_secs(600);
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct NagSection {
-    pub interval_seconds: f64,
+    /// Remind this often until someone acknowledges (`"10m"`); the binary's config loading
+    /// parses it (default [`DEFAULT_NAG_INTERVAL`]).
+    pub interval: Option<String>,
+    /// Deprecated spelling of `interval`, in seconds.
+    pub interval_seconds: Option<f64>,
     /// Reminders to one target before the next is mentioned.
     pub nags_per_target: u32,
     /// Who each escalation level mentions, in order (`<!subteam^S123>`, `<@U123>`, `<!here>`).
@@ -71,7 +78,8 @@ pub struct NagSection {
 impl Default for NagSection {
     fn default() -> Self {
         NagSection {
-            interval_seconds: 600.0,
+            interval: None,
+            interval_seconds: None,
             nags_per_target: 3,
             targets: Vec::new(),
         }
@@ -79,11 +87,12 @@ impl Default for NagSection {
 }
 
 impl NagSection {
-    /// The nag policy. The binary's config loading has refused an interval that is not
-    /// positive and a `nags_per_target` of 0.
-    pub fn policy(&self) -> NagPolicy {
+    /// The nag policy for a reminder `interval` (parsed by the config loading, which also
+    /// refused a `nags_per_target` of 0).
+    pub fn policy(&self, interval: Duration) -> NagPolicy {
         NagPolicy {
-            interval: chrono::Duration::milliseconds((self.interval_seconds * 1000.0) as i64),
+            // Only an interval of millions of years does not fit: it means "never".
+            interval: chrono::Duration::from_std(interval).unwrap_or(chrono::Duration::MAX),
             nags_per_target: self.nags_per_target.max(1),
             targets: self.targets.len().max(1),
         }

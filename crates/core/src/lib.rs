@@ -7,6 +7,7 @@ pub mod action;
 pub mod analysis;
 pub mod briefing;
 pub mod clock;
+pub mod duration;
 pub mod escalation;
 pub mod event;
 pub mod fingerprint;

@@ -3,12 +3,14 @@
 use crate::cli::{Cli, Command};
 use anyhow::Context;
 use nightwatch_app::http::AuthConfig;
+use nightwatch_core::duration::duration_or_seconds;
 use nightwatch_core::fingerprint::FingerprintConfig;
 use nightwatch_llm::{LlmConfig, LlmSection};
 use nightwatch_sources::SourcesConfig;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://nightwatch.db";
@@ -42,40 +44,49 @@ struct FileConfig {
 impl FileConfig {
     /// Refuses values nightwatch cannot run with, naming the key, instead of replacing them.
     fn check(&self) -> anyhow::Result<()> {
-        fn positive_seconds(key: &str, value: Option<f64>) -> anyhow::Result<()> {
-            match value {
-                Some(seconds) if !(seconds.is_finite() && seconds > 0.0) => {
-                    anyhow::bail!("{key} = {seconds}: must be a positive number of seconds")
-                }
-                _ => Ok(()),
-            }
-        }
         fn at_least_one(key: &str, value: Option<u64>) -> anyhow::Result<()> {
             match value {
                 Some(0) => anyhow::bail!("{key} = 0: must be at least 1"),
                 _ => Ok(()),
             }
         }
-        positive_seconds(
-            "actions.verify_interval_seconds",
-            self.actions.verify_interval_seconds,
-        )?;
-        positive_seconds("actions.recheck_seconds", self.actions.recheck_seconds)?;
-        positive_seconds(
-            "notify.nag.interval_seconds",
-            Some(self.notify.nag.interval_seconds),
-        )?;
         at_least_one(
             "notify.nag.nags_per_target",
             Some(u64::from(self.notify.nag.nags_per_target)),
         )?;
         at_least_one("workers", self.workers.map(|n| n as u64))?;
-        at_least_one(
-            "actions.verify_timeout_seconds",
-            self.actions.verify_timeout_seconds,
-        )?;
         at_least_one("max_body_bytes", self.max_body_bytes.map(|n| n as u64))?;
         Ok(())
+    }
+
+    /// The durations, from their one spelling or the deprecated seconds keys (noted).
+    fn timings(&self, notices: &mut Vec<String>) -> anyhow::Result<(ActionTimings, Duration)> {
+        let a = &self.actions;
+        let timings = ActionTimings {
+            verify_timeout: duration_or_seconds(
+                ("actions.verify_timeout", a.verify_timeout.as_deref()),
+                ("actions.verify_timeout_seconds", a.verify_timeout_seconds),
+                notices,
+            )?,
+            verify_interval: duration_or_seconds(
+                ("actions.verify_interval", a.verify_interval.as_deref()),
+                ("actions.verify_interval_seconds", a.verify_interval_seconds),
+                notices,
+            )?,
+            recheck_after: duration_or_seconds(
+                ("actions.recheck_after", a.recheck_after.as_deref()),
+                ("actions.recheck_seconds", a.recheck_seconds),
+                notices,
+            )?,
+        };
+        let nag = &self.notify.nag;
+        let nag_interval = duration_or_seconds(
+            ("notify.nag.interval", nag.interval.as_deref()),
+            ("notify.nag.interval_seconds", nag.interval_seconds),
+            notices,
+        )?
+        .unwrap_or(nightwatch_app::slack::DEFAULT_NAG_INTERVAL);
+        Ok((timings, nag_interval))
     }
 }
 
@@ -112,13 +123,27 @@ pub struct KubernetesConfig {
 pub struct ActionsConfig {
     /// The image `fix_imagepullbackoff` falls back to.
     pub fallback_image: Option<String>,
-    pub verify_timeout_seconds: Option<u64>,
-    pub verify_interval_seconds: Option<f64>,
-    /// A runbook run whose action gates were all closed runs again after this many seconds
-    /// (the evidence may come: a second OOM kill, a node turning healthy)…
-    pub recheck_seconds: Option<f64>,
+    /// An action not confirmed by then counts as failed (`"3m"`).
+    pub verify_timeout: Option<String>,
+    /// Pause between verification reads (`"2s"`).
+    pub verify_interval: Option<String>,
+    /// A runbook run whose action gates were all closed runs again after this (`"2m"`: the
+    /// evidence may come, a second OOM kill, a node turning healthy)…
+    pub recheck_after: Option<String>,
     /// …at most this many times (0: never).
     pub max_rechecks: Option<u32>,
+    /// Deprecated spellings of the three durations above, in seconds.
+    pub verify_timeout_seconds: Option<f64>,
+    pub verify_interval_seconds: Option<f64>,
+    pub recheck_seconds: Option<f64>,
+}
+
+/// The `[actions]` durations, resolved from either spelling.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ActionTimings {
+    pub verify_timeout: Option<Duration>,
+    pub verify_interval: Option<Duration>,
+    pub recheck_after: Option<Duration>,
 }
 
 /// Verdicts nightwatch sets itself.
@@ -161,6 +186,12 @@ pub struct Config {
     pub tuning: nightwatch_app::tuning::TuningConfig,
     /// `briefing.schedule`, parsed.
     pub briefing_schedule: Option<croner::Cron>,
+    /// `[actions]` durations, parsed.
+    pub action_timings: ActionTimings,
+    /// `[notify.nag] interval`, parsed (default 10 minutes).
+    pub nag_interval: Duration,
+    /// Deprecated keys the file used, each with what to write instead; logged at start.
+    pub deprecations: Vec<String>,
 }
 
 impl Config {
@@ -175,6 +206,8 @@ impl Config {
             None => FileConfig::default(),
         };
         file.check()?;
+        let mut deprecations = Vec::new();
+        let (action_timings, nag_interval) = file.timings(&mut deprecations)?;
         let (listen_flag, mode, kubeconfig) = match &cli.command {
             Command::Serve(args) => (args.listen, args.mode.clone(), args.kubeconfig.clone()),
             _ => (None, None, None),
@@ -228,6 +261,9 @@ impl Config {
             verdicts: file.verdicts,
             tuning: file.tuning,
             briefing_schedule,
+            action_timings,
+            nag_interval,
+            deprecations,
         })
     }
 
@@ -309,10 +345,21 @@ secret = "s3cret"
     fn values_nightwatch_cannot_run_with_are_refused_naming_the_key() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("nightwatch.toml");
+        let load = |text: &str| {
+            std::fs::write(&path, text).unwrap();
+            let cli =
+                Cli::try_parse_from(["nightwatch", "--config", path.to_str().unwrap(), "migrate"])
+                    .unwrap();
+            Config::load(&cli)
+        };
         for (text, key) in [
             (
-                "[actions]\nverify_interval_seconds = 0",
-                "actions.verify_interval_seconds",
+                "[actions]\nverify_interval = \"0s\"",
+                "actions.verify_interval",
+            ),
+            (
+                "[actions]\nverify_timeout = \"soon\"",
+                "actions.verify_timeout",
             ),
             (
                 "[actions]\nverify_interval_seconds = -2.5",
@@ -327,6 +374,11 @@ secret = "s3cret"
                 "actions.verify_timeout_seconds",
             ),
             (
+                "[actions]\nrecheck_after = \"1m\"\nrecheck_seconds = 60",
+                "actions.recheck_seconds",
+            ),
+            ("[notify.nag]\ninterval = \"0m\"", "notify.nag.interval"),
+            (
                 "[notify.nag]\ninterval_seconds = 0",
                 "notify.nag.interval_seconds",
             ),
@@ -337,21 +389,61 @@ secret = "s3cret"
             ("workers = 0", "workers"),
             ("max_body_bytes = 0", "max_body_bytes"),
         ] {
-            std::fs::write(&path, text).unwrap();
-            let cli =
-                Cli::try_parse_from(["nightwatch", "--config", path.to_str().unwrap(), "migrate"])
-                    .unwrap();
-            let error = Config::load(&cli).unwrap_err().to_string();
+            let error = load(text).unwrap_err().to_string();
             assert!(error.starts_with(&format!("{key} = ")), "{text:?}: {error}");
         }
+        let config = load(
+            "workers = 1\n[actions]\nverify_interval = \"500ms\"\nrecheck_after = \"2m\"\n\
+             [notify.nag]\ninterval = \"15m\"",
+        )
+        .unwrap();
+        assert_eq!(
+            config.action_timings,
+            ActionTimings {
+                verify_timeout: None,
+                verify_interval: Some(Duration::from_millis(500)),
+                recheck_after: Some(Duration::from_secs(120)),
+            }
+        );
+        assert_eq!(config.nag_interval, Duration::from_secs(900));
+        assert!(config.deprecations.is_empty());
+    }
+
+    #[test]
+    fn the_old_seconds_keys_still_load_with_a_deprecation_notice() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nightwatch.toml");
         std::fs::write(
             &path,
-            "workers = 1\n[actions]\nverify_interval_seconds = 0.5",
+            "[actions]\nverify_timeout_seconds = 150\nverify_interval_seconds = 1\n\
+             recheck_seconds = 5\n[notify.nag]\ninterval_seconds = 1",
         )
         .unwrap();
         let cli =
             Cli::try_parse_from(["nightwatch", "--config", path.to_str().unwrap(), "migrate"])
                 .unwrap();
-        assert!(Config::load(&cli).is_ok());
+        let config = Config::load(&cli).unwrap();
+        assert_eq!(
+            config.action_timings.verify_timeout,
+            Some(Duration::from_secs(150))
+        );
+        assert_eq!(
+            config.action_timings.verify_interval,
+            Some(Duration::from_secs(1))
+        );
+        assert_eq!(
+            config.action_timings.recheck_after,
+            Some(Duration::from_secs(5))
+        );
+        assert_eq!(config.nag_interval, Duration::from_secs(1));
+        assert_eq!(
+            config.deprecations,
+            [
+                "actions.verify_timeout_seconds is deprecated: write verify_timeout = \"2m 30s\"",
+                "actions.verify_interval_seconds is deprecated: write verify_interval = \"1s\"",
+                "actions.recheck_seconds is deprecated: write recheck_after = \"5s\"",
+                "notify.nag.interval_seconds is deprecated: write interval = \"1s\"",
+            ]
+        );
     }
 }

@@ -19,6 +19,9 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let config = config::Config::load(&cli)?;
     logging::init(&config.log_level, config.log_json)?;
+    for notice in &config.deprecations {
+        tracing::warn!("config: {notice}");
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -232,7 +232,7 @@ fn start_notifier(
             .min_severity
             .unwrap_or(nightwatch_core::model::Severity::Warning),
         ui_base,
-        policy: config.notify.nag.policy(),
+        policy: config.notify.nag.policy(config.nag_interval),
         targets: config.notify.nag.targets.clone(),
         wake_responder,
         cursor: tokio::sync::Mutex::new(nightwatch_app::slack::EventCursor::default()),
@@ -392,15 +392,15 @@ fn respond_settings(config: &Config) -> nightwatch_app::respond::RespondSettings
     let mut settings = nightwatch_app::respond::RespondSettings::default();
     let actions = &config.actions;
     settings.fallback_image = actions.fallback_image.clone();
-    if let Some(seconds) = actions.verify_timeout_seconds {
-        settings.verify_timeout = std::time::Duration::from_secs(seconds);
+    let timings = &config.action_timings;
+    if let Some(timeout) = timings.verify_timeout {
+        settings.verify_timeout = timeout;
     }
-    // Config::load refused values that are not positive and finite.
-    if let Some(seconds) = actions.verify_interval_seconds {
-        settings.verify_interval = std::time::Duration::from_secs_f64(seconds);
+    if let Some(interval) = timings.verify_interval {
+        settings.verify_interval = interval;
     }
-    if let Some(seconds) = actions.recheck_seconds {
-        settings.recheck_after = std::time::Duration::from_secs_f64(seconds);
+    if let Some(after) = timings.recheck_after {
+        settings.recheck_after = after;
     }
     if let Some(times) = actions.max_rechecks {
         settings.max_rechecks = i64::from(times);

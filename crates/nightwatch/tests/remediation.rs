@@ -221,7 +221,7 @@ fn runbooks_fix_every_scenario_in_auto_classes_and_wait_for_approval_elsewhere()
         .block_on(nightwatch_notify::fake::FakeSlack::start())
         .unwrap();
     let config = format!(
-        "policy_file = {policy:?}\nrunbooks_dir = {runbooks:?}\n[kubernetes]\nkubeconfig = {kubeconfig:?}\n[actions]\nfallback_image = {FALLBACK_IMAGE:?}\nverify_timeout_seconds = 150\nverify_interval_seconds = 1\nrecheck_seconds = 5\nmax_rechecks = 30\n\
+        "policy_file = {policy:?}\nrunbooks_dir = {runbooks:?}\n[kubernetes]\nkubeconfig = {kubeconfig:?}\n[actions]\nfallback_image = {FALLBACK_IMAGE:?}\nverify_timeout = \"150s\"\nverify_interval = \"1s\"\nrecheck_after = \"5s\"\nmax_rechecks = 30\n\
          [notify.slack]\nbot_token = {bot:?}\napp_token = {app:?}\nchannel = \"#alerts\"\nbase_url = {base:?}\n",
         policy = policy_path.display().to_string(),
         runbooks = runbooks_dir.display().to_string(),
@@ -234,7 +234,7 @@ fn runbooks_fix_every_scenario_in_auto_classes_and_wait_for_approval_elsewhere()
     let recommend_policy = policy_dir.path().join("recommend.yaml");
     std::fs::write(&recommend_policy, RECOMMEND_POLICY).unwrap();
     let recommend_config = format!(
-        "policy_file = {policy:?}\n[kubernetes]\nkubeconfig = {kubeconfig:?}\n[actions]\nverify_timeout_seconds = 150\nverify_interval_seconds = 1\nrecheck_seconds = 5\nmax_rechecks = 30\n",
+        "policy_file = {policy:?}\n[kubernetes]\nkubeconfig = {kubeconfig:?}\n[actions]\nverify_timeout = \"150s\"\nverify_interval = \"1s\"\nrecheck_after = \"5s\"\nmax_rechecks = 30\n",
         policy = recommend_policy.display().to_string(),
         kubeconfig = kubeconfig.display().to_string(),
     );

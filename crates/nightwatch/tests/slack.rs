@@ -42,7 +42,7 @@ fn alert_to_slack_nags_until_bob_acknowledges_over_the_socket() {
         "[kubernetes]\nenabled = false\n\n\
          [notify]\nui_base_url = \"http://nightwatch.example\"\n\n\
          [notify.slack]\nbot_token = \"{}\"\napp_token = \"{}\"\nchannel = \"#alerts\"\nbase_url = \"{}\"\n\n\
-         [notify.nag]\ninterval_seconds = 1\nnags_per_target = 2\ntargets = [\"<@U0PRIMARY>\", \"<@U0SECOND>\"]\n\n\
+         [notify.nag]\ninterval = \"1s\"\nnags_per_target = 2\ntargets = [\"<@U0PRIMARY>\", \"<@U0SECOND>\"]\n\n\
          [[notify.routes]]\nnamespaces = [\"vip-*\"]\nseverities = [\"critical\"]\nslack_channel = \"#vip\"\n",
         slack.bot_token(),
         slack.app_token(),

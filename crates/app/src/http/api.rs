@@ -246,7 +246,11 @@ mod tests {
     #[test]
     fn since_beyond_the_calendar_is_a_bad_request_not_a_panic() {
         let now: DateTime<Utc> = "2026-12-02T10:00:00Z".parse().unwrap();
-        for text in ["100000000000d", "9223372036854775807s", "99999999999999999999d"] {
+        for text in [
+            "100000000000d",
+            "9223372036854775807s",
+            "99999999999999999999d",
+        ] {
             assert!(parse_since(text, now).is_err(), "{text}");
         }
     }
