@@ -16,7 +16,7 @@ pub enum StoreError {
     #[error("the store is shutting down")]
     ShuttingDown,
     #[error("incident {0} not found")]
-    NotFound(i64),
+    IncidentNotFound(i64),
     #[error("action {0} not found")]
     ActionNotFound(i64),
     #[error("action {id} is {state}, not pending")]

@@ -217,7 +217,7 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await?;
         let state: IncidentState = state
-            .ok_or(StoreError::NotFound(id))?
+            .ok_or(StoreError::IncidentNotFound(id))?
             .parse()
             .map_err(StoreError::corrupt)?;
         on_manual(state, change)?;
@@ -253,7 +253,10 @@ impl Store {
         .await;
         close_unless_ok(&mut conn, result)?;
         drop(conn);
-        let incident = self.incident(id).await?.ok_or(StoreError::NotFound(id))?;
+        let incident = self
+            .incident(id)
+            .await?
+            .ok_or(StoreError::IncidentNotFound(id))?;
         Ok(ManualOutcome { incident })
     }
 

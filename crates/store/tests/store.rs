@@ -303,7 +303,7 @@ async fn manual_changes_and_conflicts() {
             store
                 .change_incident(9999, ManualChange::Resolve, "x", now)
                 .await,
-            Err(StoreError::NotFound(9999))
+            Err(StoreError::IncidentNotFound(9999))
         ));
 
         let detail = store.incident_detail(id).await.unwrap().unwrap();

@@ -8,7 +8,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
-use nightwatch_store::{ActionDecision, ActionRow, ActionState, StoreError};
+use nightwatch_store::{ActionDecision, ActionRow, ActionState};
 use serde::Deserialize;
 
 #[derive(Debug, Default, Deserialize)]
@@ -114,16 +114,7 @@ pub(super) async fn decide(
     let action = state
         .store
         .decide_action(id, decision, &by, state.clock.now())
-        .await
-        .map_err(|error| match error {
-            StoreError::ActionNotFound(_) => {
-                ApiError::new(StatusCode::NOT_FOUND, error.to_string())
-            }
-            StoreError::ActionNotPending { .. } => {
-                ApiError::new(StatusCode::CONFLICT, error.to_string())
-            }
-            other => ApiError::from(other),
-        })?;
+        .await?;
     // The responder runs approved actions; wake it rather than wait for its poll.
     state.wake_responder.notify_one();
     Ok(action)

@@ -47,15 +47,25 @@ impl From<ParseError> for ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
+        // Every variant named, so a new one has to be given its status here.
         match error {
-            StoreError::NotFound(_) => Self::new(StatusCode::NOT_FOUND, error.to_string()),
-            StoreError::Conflict(_) => Self::new(StatusCode::CONFLICT, error.to_string()),
-            // Storage trouble is temporary from the sender's side: 503 makes Alertmanager retry.
-            other => {
-                tracing::error!(error = %other, "storage failure");
+            StoreError::IncidentNotFound(_) | StoreError::ActionNotFound(_) => {
+                Self::new(StatusCode::NOT_FOUND, error.to_string())
+            }
+            StoreError::Conflict(_) | StoreError::ActionNotPending { .. } => {
+                Self::new(StatusCode::CONFLICT, error.to_string())
+            }
+            // Storage trouble is temporary from the sender's side: 503 makes Alertmanager
+            // retry. The database's own words go to the log, not to whoever asked.
+            StoreError::Database(_)
+            | StoreError::Migrate(_)
+            | StoreError::Corrupt(_)
+            | StoreError::ShuttingDown
+            | StoreError::UnsupportedUrl(_) => {
+                tracing::error!(error = %error, "storage failure");
                 Self::new(
                     StatusCode::SERVICE_UNAVAILABLE,
-                    format!("storage unavailable: {other}"),
+                    "storage unavailable; retry later".to_owned(),
                 )
             }
         }
