@@ -14,6 +14,12 @@ use tokio::sync::{Notify, watch};
 
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
+    for source in config.auth.open_sources() {
+        tracing::warn!(
+            source = source.as_str(),
+            "webhook source accepts deliveries without credentials"
+        );
+    }
     let store = crate::open_store(&config).await?;
     store.migrate().await.context("applying migrations")?;
     let store = Arc::new(store);

@@ -358,8 +358,14 @@ timestamp_header = "X-Grafana-Alerting-Timestamp"
             .status(),
         200
     );
-    // SigNoz has no auth configured: open.
-    assert_eq!(post("/webhook/signoz").send().unwrap().status(), 200);
+    // SigNoz has no credentials of its own while the others have: refused, not open.
+    let refused = post("/webhook/signoz").send().unwrap();
+    assert_eq!(refused.status(), 401);
+    let why: Value = refused.json().unwrap();
+    assert!(
+        why["error"].as_str().unwrap().contains("open = true"),
+        "{why}"
+    );
 
     // Grafana's HMAC over "timestamp:body".
     let grafana = fixture("grafana_keep_v12_test_notification.json");
@@ -424,5 +430,29 @@ timestamp_header = "X-Grafana-Alerting-Timestamp"
             "nightwatch_deliveries_rejected_total{source=\"alertmanager\",reason=\"too_large\"} 1"
         ),
         "{metrics}"
+    );
+}
+
+/// A source may stay open beside others with credentials when the config says so, and every
+/// open source is named in a warning at start.
+#[test]
+fn a_source_left_open_on_purpose_is_open_and_warned_about() {
+    let (url, _guard) = nightwatch_testkit::fresh_sqlite_url();
+    let config = "[auth.alertmanager]\nbearer_token = \"am-token\"\n[auth.signoz]\nopen = true\n";
+    let nw = Nightwatch::start(BIN, &url, Some(config));
+    let body = fixture("am_prometheus_bot_simpe.json");
+    let post = |path: &str| {
+        Client::new()
+            .post(nw.url(path))
+            .body(body.clone())
+            .send()
+            .unwrap()
+    };
+    assert_eq!(post("/webhook/signoz").status(), 200);
+    assert_eq!(post("/webhook/grafana").status(), 401);
+    let log = nw.log();
+    assert!(
+        log.contains("accepts deliveries without credentials") && log.contains("signoz"),
+        "{log}"
     );
 }

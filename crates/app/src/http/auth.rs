@@ -5,18 +5,62 @@ use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
 use base64::Engine;
 use hmac::{Hmac, Mac};
+use nightwatch_core::model::Source;
 use serde::Deserialize;
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
-/// Per-source webhook authentication. A source with nothing configured is open; otherwise a
-/// request must pass one of the configured methods.
+/// Per-source webhook authentication. A request must pass one of its source's configured
+/// methods. A source with none is open while no source has any; once one does, a source
+/// without its own is refused unless it says `open = true` — so adding a token for one sender
+/// never leaves another door open by accident.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct AuthConfig {
     pub alertmanager: SourceAuth,
     pub grafana: SourceAuth,
     pub signoz: SourceAuth,
+}
+
+impl AuthConfig {
+    pub fn of(&self, source: Source) -> &SourceAuth {
+        match source {
+            Source::Alertmanager => &self.alertmanager,
+            Source::Grafana => &self.grafana,
+            Source::Signoz => &self.signoz,
+        }
+    }
+
+    fn any_credentials(&self) -> bool {
+        Source::ALL.iter().any(|s| self.of(*s).has_credentials())
+    }
+
+    /// Sources that accept anonymous deliveries (to warn about at start).
+    pub fn open_sources(&self) -> Vec<Source> {
+        Source::ALL
+            .into_iter()
+            .filter(|s| !self.of(*s).has_credentials())
+            .filter(|s| self.of(*s).open || !self.any_credentials())
+            .collect()
+    }
+
+    /// Checks a request to `source`'s webhook: who it was, or why it is refused.
+    pub fn check(
+        &self,
+        source: Source,
+        headers: &HeaderMap,
+        body: &[u8],
+        now_unix: i64,
+    ) -> Result<Option<String>, Unauthorized> {
+        let auth = self.of(source);
+        if !auth.has_credentials() && !auth.open && self.any_credentials() {
+            return Err(Unauthorized(
+                "this source has no credentials of its own while others do; configure them, or \
+                 set its `open = true` to accept anonymous deliveries",
+            ));
+        }
+        verify(auth, headers, body, now_unix)
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -28,6 +72,14 @@ pub struct SourceAuth {
     pub basic: Option<BasicAuth>,
     /// Grafana's HMAC-SHA256 signature of the body.
     pub hmac: Option<HmacAuth>,
+    /// Accept deliveries without credentials even though other sources have some.
+    pub open: bool,
+}
+
+impl SourceAuth {
+    fn has_credentials(&self) -> bool {
+        self.bearer_token.is_some() || self.basic.is_some() || self.hmac.is_some()
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -66,7 +118,7 @@ pub fn verify(
     body: &[u8],
     now_unix: i64,
 ) -> Result<Option<String>, Unauthorized> {
-    if auth.bearer_token.is_none() && auth.basic.is_none() && auth.hmac.is_none() {
+    if !auth.has_credentials() {
         return Ok(None);
     }
     let authorization = headers
@@ -177,6 +229,7 @@ mod tests {
                 password: "pw".into(),
             }),
             hmac: None,
+            open: false,
         };
         let basic = format!(
             "Basic {}",
@@ -272,5 +325,46 @@ mod tests {
             ("x-grafana-alerting-timestamp", &ts),
         ]);
         assert!(verify(&stamped, &unsigned_ts, body, NOW).is_err());
+    }
+
+    #[test]
+    fn once_one_source_has_credentials_the_others_need_their_own_or_open() {
+        let mut config = AuthConfig::default();
+        let anonymous = HeaderMap::new();
+        assert_eq!(
+            config.check(Source::Signoz, &anonymous, b"{}", NOW),
+            Ok(None)
+        );
+        assert_eq!(config.open_sources(), Source::ALL.to_vec());
+
+        config.alertmanager.bearer_token = Some("t0ken".to_owned());
+        assert!(
+            config
+                .check(Source::Signoz, &anonymous, b"{}", NOW)
+                .is_err()
+        );
+        assert!(
+            config
+                .check(Source::Alertmanager, &anonymous, b"{}", NOW)
+                .is_err()
+        );
+        let mut bearer = HeaderMap::new();
+        bearer.insert(AUTHORIZATION, "Bearer t0ken".parse().unwrap());
+        assert_eq!(
+            config.check(Source::Alertmanager, &bearer, b"{}", NOW),
+            Ok(Some("bearer".to_owned()))
+        );
+        assert!(
+            config.check(Source::Grafana, &bearer, b"{}", NOW).is_err(),
+            "not its token"
+        );
+        assert_eq!(config.open_sources(), Vec::<Source>::new());
+
+        config.signoz.open = true;
+        assert_eq!(
+            config.check(Source::Signoz, &anonymous, b"{}", NOW),
+            Ok(None)
+        );
+        assert_eq!(config.open_sources(), vec![Source::Signoz]);
     }
 }

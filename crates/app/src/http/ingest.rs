@@ -90,12 +90,9 @@ async fn store_delivery(
         ApiError::new(status, message)
     })?;
     let received_at = state.clock.now();
-    let auth_config = match source {
-        Source::Alertmanager => &state.auth.alertmanager,
-        Source::Grafana => &state.auth.grafana,
-        Source::Signoz => &state.auth.signoz,
-    };
-    let subject = auth::verify(auth_config, headers, &body, received_at.timestamp())
+    let subject = state
+        .auth
+        .check(source, headers, &body, received_at.timestamp())
         .map_err(|auth::Unauthorized(why)| ApiError::new(StatusCode::UNAUTHORIZED, why))?;
     let delivery = nightwatch_core::parse::parse(source, &body, received_at)?;
     let mut by_status = [0u64; 2];
