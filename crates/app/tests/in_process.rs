@@ -70,6 +70,7 @@ async fn an_alert_becomes_an_analysed_incident_in_process() {
             analyst: analyst.clone(),
             tuning: Arc::new(TuningConfig::default()),
             silences: None,
+            max_clock_skew: nightwatch_core::parse::skew::DEFAULT_MAX_CLOCK_SKEW,
         };
         let app = router(state, 1 << 20);
 
@@ -142,4 +143,72 @@ async fn an_alert_becomes_an_analysed_incident_in_process() {
         assert_eq!(status, StatusCode::OK, "{backend}: {fresh}");
         assert_eq!(fresh["at"], json!(at("2026-11-25T11:05:00Z")), "{backend}");
     }
+}
+
+/// A sender's clock in year 9999 must not blind a fingerprint: the firing-then-resolved alert
+/// that claims to start then is taken as starting when it arrived, so the next genuine
+/// occurrence opens an incident instead of being filed as stale forever.
+#[tokio::test]
+async fn a_start_time_from_the_far_future_does_not_shadow_later_alerts() {
+    let (url, _guard) = nightwatch_testkit::fresh_sqlite_url();
+    let store = Arc::new(
+        Store::open(&url, FingerprintConfig::default())
+            .await
+            .unwrap(),
+    );
+    store.migrate().await.unwrap();
+    let clock = Arc::new(ManualClock::new(at("2026-11-25T10:05:00Z")));
+    let analyst = Arc::new(Analyst {
+        store: store.clone(),
+        library: Arc::new(Library::load(&[]).unwrap()),
+        llm: None,
+    });
+    let app = router(
+        AppState {
+            store: store.clone(),
+            clock: clock.clone(),
+            metrics: Arc::new(Metrics::new()),
+            auth: Arc::new(AuthConfig::default()),
+            wake_workers: Arc::new(Notify::new()),
+            wake_responder: Arc::new(Notify::new()),
+            analyst,
+            tuning: Arc::new(TuningConfig::default()),
+            silences: None,
+            max_clock_skew: nightwatch_core::parse::skew::DEFAULT_MAX_CLOCK_SKEW,
+        },
+        1 << 20,
+    );
+    let labels = json!({"alertname": "NodeDown", "node": "n1", "severity": "critical"});
+    let far = at("9999-01-01T00:00:00Z");
+    let post = |body: Value| call(&app, "POST", "/webhook/alertmanager", body);
+    let sent = [
+        nightwatch_testkit::webhook_body(labels.clone(), json!({}), far, None),
+        nightwatch_testkit::webhook_body(labels.clone(), json!({}), far, Some(far)),
+    ];
+    for body in sent {
+        assert_eq!(post(body).await.0, StatusCode::OK);
+        store.process_queue(clock.now()).await.unwrap();
+        clock.advance(Duration::minutes(1));
+    }
+    clock.advance(Duration::minutes(15));
+    let genuine =
+        nightwatch_testkit::webhook_body(labels, json!({}), at("2026-11-25T10:15:00Z"), None);
+    assert_eq!(post(genuine).await.0, StatusCode::OK);
+    store.process_queue(clock.now()).await.unwrap();
+
+    let (_, page) = call(&app, "GET", "/api/incidents?since=3650d", Value::Null).await;
+    let states: Vec<&str> = page["incidents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["triggered", "resolved"], "newest first: {page}");
+    let first = page["incidents"][1]["id"].as_i64().unwrap();
+    let (_, detail) = call(&app, "GET", &format!("/api/incidents/{first}"), Value::Null).await;
+    let alert = &detail["alerts"][0];
+    assert_eq!(
+        alert["extra"]["startsAt_as_sent"], "9999-01-01T00:00:00+00:00",
+        "{alert}"
+    );
 }

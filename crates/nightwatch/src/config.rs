@@ -26,6 +26,7 @@ struct FileConfig {
     log_level: Option<String>,
     log_json: Option<bool>,
     max_body_bytes: Option<usize>,
+    max_clock_skew: Option<String>,
     workers: Option<usize>,
     fingerprint: FingerprintConfig,
     auth: AuthConfig,
@@ -186,6 +187,8 @@ pub struct Config {
     pub tuning: nightwatch_app::tuning::TuningConfig,
     /// `briefing.schedule`, parsed.
     pub briefing_schedule: Option<croner::Cron>,
+    /// How far ahead of our clock a sender's `startsAt` may be before it is clamped.
+    pub max_clock_skew: Duration,
     /// `[actions]` durations, parsed.
     pub action_timings: ActionTimings,
     /// `[notify.nag] interval`, parsed (default 10 minutes).
@@ -261,6 +264,12 @@ impl Config {
             verdicts: file.verdicts,
             tuning: file.tuning,
             briefing_schedule,
+            max_clock_skew: match &file.max_clock_skew {
+                Some(text) => nightwatch_core::duration::parse_duration("max_clock_skew", text)?,
+                None => nightwatch_core::parse::skew::DEFAULT_MAX_CLOCK_SKEW
+                    .to_std()
+                    .context("the default clock skew")?,
+            },
             action_timings,
             nag_interval,
             deprecations,

@@ -115,6 +115,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             )),
             None => None,
         },
+        max_clock_skew: chrono::Duration::from_std(config.max_clock_skew)
+            .context("max_clock_skew")?,
     };
     let app = http::router(state, config.max_body_bytes)
         .layer(tower_http::trace::TraceLayer::new_for_http());

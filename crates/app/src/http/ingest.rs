@@ -94,7 +94,19 @@ async fn store_delivery(
         .auth
         .check(source, headers, &body, received_at.timestamp())
         .map_err(|auth::Unauthorized(why)| ApiError::new(StatusCode::UNAUTHORIZED, why))?;
-    let delivery = nightwatch_core::parse::parse(source, &body, received_at)?;
+    let mut delivery = nightwatch_core::parse::parse(source, &body, received_at)?;
+    let clamped = nightwatch_core::parse::skew::clamp_future_starts(
+        &mut delivery,
+        received_at,
+        state.max_clock_skew,
+    );
+    if clamped > 0 {
+        tracing::warn!(
+            source = source.as_str(),
+            clamped,
+            "startsAt ahead of our clock beyond max_clock_skew: taken as the receive time"
+        );
+    }
     let mut by_status = [0u64; 2];
     for alert in &delivery.alerts {
         by_status[usize::from(alert.status == nightwatch_core::AlertStatus::Resolved)] += 1;

@@ -42,6 +42,8 @@ pub struct AppState {
     pub tuning: Arc<crate::tuning::TuningConfig>,
     /// Creates approved silences in Alertmanager, when one is configured.
     pub silences: Option<Arc<nightwatch_sources::SilenceWriter>>,
+    /// How far ahead of our clock a sender's `startsAt` may be before it is clamped.
+    pub max_clock_skew: chrono::Duration,
 }
 
 pub fn router(state: AppState, max_body_bytes: usize) -> Router {

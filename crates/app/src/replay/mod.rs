@@ -53,13 +53,18 @@ pub async fn replay(case: &Case, setup: ReplaySetup) -> Result<Report, ReplayErr
     let store = Arc::new(Store::open(&url, fingerprints).await?);
     store.migrate().await?;
     let now = clock.now();
-    let delivery =
+    let mut delivery =
         nightwatch_core::parse::parse(case.source, &case.body, now).map_err(|error| {
             ReplayError::Parse {
                 case: case.name.clone(),
                 message: error.to_string(),
             }
         })?;
+    nightwatch_core::parse::skew::clamp_future_starts(
+        &mut delivery,
+        now,
+        nightwatch_core::parse::skew::DEFAULT_MAX_CLOCK_SKEW,
+    );
     store
         .ingest(NewDelivery {
             source: case.source,

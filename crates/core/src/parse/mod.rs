@@ -9,6 +9,7 @@
 mod alertmanager;
 mod grafana;
 mod json;
+pub mod skew;
 pub mod time;
 
 use crate::model::{Delivery, Source};
