@@ -100,6 +100,36 @@ async fn deliveries_are_kept_byte_for_byte_for_replay() {
     }
 }
 
+/// A NUL in a label or annotation is stored the same on both backends (as U+FFFD; Postgres
+/// refuses NUL in text, which would fail every retry of the delivery) and the raw body keeps
+/// what was sent.
+#[tokio::test]
+async fn nul_characters_are_stored_alike_on_both_backends() {
+    for (name, store, _guard) in stores("nul").await {
+        let mut nul = alert("firing", "Nul\u{0}Alert", "web-\u{0}1", 0);
+        nul["annotations"]["summary"] = json!("a \u{0} b");
+        nul["generatorURL"] = json!("http://prometheus/\u{0}graph");
+        let new = delivery(vec![nul], t0());
+        let body = new.body.clone();
+        let receipt = store.ingest(new).await.unwrap();
+        assert_eq!(drain(&store, t0()).await, 1, "{name}");
+        let page = store
+            .list_incidents(&IncidentFilter::default())
+            .await
+            .unwrap();
+        let incident = &page.incidents[0];
+        assert_eq!(incident.alertname, "Nul\u{FFFD}Alert", "{name}");
+        assert_eq!(incident.pod.as_deref(), Some("web-\u{FFFD}1"), "{name}");
+        let detail = store.incident_detail(incident.id).await.unwrap().unwrap();
+        assert_eq!(
+            detail.alerts[0].annotations["summary"], "a \u{FFFD} b",
+            "{name}"
+        );
+        let stored = store.delivery(receipt.delivery_id).await.unwrap().unwrap();
+        assert_eq!(stored.body, body, "{name}: the raw body as sent");
+    }
+}
+
 #[tokio::test]
 async fn incident_lifecycle() {
     for (name, store, _guard) in stores("lifecycle").await {

@@ -59,9 +59,62 @@ pub fn parse(
             column: e.column(),
             message: syntax_message(&e),
         })?;
-    match source {
+    let mut delivery = match source {
         Source::Alertmanager | Source::Signoz => alertmanager::parse(source, &value, received_at),
         Source::Grafana => grafana::parse(&value, received_at),
+    }?;
+    replace_nul(&mut delivery);
+    Ok(delivery)
+}
+
+/// NUL characters become U+FFFD in every text the store keeps as a column. Postgres refuses NUL
+/// in text (every retry of the delivery would fail with a storage error, forever) while SQLite
+/// would keep it; replacing it here makes both backends store the same thing, and the raw body
+/// keeps what was sent.
+fn replace_nul(delivery: &mut crate::model::Delivery) {
+    fn text(value: &mut String) {
+        if value.contains('\0') {
+            *value = value.replace('\0', "\u{FFFD}");
+        }
+    }
+    fn labels(map: &mut crate::model::Labels) {
+        if map
+            .iter()
+            .any(|(k, v)| k.contains('\0') || v.contains('\0'))
+        {
+            *map = std::mem::take(map)
+                .into_iter()
+                .map(|(mut k, mut v)| {
+                    text(&mut k);
+                    text(&mut v);
+                    (k, v)
+                })
+                .collect();
+        }
+    }
+    for value in [
+        &mut delivery.version,
+        &mut delivery.receiver,
+        &mut delivery.group_key,
+        &mut delivery.external_url,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        text(value);
+    }
+    labels(&mut delivery.group_labels);
+    labels(&mut delivery.common_labels);
+    labels(&mut delivery.common_annotations);
+    for alert in &mut delivery.alerts {
+        labels(&mut alert.labels);
+        labels(&mut alert.annotations);
+        for value in [&mut alert.generator_url, &mut alert.source_fingerprint]
+            .into_iter()
+            .flatten()
+        {
+            text(value);
+        }
     }
 }
 
