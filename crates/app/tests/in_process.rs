@@ -212,3 +212,90 @@ async fn a_start_time_from_the_far_future_does_not_shadow_later_alerts() {
         "{alert}"
     );
 }
+
+/// Every error answers as JSON `{"error": …}` with its status, axum's own rejections included.
+#[tokio::test]
+async fn every_error_answers_in_one_json_shape() {
+    let (url, _guard) = nightwatch_testkit::fresh_sqlite_url();
+    let store = Arc::new(
+        Store::open(&url, FingerprintConfig::default())
+            .await
+            .unwrap(),
+    );
+    store.migrate().await.unwrap();
+    let clock = Arc::new(ManualClock::new(at("2026-11-25T10:05:00Z")));
+    let analyst = Arc::new(Analyst {
+        store: store.clone(),
+        library: Arc::new(Library::load(&[]).unwrap()),
+        llm: None,
+    });
+    let app = router(
+        AppState {
+            store,
+            clock,
+            metrics: Arc::new(Metrics::new()),
+            auth: Arc::new(AuthConfig::default()),
+            wake_workers: Arc::new(Notify::new()),
+            wake_responder: Arc::new(Notify::new()),
+            analyst,
+            tuning: Arc::new(TuningConfig::default()),
+            silences: None,
+            max_clock_skew: nightwatch_core::parse::skew::DEFAULT_MAX_CLOCK_SKEW,
+        },
+        1024,
+    );
+    let cases = [
+        ("GET", "/api/incidents/not-a-number", Value::Null, 400),
+        (
+            "GET",
+            "/api/incidents?since=100000000000d",
+            Value::Null,
+            400,
+        ),
+        ("GET", "/api/incidents/99", Value::Null, 404),
+        ("GET", "/no/such/page", Value::Null, 404),
+        ("DELETE", "/api/incidents", Value::Null, 405),
+        (
+            "POST",
+            "/webhook/alertmanager",
+            json!({"alerts": "x".repeat(4096)}),
+            413,
+        ),
+        ("POST", "/webhook/alertmanager", json!({"alerts": 5}), 422),
+    ];
+    for (method, uri, body, want) in cases {
+        let request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("content-type", "application/json")
+            .extension(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40000))))
+            .body(Body::from(if body.is_null() {
+                String::new()
+            } else {
+                body.to_string()
+            }))
+            .unwrap();
+        let response = app.clone().oneshot(request).await.unwrap();
+        let status = response.status().as_u16();
+        let kind = response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let bytes = to_bytes(response.into_body(), 1 << 20).await.unwrap();
+        let answer: Value = serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+            panic!(
+                "{method} {uri}: not JSON: {}",
+                String::from_utf8_lossy(&bytes)
+            )
+        });
+        assert_eq!(status, want, "{method} {uri}: {answer}");
+        assert!(
+            kind.starts_with("application/json"),
+            "{method} {uri}: {kind}"
+        );
+        assert!(
+            answer["error"].as_str().is_some_and(|e| !e.is_empty()),
+            "{method} {uri}: {answer}"
+        );
+    }
+}

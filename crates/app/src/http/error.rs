@@ -83,3 +83,39 @@ impl IntoResponse for ApiError {
         response
     }
 }
+
+/// Every error answer in one shape: axum's own rejections (a bad path id or query, a body over
+/// the limit, the wrong content type, an unknown path or method) come as plain text or empty;
+/// this rewrites such a 4xx/5xx body as `{"error": …}`, keeping the status and headers (`Allow`,
+/// `Retry-After`). JSON and HTML answers pass untouched.
+pub async fn json_errors(response: Response) -> Response {
+    let status = response.status();
+    let typed = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|kind| kind.starts_with("application/json") || kind.starts_with("text/html"));
+    if !(status.is_client_error() || status.is_server_error()) || typed {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .map(|bytes| String::from_utf8_lossy(&bytes).trim().to_owned())
+        .unwrap_or_default();
+    let message = if text.is_empty() {
+        status
+            .canonical_reason()
+            .unwrap_or("request failed")
+            .to_lowercase()
+    } else {
+        text
+    };
+    let body = json!({ "error": message }).to_string();
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(body))
+}

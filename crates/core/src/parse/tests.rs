@@ -504,7 +504,10 @@ fn unicode_labels_and_scalar_values() {
     assert_eq!(l["emoji 🔥"], "🚒\u{200d}🧑‍🚒");
     assert_eq!(l["rtl"], "שלום");
     assert_eq!(l["escaped"], "😀 tab\there \"q\" \\");
-    assert_eq!(l["nul"], "a\u{FFFD}b", "NUL is stored as U+FFFD on both backends");
+    assert_eq!(
+        l["nul"], "a\u{FFFD}b",
+        "NUL is stored as U+FFFD on both backends"
+    );
     assert_eq!(l["n"], "5");
     assert_eq!(l["f"], "1.50", "exact JSON spelling");
     assert_eq!(l["neg"], "-3");
