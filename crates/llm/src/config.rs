@@ -8,7 +8,8 @@ use crate::budget::Budget;
 use crate::clock::Clock;
 use crate::investigator::{Investigator, InvestigatorConfig};
 use crate::pricing::PriceTable;
-use crate::provider::{AnthropicProvider, HttpSettings, LlmError, OpenAiProvider, Provider};
+use crate::provider::{AnthropicProvider, LlmError, OpenAiProvider, Provider};
+use nightwatch_core::retry::RetrySettings;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -54,7 +55,7 @@ pub struct LlmSection {
     pub base_url: Option<String>,
     /// Send `max_completion_tokens` instead of `max_tokens` (OpenAI's reasoning models).
     pub max_completion_tokens: bool,
-    pub http: HttpSettings,
+    pub http: RetrySettings,
     pub max_tokens: Option<u32>,
     pub budget: Option<Budget>,
     pub prices: Option<PriceTable>,
@@ -72,7 +73,7 @@ pub struct LlmConfig {
     pub api_key: Option<ApiKey>,
     pub base_url: Option<String>,
     pub max_completion_tokens: bool,
-    pub http: HttpSettings,
+    pub http: RetrySettings,
     pub anonymise: bool,
     /// Model, budget, prices and the loop's limits.
     pub investigator: InvestigatorConfig,

@@ -32,9 +32,10 @@ pub use message::{
     ChatRequest, ChatResponse, ContentBlock, Message, Role, StopReason, ToolCall, ToolChoice,
     ToolDefinition, Usage,
 };
+pub use nightwatch_core::retry::RetrySettings;
 pub use nightwatch_core::tool::ToolOutput;
 pub use pricing::{Price, PriceTable};
-pub use provider::{AnthropicProvider, HttpSettings, LlmError, OpenAiProvider, Provider};
+pub use provider::{AnthropicProvider, LlmError, OpenAiProvider, Provider};
 pub use scripted::ScriptedProvider;
 pub use toolbox::{Subset, Toolbox};
 pub use transcript::Transcript;

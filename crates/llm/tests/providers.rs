@@ -5,8 +5,8 @@ mod support;
 
 use nightwatch_llm::fake::{Flavor, Reply, anthropic, openai};
 use nightwatch_llm::{
-    AnthropicProvider, ChatRequest, HttpSettings, LlmError, ManualClock, Message, OpenAiProvider,
-    Provider, StopReason, ToolChoice,
+    AnthropicProvider, ChatRequest, LlmError, ManualClock, Message, OpenAiProvider, Provider,
+    RetrySettings, StopReason, ToolChoice,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -161,7 +161,7 @@ async fn connection_failures_are_transport_errors_after_retries() {
         l.local_addr().unwrap().port()
     };
     let clock = Arc::new(ManualClock::new());
-    let settings = HttpSettings {
+    let settings = RetrySettings {
         max_attempts: 2,
         ..quick_http()
     };
@@ -192,7 +192,7 @@ async fn non_json_error_bodies_are_reported_verbatim() {
     )
     .await;
     let clock = Arc::new(ManualClock::new());
-    let settings = HttpSettings {
+    let settings = RetrySettings {
         max_attempts: 1,
         ..quick_http()
     };
@@ -216,8 +216,8 @@ async fn a_slow_answer_times_out_per_attempt_and_is_retried() {
     )
     .await;
     let clock = Arc::new(ManualClock::new());
-    let settings = HttpSettings {
-        timeout_secs: 1,
+    let settings = RetrySettings {
+        timeout_secs: Some(1),
         ..quick_http()
     };
     let p = OpenAiProvider::new(

@@ -12,13 +12,12 @@ pub mod discord;
 #[cfg(feature = "fake")]
 pub mod fake;
 mod http;
-pub mod retry;
 pub mod slack;
 pub mod webhook;
 
 pub use card::{IncidentCard, PendingAction, incident_url};
 pub use clock::{Clock, ManualClock, TokioClock};
 pub use discord::{DiscordClient, DiscordConfig, DiscordError, Embed, EmbedField, WebhookMessage};
-pub use retry::RetrySettings;
+pub use nightwatch_core::retry::RetrySettings;
 pub use slack::{SlackClient, SlackCommand, SlackConfig, SlackError, SocketMode, SocketModeConfig};
 pub use webhook::{WebhookClient, WebhookConfig, WebhookError, sign, verify_signature};

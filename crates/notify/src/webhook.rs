@@ -12,10 +12,10 @@
 //! back-off; each retry is signed afresh.
 
 use crate::clock::Clock;
-use crate::http::{Answer, Verdict, retryable_transport, send};
-use crate::retry::{RetrySettings, error_chain, retry_after};
+use crate::http::{Answer, Attempt, retry_after, retryable_transport, send};
 use hmac::digest::KeyInit;
 use hmac::{Hmac, Mac};
+use nightwatch_core::retry::{RetrySettings, error_chain};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
@@ -95,9 +95,7 @@ impl WebhookClient {
         if !config.url.starts_with("http") {
             return Err(WebhookError::Config("url is not an http(s) URL".into()));
         }
-        let client = config
-            .retry
-            .http_client()
+        let client = crate::http::client(&config.retry)
             .map_err(|e| WebhookError::Config(error_chain(&e)))?;
         // Delivery ids stay unique across restarts: this process's start time, then a counter.
         let origin = chrono::Utc::now().timestamp_micros().unsigned_abs();
@@ -145,7 +143,7 @@ fn judge(
     url: &str,
     answer: Result<Answer, reqwest::Error>,
     attempt: u32,
-) -> Verdict<(), WebhookError> {
+) -> Attempt<(), WebhookError> {
     match answer {
         Err(e) => {
             let error = WebhookError::Transport {
@@ -154,12 +152,12 @@ fn judge(
                 attempts: attempt,
             };
             if retryable_transport(&e) {
-                Verdict::Retry { wait: None, error }
+                Attempt::Retry { wait: None, error }
             } else {
-                Verdict::Fail(error)
+                Attempt::Fail(error)
             }
         }
-        Ok(answer) if answer.status.is_success() => Verdict::Done(()),
+        Ok(answer) if answer.status.is_success() => Attempt::Done(()),
         Ok(answer) => {
             let status = answer.status.as_u16();
             let error = WebhookError::Http {
@@ -169,14 +167,14 @@ fn judge(
                 attempts: attempt,
             };
             if status == 429 {
-                Verdict::Retry {
+                Attempt::Retry {
                     wait: retry_after(&answer.headers),
                     error,
                 }
             } else if answer.status.is_server_error() {
-                Verdict::Retry { wait: None, error }
+                Attempt::Retry { wait: None, error }
             } else {
-                Verdict::Fail(error)
+                Attempt::Fail(error)
             }
         }
     }

@@ -1,13 +1,14 @@
 //! Anthropic Messages API: `POST {base}/v1/messages`. Tool calls are `tool_use` content blocks
 //! in assistant messages; their results are `tool_result` blocks in the next user message.
 
-use super::http::{HttpSettings, JsonSender};
+use super::http::JsonSender;
 use super::{LlmError, Provider};
 use crate::clock::Clock;
 use crate::message::{
     ChatRequest, ChatResponse, ContentBlock, Message, Role, StopReason, ToolCall, ToolChoice, Usage,
 };
 use async_trait::async_trait;
+use nightwatch_core::retry::RetrySettings;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -27,7 +28,7 @@ impl AnthropicProvider {
     pub fn new(
         api_key: &str,
         base_url: Option<&str>,
-        settings: HttpSettings,
+        settings: RetrySettings,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, LlmError> {
         let base = base_url.unwrap_or(DEFAULT_BASE_URL).trim_end_matches('/');

@@ -3,13 +3,14 @@
 //! `tool_calls` on the assistant message with arguments as a JSON *string*; results are
 //! `role: tool` messages.
 
-use super::http::{HttpSettings, JsonSender};
+use super::http::JsonSender;
 use super::{LlmError, Provider};
 use crate::clock::Clock;
 use crate::message::{
     ChatRequest, ChatResponse, ContentBlock, Message, Role, StopReason, ToolCall, ToolChoice, Usage,
 };
 use async_trait::async_trait;
+use nightwatch_core::retry::RetrySettings;
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -36,7 +37,7 @@ impl OpenAiProvider {
         api_key: Option<&str>,
         base_url: Option<&str>,
         max_completion_tokens: bool,
-        settings: HttpSettings,
+        settings: RetrySettings,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, LlmError> {
         let base = base_url.unwrap_or(DEFAULT_BASE_URL).trim_end_matches('/');

@@ -4,8 +4,8 @@
 
 use nightwatch_llm::fake::{FakeServer, Flavor, Reply};
 use nightwatch_llm::{
-    AnthropicProvider, HttpSettings, Investigator, InvestigatorConfig, ManualClock, OpenAiProvider,
-    ToolDefinition, ToolOutput, Toolbox,
+    AnthropicProvider, Investigator, InvestigatorConfig, ManualClock, OpenAiProvider,
+    RetrySettings, ToolDefinition, ToolOutput, Toolbox,
 };
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -93,9 +93,9 @@ impl Toolbox for Tools {
     }
 }
 
-pub fn quick_http() -> HttpSettings {
-    HttpSettings {
-        timeout_secs: 10,
+pub fn quick_http() -> RetrySettings {
+    RetrySettings {
+        timeout_secs: Some(10),
         max_attempts: 3,
         initial_backoff_ms: 500,
         max_backoff_ms: 60_000,

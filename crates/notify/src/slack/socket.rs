@@ -10,8 +10,8 @@ use super::command::{Envelope, SlackCommand};
 use super::recent::RecentIds;
 use super::web::{DEFAULT_BASE_URL, SlackApi};
 use crate::clock::Clock;
-use crate::retry::{RetrySettings, error_chain};
 use futures_util::{SinkExt, StreamExt};
+use nightwatch_core::retry::{self, RetrySettings, error_chain};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -68,12 +68,12 @@ impl SocketModeConfig {
     }
 
     fn reconnect_wait(&self, failures: u32) -> Duration {
-        RetrySettings {
-            initial_backoff_ms: self.reconnect_initial_ms,
-            max_backoff_ms: self.reconnect_max_ms,
-            ..RetrySettings::default()
-        }
-        .backoff(failures, None)
+        retry::backoff(
+            self.reconnect_initial_ms,
+            self.reconnect_max_ms,
+            failures,
+            None,
+        )
     }
 }
 
