@@ -22,7 +22,9 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::Instant;
+// tokio's clock, the one its sleeps run on: under paused test time a deadline then passes with
+// the waits instead of in real time.
+use tokio::time::Instant;
 
 /// What a dry run or an execution did: the relevant fields before, the server's answer after.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -5,7 +5,6 @@
 //! a lookup closure so tests need not touch the process's.
 
 use crate::budget::Budget;
-use crate::clock::Clock;
 use crate::investigator::{Investigator, InvestigatorConfig};
 use crate::pricing::PriceTable;
 use crate::provider::{AnthropicProvider, LlmError, OpenAiProvider, Provider};
@@ -152,8 +151,8 @@ impl LlmConfig {
         }))
     }
 
-    /// The provider client. `clock` paces retries.
-    pub fn provider(&self, clock: Arc<dyn Clock>) -> Result<Arc<dyn Provider>, LlmError> {
+    /// The provider client.
+    pub fn provider(&self) -> Result<Arc<dyn Provider>, LlmError> {
         let key = self.api_key.as_ref().map(ApiKey::expose);
         let base = self.base_url.as_deref();
         Ok(match self.provider {
@@ -161,21 +160,19 @@ impl LlmConfig {
                 key.unwrap_or_default(),
                 base,
                 self.http.clone(),
-                clock,
             )?),
             ProviderKind::OpenAi => Arc::new(OpenAiProvider::new(
                 key,
                 base,
                 self.max_completion_tokens,
                 self.http.clone(),
-                clock,
             )?),
         })
     }
 
-    pub fn investigator(&self, clock: Arc<dyn Clock>) -> Result<Investigator, LlmError> {
-        let provider = self.provider(clock.clone())?;
-        Ok(Investigator::new(provider, self.investigator.clone()).with_clock(clock))
+    pub fn investigator(&self) -> Result<Investigator, LlmError> {
+        let provider = self.provider()?;
+        Ok(Investigator::new(provider, self.investigator.clone()))
     }
 }
 

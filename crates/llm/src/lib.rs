@@ -8,7 +8,6 @@
 pub mod anonymise;
 pub mod budget;
 mod canonical;
-pub mod clock;
 pub mod config;
 pub mod delegate;
 #[cfg(feature = "fake")]
@@ -25,7 +24,6 @@ pub mod truncate;
 
 pub use anonymise::{Anonymiser, NameKind};
 pub use budget::{Budget, BudgetKind, Spend};
-pub use clock::{Clock, ManualClock, TokioClock};
 pub use config::{ApiKey, ConfigError, LlmConfig, LlmSection, ProviderKind};
 pub use investigator::{AnswerSource, Investigation, Investigator, InvestigatorConfig, Stop, Task};
 pub use message::{

@@ -196,13 +196,12 @@ fn start_notifier(
     let Some(slack) = &config.notify.slack else {
         return Ok(None);
     };
-    let notify_clock: Arc<dyn nightwatch_notify::Clock> = Arc::new(nightwatch_notify::TokioClock);
     let mut web = nightwatch_notify::SlackConfig::new(slack.bot_token.clone());
     if let Some(base) = &slack.base_url {
         web.base_url = base.clone();
     }
-    let client = nightwatch_notify::SlackClient::new(web, notify_clock.clone())
-        .context("configuring the Slack client")?;
+    let client =
+        nightwatch_notify::SlackClient::new(web).context("configuring the Slack client")?;
     let commands = match &slack.app_token {
         Some(token) => {
             let mut socket = nightwatch_notify::SocketModeConfig::new(token.clone());
@@ -210,7 +209,7 @@ fn start_notifier(
                 socket.base_url = base.clone();
             }
             let (tx, rx) = tokio::sync::mpsc::channel(64);
-            let mode = nightwatch_notify::SocketMode::new(socket, notify_clock)
+            let mode = nightwatch_notify::SocketMode::new(socket)
                 .context("configuring Slack Socket Mode")?;
             let socket_stop = stop.clone();
             tokio::spawn(async move {
@@ -255,13 +254,11 @@ fn start_broadcast(
     if notify.discord.is_none() && notify.webhook.is_none() {
         return Ok(None);
     }
-    let notify_clock: Arc<dyn nightwatch_notify::Clock> = Arc::new(nightwatch_notify::TokioClock);
     let discord = match &notify.discord {
         Some(section) => Some((
-            nightwatch_notify::DiscordClient::new(
-                nightwatch_notify::DiscordConfig::new(section.webhook_url.clone()),
-                notify_clock.clone(),
-            )
+            nightwatch_notify::DiscordClient::new(nightwatch_notify::DiscordConfig::new(
+                section.webhook_url.clone(),
+            ))
             .context("configuring the Discord webhook")?,
             section
                 .min_severity
@@ -271,10 +268,10 @@ fn start_broadcast(
     };
     let webhook = match &notify.webhook {
         Some(section) => Some((
-            nightwatch_notify::WebhookClient::new(
-                nightwatch_notify::WebhookConfig::new(section.url.clone(), section.secret.clone()),
-                notify_clock,
-            )
+            nightwatch_notify::WebhookClient::new(nightwatch_notify::WebhookConfig::new(
+                section.url.clone(),
+                section.secret.clone(),
+            ))
             .context("configuring the outgoing webhook")?,
             section
                 .min_severity
@@ -354,9 +351,7 @@ fn connect_llm(config: &Config) -> anyhow::Result<Option<Arc<nightwatch_app::inv
         tracing::info!("no LLM configured: analyses are written from templates");
         return Ok(None);
     };
-    let llm =
-        nightwatch_app::investigate::Llm::new(llm, Arc::new(nightwatch_llm::TokioClock::new()))
-            .context("configuring the LLM provider")?;
+    let llm = nightwatch_app::investigate::Llm::new(llm).context("configuring the LLM provider")?;
     tracing::info!(model = %llm.label, "LLM configured: incidents without a runbook are investigated");
     Ok(Some(Arc::new(llm)))
 }

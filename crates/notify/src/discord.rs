@@ -5,13 +5,11 @@
 //! rejected.
 
 use crate::card::{IncidentCard, truncate};
-use crate::clock::Clock;
 use crate::http::{Answer, Attempt, retry_after, retryable_transport, send};
 use nightwatch_core::Severity;
 use nightwatch_core::retry::{RetrySettings, error_chain, seconds};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::sync::Arc;
 use std::time::Duration;
 
 /// Discord's embed limits.
@@ -229,11 +227,10 @@ fn details(errors: &[String]) -> String {
 pub struct DiscordClient {
     client: reqwest::Client,
     config: DiscordConfig,
-    clock: Arc<dyn Clock>,
 }
 
 impl DiscordClient {
-    pub fn new(config: DiscordConfig, clock: Arc<dyn Clock>) -> Result<Self, DiscordError> {
+    pub fn new(config: DiscordConfig) -> Result<Self, DiscordError> {
         if !config.webhook_url.starts_with("http") {
             return Err(DiscordError::Config(
                 "webhook_url is not an http(s) URL".into(),
@@ -241,11 +238,7 @@ impl DiscordClient {
         }
         let client = crate::http::client(&config.retry)
             .map_err(|e| DiscordError::Config(error_chain(&e)))?;
-        Ok(Self {
-            client,
-            config,
-            clock,
-        })
+        Ok(Self { client, config })
     }
 
     /// Posts the message; with `wait` configured, returns the created message's id.
@@ -257,7 +250,6 @@ impl DiscordClient {
         let url = self.config.webhook_url.as_str();
         send(
             &self.config.retry,
-            self.clock.as_ref(),
             "discord webhook",
             || {
                 let request = self.client.post(url).json(&body);

@@ -1,9 +1,8 @@
 //! The one retry loop behind every client: send, let the caller judge the answer (done, retry
-//! after an optional server-given wait, or fail), and sleep between attempts through the
-//! injected [`Clock`]. Each service reads its own rate-limit signals in its judge; the settings,
+//! after an optional server-given wait, or fail), and sleep between attempts on tokio's clock
+//! (paused in tests). Each service reads its own rate-limit signals in its judge; the settings,
 //! back-off and `Retry-After` parsing are core's, shared with the other adapters.
 
-use crate::clock::Clock;
 use nightwatch_core::retry::{self, RetrySettings};
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
@@ -57,7 +56,6 @@ pub(crate) fn retryable_transport(error: &reqwest::Error) -> bool {
 
 pub(crate) async fn send<T, E>(
     settings: &RetrySettings,
-    clock: &dyn Clock,
     what: &str,
     make: impl Fn() -> reqwest::RequestBuilder,
     judge: impl Fn(Result<Answer, reqwest::Error>, u32) -> Attempt<T, E>,
@@ -89,7 +87,7 @@ where
                 let wait = settings.backoff(attempt, wait);
                 tracing::warn!(what, attempt, wait_ms = wait.as_millis() as u64, %error,
                     "notification request failed; retrying");
-                clock.sleep(wait).await;
+                tokio::time::sleep(wait).await;
             }
         }
     }

@@ -11,7 +11,6 @@
 //! [`timestamp_fresh`]). 429 (after `Retry-After`), 5xx and refused connections are retried with
 //! back-off; each retry is signed afresh.
 
-use crate::clock::Clock;
 use crate::http::{Answer, Attempt, retry_after, retryable_transport, send};
 use hmac::digest::KeyInit;
 use hmac::{Hmac, Mac};
@@ -82,13 +81,12 @@ pub enum WebhookError {
 pub struct WebhookClient {
     client: reqwest::Client,
     config: WebhookConfig,
-    clock: Arc<dyn Clock>,
     deliveries: Arc<AtomicU64>,
     origin: u64,
 }
 
 impl WebhookClient {
-    pub fn new(config: WebhookConfig, clock: Arc<dyn Clock>) -> Result<Self, WebhookError> {
+    pub fn new(config: WebhookConfig) -> Result<Self, WebhookError> {
         if config.secret.is_empty() {
             return Err(WebhookError::Config("empty secret".into()));
         }
@@ -102,7 +100,6 @@ impl WebhookClient {
         Ok(Self {
             client,
             config,
-            clock,
             deliveries: Arc::new(AtomicU64::new(0)),
             origin,
         })
@@ -120,7 +117,6 @@ impl WebhookClient {
         let secret = self.config.secret.as_bytes();
         send(
             &self.config.retry,
-            self.clock.as_ref(),
             "webhook",
             || {
                 let timestamp = chrono::Utc::now().timestamp();

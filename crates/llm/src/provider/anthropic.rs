@@ -3,7 +3,6 @@
 
 use super::http::JsonSender;
 use super::{LlmError, Provider};
-use crate::clock::Clock;
 use crate::message::{
     ChatRequest, ChatResponse, ContentBlock, Message, Role, StopReason, ToolCall, ToolChoice, Usage,
 };
@@ -12,7 +11,6 @@ use nightwatch_core::retry::RetrySettings;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use std::sync::Arc;
 
 const NAME: &str = "anthropic";
 pub const DEFAULT_BASE_URL: &str = "https://api.anthropic.com";
@@ -29,7 +27,6 @@ impl AnthropicProvider {
         api_key: &str,
         base_url: Option<&str>,
         settings: RetrySettings,
-        clock: Arc<dyn Clock>,
     ) -> Result<Self, LlmError> {
         let base = base_url.unwrap_or(DEFAULT_BASE_URL).trim_end_matches('/');
         let mut headers = HeaderMap::new();
@@ -44,7 +41,7 @@ impl AnthropicProvider {
             HeaderValue::from_static(API_VERSION),
         );
         Ok(Self {
-            sender: JsonSender::new(NAME, settings, clock, parse_error)?,
+            sender: JsonSender::new(NAME, settings, parse_error)?,
             url: format!("{base}/v1/messages"),
             headers,
         })

@@ -4,10 +4,8 @@
 //! Settings, back-off and header parsing are core's, shared with the other adapters.
 
 use super::LlmError;
-use crate::clock::Clock;
 use nightwatch_core::retry::{self, RetrySettings, error_chain};
 use reqwest::header::HeaderMap;
-use std::sync::Arc;
 use std::time::Duration;
 
 /// Reads a provider's error body into (error type, message).
@@ -17,7 +15,6 @@ pub(crate) struct JsonSender {
     pub provider: &'static str,
     pub client: reqwest::Client,
     pub settings: RetrySettings,
-    pub clock: Arc<dyn Clock>,
     pub parse_error: ErrorParser,
 }
 
@@ -25,7 +22,6 @@ impl JsonSender {
     pub fn new(
         provider: &'static str,
         settings: RetrySettings,
-        clock: Arc<dyn Clock>,
         parse_error: ErrorParser,
     ) -> Result<Self, LlmError> {
         let client = reqwest::Client::builder()
@@ -39,7 +35,6 @@ impl JsonSender {
             provider,
             client,
             settings,
-            clock,
             parse_error,
         })
     }
@@ -98,7 +93,7 @@ impl JsonSender {
             let wait = self.settings.backoff(attempt, failure.retry_after);
             tracing::warn!(provider = self.provider, attempt, wait_ms = wait.as_millis() as u64,
                 error = %failure.error, "LLM request failed; retrying");
-            self.clock.sleep(wait).await;
+            tokio::time::sleep(wait).await;
         }
     }
 }

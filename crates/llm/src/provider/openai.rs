@@ -5,7 +5,6 @@
 
 use super::http::JsonSender;
 use super::{LlmError, Provider};
-use crate::clock::Clock;
 use crate::message::{
     ChatRequest, ChatResponse, ContentBlock, Message, Role, StopReason, ToolCall, ToolChoice, Usage,
 };
@@ -14,7 +13,6 @@ use nightwatch_core::retry::RetrySettings;
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use std::sync::Arc;
 
 const NAME: &str = "openai";
 pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
@@ -38,7 +36,6 @@ impl OpenAiProvider {
         base_url: Option<&str>,
         max_completion_tokens: bool,
         settings: RetrySettings,
-        clock: Arc<dyn Clock>,
     ) -> Result<Self, LlmError> {
         let base = base_url.unwrap_or(DEFAULT_BASE_URL).trim_end_matches('/');
         let mut headers = HeaderMap::new();
@@ -52,7 +49,7 @@ impl OpenAiProvider {
             headers.insert(AUTHORIZATION, value);
         }
         Ok(Self {
-            sender: JsonSender::new(NAME, settings, clock, parse_error)?,
+            sender: JsonSender::new(NAME, settings, parse_error)?,
             url: format!("{base}/chat/completions"),
             headers,
             max_tokens_field: if max_completion_tokens {

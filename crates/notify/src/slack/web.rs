@@ -4,12 +4,10 @@
 //! retried after `Retry-After` and 5xx with back-off, bounded by [`RetrySettings`].
 
 use super::SlackError;
-use crate::clock::Clock;
 use crate::http::{Answer, Attempt, retry_after, retryable_transport, send};
 use nightwatch_core::retry::{RetrySettings, error_chain};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::sync::Arc;
 
 pub const DEFAULT_BASE_URL: &str = "https://slack.com/api/";
 
@@ -129,15 +127,10 @@ pub(crate) struct SlackApi {
     client: reqwest::Client,
     base_url: String,
     retry: RetrySettings,
-    clock: Arc<dyn Clock>,
 }
 
 impl SlackApi {
-    pub fn new(
-        base_url: &str,
-        retry: RetrySettings,
-        clock: Arc<dyn Clock>,
-    ) -> Result<Self, SlackError> {
+    pub fn new(base_url: &str, retry: RetrySettings) -> Result<Self, SlackError> {
         let client =
             crate::http::client(&retry).map_err(|e| SlackError::Config(error_chain(&e)))?;
         let mut base_url = base_url.trim().to_string();
@@ -151,12 +144,7 @@ impl SlackApi {
             client,
             base_url,
             retry,
-            clock,
         })
-    }
-
-    pub fn clock(&self) -> &Arc<dyn Clock> {
-        &self.clock
     }
 
     /// Calls a Web API method and returns the whole `ok: true` answer.
@@ -173,7 +161,6 @@ impl SlackApi {
         })?;
         send(
             &self.retry,
-            self.clock.as_ref(),
             method,
             || self.client.post(&url).bearer_auth(token).json(&body),
             |answer, attempt| judge(method, answer, attempt),
@@ -190,7 +177,6 @@ impl SlackApi {
         const METHOD: &str = "response_url";
         send(
             &self.retry,
-            self.clock.as_ref(),
             METHOD,
             || self.client.post(response_url).json(reply),
             |answer, attempt| match answer {
@@ -285,12 +271,12 @@ pub struct SlackClient {
 }
 
 impl SlackClient {
-    pub fn new(config: SlackConfig, clock: Arc<dyn Clock>) -> Result<Self, SlackError> {
+    pub fn new(config: SlackConfig) -> Result<Self, SlackError> {
         if config.bot_token.trim().is_empty() {
             return Err(SlackError::Config("empty bot_token".into()));
         }
         Ok(Self {
-            api: SlackApi::new(&config.base_url, config.retry, clock)?,
+            api: SlackApi::new(&config.base_url, config.retry)?,
             bot_token: config.bot_token,
         })
     }
