@@ -268,10 +268,10 @@ fn start_broadcast(
     };
     let webhook = match &notify.webhook {
         Some(section) => Some((
-            nightwatch_notify::WebhookClient::new(nightwatch_notify::WebhookConfig::new(
-                section.url.clone(),
-                section.secret.clone(),
-            ))
+            nightwatch_notify::WebhookClient::new(
+                nightwatch_notify::WebhookConfig::new(section.url.clone(), section.secret.clone()),
+                clock.clone(),
+            )
             .context("configuring the outgoing webhook")?,
             section
                 .min_severity

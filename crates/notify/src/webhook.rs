@@ -14,6 +14,7 @@
 use crate::http::{Answer, Attempt, retry_after, retryable_transport, send};
 use hmac::digest::KeyInit;
 use hmac::{Hmac, Mac};
+use nightwatch_core::Clock;
 use nightwatch_core::retry::{RetrySettings, error_chain};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -81,12 +82,14 @@ pub enum WebhookError {
 pub struct WebhookClient {
     client: reqwest::Client,
     config: WebhookConfig,
+    /// The signature's timestamp is a wall-clock fact the receiver checks against its own clock.
+    clock: Arc<dyn Clock>,
     deliveries: Arc<AtomicU64>,
     origin: u64,
 }
 
 impl WebhookClient {
-    pub fn new(config: WebhookConfig) -> Result<Self, WebhookError> {
+    pub fn new(config: WebhookConfig, clock: Arc<dyn Clock>) -> Result<Self, WebhookError> {
         if config.secret.is_empty() {
             return Err(WebhookError::Config("empty secret".into()));
         }
@@ -96,10 +99,11 @@ impl WebhookClient {
         let client = crate::http::client(&config.retry)
             .map_err(|e| WebhookError::Config(error_chain(&e)))?;
         // Delivery ids stay unique across restarts: this process's start time, then a counter.
-        let origin = chrono::Utc::now().timestamp_micros().unsigned_abs();
+        let origin = clock.now().timestamp_micros().unsigned_abs();
         Ok(Self {
             client,
             config,
+            clock,
             deliveries: Arc::new(AtomicU64::new(0)),
             origin,
         })
@@ -119,7 +123,7 @@ impl WebhookClient {
             &self.config.retry,
             "webhook",
             || {
-                let timestamp = chrono::Utc::now().timestamp();
+                let timestamp = self.clock.now().timestamp();
                 self.client
                     .post(url)
                     .header(reqwest::header::CONTENT_TYPE, "application/json")

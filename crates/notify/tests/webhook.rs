@@ -11,6 +11,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use nightwatch_core::ManualClock;
 use nightwatch_notify::webhook::{
     DELIVERY_HEADER, SIGNATURE_HEADER, SignatureError, TIMESTAMP_HEADER, WebhookConfig,
     timestamp_fresh,
@@ -61,6 +62,9 @@ async fn receiver(script: Vec<(u16, Option<&'static str>)>) -> (String, Arc<Mute
     (format!("http://{addr}/hook"), state)
 }
 
+/// The signer's wall clock: 2023-11-14T22:13:20Z.
+const SIGNED_AT: i64 = 1_700_000_000;
+
 fn client(url: String) -> WebhookClient {
     let config = WebhookConfig {
         retry: RetrySettings {
@@ -70,7 +74,8 @@ fn client(url: String) -> WebhookClient {
         },
         ..WebhookConfig::new(url, "s3cret")
     };
-    WebhookClient::new(config).unwrap()
+    let clock = ManualClock::new(chrono::DateTime::from_timestamp(SIGNED_AT, 0).unwrap());
+    WebhookClient::new(config, Arc::new(clock)).unwrap()
 }
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
@@ -106,8 +111,13 @@ async fn delivery_is_signed_and_verifiable() {
         verify_signature(b"s3cret", timestamp, &tampered, signature),
         Err(SignatureError::Mismatch)
     );
-    let now = chrono::Utc::now().timestamp();
-    assert!(timestamp_fresh(timestamp, now, Duration::from_secs(300)));
+    // Signed at the injected clock's time.
+    assert_eq!(timestamp, SIGNED_AT.to_string());
+    assert!(timestamp_fresh(
+        timestamp,
+        SIGNED_AT + 60,
+        Duration::from_secs(300)
+    ));
 }
 
 #[tokio::test(start_paused = true)]
