@@ -13,7 +13,7 @@ use std::sync::Arc;
 use tokio::sync::{Notify, watch};
 
 pub async fn serve(config: Config) -> anyhow::Result<()> {
-    let started = std::time::Instant::now();
+    let started = tokio::time::Instant::now();
     let store = crate::open_store(&config).await?;
     store.migrate().await.context("applying migrations")?;
     let store = Arc::new(store);
@@ -26,7 +26,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         config.policy_file.as_deref(),
         config.mode.as_deref(),
     )?);
-    let cluster = connect_cluster(&config).await;
+    let cluster = connect_cluster(&config, clock.clone()).await;
     let llm = connect_llm(&config)?;
     let sources = nightwatch_sources::Sources::from_config(&config.sources, clock.clone())
         .context("configuring the sources")?;
@@ -358,7 +358,10 @@ fn connect_llm(config: &Config) -> anyhow::Result<Option<Arc<nightwatch_app::inv
 
 /// The cluster, if configured or discoverable; without one, runbooks still route and record
 /// that they could not look.
-async fn connect_cluster(config: &Config) -> Option<Arc<nightwatch_app::respond::Cluster>> {
+async fn connect_cluster(
+    config: &Config,
+    clock: Arc<dyn Clock>,
+) -> Option<Arc<nightwatch_app::respond::Cluster>> {
     if config.kubernetes.enabled == Some(false) {
         tracing::info!("kubernetes disabled in the config: runbooks route but do not read or act");
         return None;
@@ -370,7 +373,7 @@ async fn connect_cluster(config: &Config) -> Option<Arc<nightwatch_app::respond:
     match connected {
         Ok(kube) => {
             tracing::info!("kubernetes: connected");
-            let actuator = nightwatch_kube::Actuator::new(kube.clone());
+            let actuator = nightwatch_kube::Actuator::new(kube.clone(), clock.clone());
             Some(Arc::new(nightwatch_app::respond::Cluster {
                 kube,
                 actuator,
