@@ -16,6 +16,7 @@ pub mod live;
 pub mod model;
 pub mod parse;
 pub mod policy;
+pub mod retry;
 pub mod runbook;
 pub mod tool;
 pub mod tuning;

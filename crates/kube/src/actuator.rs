@@ -16,13 +16,16 @@ use chrono::{DateTime, Utc};
 use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::Api;
 use kube::api::{DeleteParams, DynamicObject, ListParams, Patch, PatchParams, Preconditions};
+use nightwatch_core::Clock;
 use nightwatch_core::action::{Action, ActionRequest};
 use nightwatch_core::policy::Permit;
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::Instant;
+use std::sync::{Arc, Mutex};
+// tokio's clock, the one its sleeps run on: under paused test time a deadline then passes with
+// the waits instead of in real time.
+use tokio::time::Instant;
 
 /// What a dry run or an execution did: the relevant fields before, the server's answer after.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -59,13 +62,16 @@ pub struct Actuator {
     /// Pods `delete_pod` removed (by target key): their uid and controller, so verify knows the
     /// replacement.
     deleted: Mutex<HashMap<String, DeletedPod>>,
+    /// The restart annotation's timestamp.
+    clock: Arc<dyn Clock>,
 }
 
 impl Actuator {
-    pub fn new(kube: Kube) -> Actuator {
+    pub fn new(kube: Kube, clock: Arc<dyn Clock>) -> Actuator {
         Actuator {
             kube,
             deleted: Mutex::new(HashMap::new()),
+            clock,
         }
     }
 
@@ -324,7 +330,7 @@ impl Actuator {
             ));
         }
         let workload = self.kube.get_workload(kind, ns, name).await?;
-        let now = Utc::now();
+        let now = self.clock.now();
         let answer = self
             .patch_workload(kind, ns, name, &restart_patch(kind, now), mode)
             .await?;

@@ -3,7 +3,8 @@
 //! deploy/rbac — never as admin. Every read tool on the simulator's faults and on nodes; owner
 //! chains; the read-only role refused any write (403, dry-run included); then every action with
 //! a policy permit: dry-run (the cluster unchanged), execute, and verify polled to Confirmed.
-
+// Tests against a real server and lab: the wall clock and real elapsed time are the point.
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use chrono::Utc;
@@ -317,7 +318,10 @@ fn nightwatch_reads_and_acts_on_the_lab_as_its_service_account() {
         .unwrap();
     assert_eq!(nw.eviction_api(), EvictionApi::PolicyV1beta1);
     assert_eq!(nw.cronjob_api_version(), "batch/v1beta1");
-    let actuator = Actuator::new(nw.clone());
+    let actuator = Actuator::new(
+        nw.clone(),
+        std::sync::Arc::new(nightwatch_core::SystemClock),
+    );
     let tool = |name: &str, target: &ToolTarget, args: Value| {
         env.run(nw.read_tool(name, target, &args))
             .unwrap_or_else(|e| panic!("{name} on {target:?}: {e}"))

@@ -1,4 +1,6 @@
 //! kubelet-sim: plays the kubelets of the lab's nodes against a real API server.
+// A lab tool: it runs in real time beside real processes, so it reads the system's clocks.
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
 use anyhow::Context;
 use clap::Parser;

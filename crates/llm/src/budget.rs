@@ -1,7 +1,6 @@
 //! Budgets: limits on one investigation, and the running spend that the main agent and its
 //! sub-agents share (a delegated question draws on the same budget).
 
-use crate::clock::Clock;
 use crate::message::Usage;
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Mutex};
@@ -67,18 +66,16 @@ pub struct Spend {
 #[derive(Clone)]
 pub struct Meter {
     limits: Budget,
-    clock: Arc<dyn Clock>,
-    started: Duration,
+    /// Wall-time budgets count on tokio's clock, so paused test time moves them.
+    started: tokio::time::Instant,
     spend: Arc<Mutex<Spend>>,
 }
 
 impl Meter {
-    pub fn new(limits: Budget, clock: Arc<dyn Clock>) -> Self {
-        let started = clock.elapsed();
+    pub fn new(limits: Budget) -> Self {
         Self {
             limits,
-            clock,
-            started,
+            started: tokio::time::Instant::now(),
             spend: Arc::new(Mutex::new(Spend::default())),
         }
     }
@@ -98,7 +95,7 @@ impl Meter {
     }
 
     pub fn elapsed(&self) -> Duration {
-        self.clock.elapsed().saturating_sub(self.started)
+        self.started.elapsed()
     }
 
     /// The first limit reached, if any.

@@ -5,10 +5,10 @@
 //! a lookup closure so tests need not touch the process's.
 
 use crate::budget::Budget;
-use crate::clock::Clock;
 use crate::investigator::{Investigator, InvestigatorConfig};
 use crate::pricing::PriceTable;
-use crate::provider::{AnthropicProvider, HttpSettings, LlmError, OpenAiProvider, Provider};
+use crate::provider::{AnthropicProvider, LlmError, OpenAiProvider, Provider};
+use nightwatch_core::retry::RetrySettings;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -54,7 +54,7 @@ pub struct LlmSection {
     pub base_url: Option<String>,
     /// Send `max_completion_tokens` instead of `max_tokens` (OpenAI's reasoning models).
     pub max_completion_tokens: bool,
-    pub http: HttpSettings,
+    pub http: RetrySettings,
     pub max_tokens: Option<u32>,
     pub budget: Option<Budget>,
     pub prices: Option<PriceTable>,
@@ -72,7 +72,7 @@ pub struct LlmConfig {
     pub api_key: Option<ApiKey>,
     pub base_url: Option<String>,
     pub max_completion_tokens: bool,
-    pub http: HttpSettings,
+    pub http: RetrySettings,
     pub anonymise: bool,
     /// Model, budget, prices and the loop's limits.
     pub investigator: InvestigatorConfig,
@@ -151,8 +151,8 @@ impl LlmConfig {
         }))
     }
 
-    /// The provider client. `clock` paces retries.
-    pub fn provider(&self, clock: Arc<dyn Clock>) -> Result<Arc<dyn Provider>, LlmError> {
+    /// The provider client.
+    pub fn provider(&self) -> Result<Arc<dyn Provider>, LlmError> {
         let key = self.api_key.as_ref().map(ApiKey::expose);
         let base = self.base_url.as_deref();
         Ok(match self.provider {
@@ -160,21 +160,19 @@ impl LlmConfig {
                 key.unwrap_or_default(),
                 base,
                 self.http.clone(),
-                clock,
             )?),
             ProviderKind::OpenAi => Arc::new(OpenAiProvider::new(
                 key,
                 base,
                 self.max_completion_tokens,
                 self.http.clone(),
-                clock,
             )?),
         })
     }
 
-    pub fn investigator(&self, clock: Arc<dyn Clock>) -> Result<Investigator, LlmError> {
-        let provider = self.provider(clock.clone())?;
-        Ok(Investigator::new(provider, self.investigator.clone()).with_clock(clock))
+    pub fn investigator(&self) -> Result<Investigator, LlmError> {
+        let provider = self.provider()?;
+        Ok(Investigator::new(provider, self.investigator.clone()))
     }
 }
 

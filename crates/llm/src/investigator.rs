@@ -7,7 +7,6 @@
 use crate::anonymise::Anonymiser;
 use crate::budget::{Budget, BudgetKind, Meter, Spend};
 use crate::canonical::canonical;
-use crate::clock::{Clock, TokioClock};
 use crate::delegate;
 use crate::message::{
     ChatRequest, ContentBlock, Message, Role, StopReason, ToolCall, ToolChoice, ToolDefinition,
@@ -130,7 +129,6 @@ pub struct Investigation {
 
 pub struct Investigator {
     provider: Arc<dyn Provider>,
-    clock: Arc<dyn Clock>,
     config: InvestigatorConfig,
 }
 
@@ -183,17 +181,7 @@ struct Agent<'a> {
 
 impl Investigator {
     pub fn new(provider: Arc<dyn Provider>, config: InvestigatorConfig) -> Self {
-        Self {
-            provider,
-            clock: Arc::new(TokioClock::new()),
-            config,
-        }
-    }
-
-    /// Wall-time budgets read this clock (the HTTP client's back-off has its own).
-    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = clock;
-        self
+        Self { provider, config }
     }
 
     pub fn config(&self) -> &InvestigatorConfig {
@@ -223,7 +211,7 @@ impl Investigator {
 
     async fn run_with(&self, task: Task<'_>, delegation: bool) -> Investigation {
         let mut run = Run {
-            meter: Meter::new(self.config.budget.clone(), self.clock.clone()),
+            meter: Meter::new(self.config.budget.clone()),
             transcript: Transcript::default(),
             anonymiser: task.anonymiser,
             delegations: 0,

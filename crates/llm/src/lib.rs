@@ -8,7 +8,6 @@
 pub mod anonymise;
 pub mod budget;
 mod canonical;
-pub mod clock;
 pub mod config;
 pub mod delegate;
 #[cfg(feature = "fake")]
@@ -25,16 +24,16 @@ pub mod truncate;
 
 pub use anonymise::{Anonymiser, NameKind};
 pub use budget::{Budget, BudgetKind, Spend};
-pub use clock::{Clock, ManualClock, TokioClock};
 pub use config::{ApiKey, ConfigError, LlmConfig, LlmSection, ProviderKind};
 pub use investigator::{AnswerSource, Investigation, Investigator, InvestigatorConfig, Stop, Task};
 pub use message::{
     ChatRequest, ChatResponse, ContentBlock, Message, Role, StopReason, ToolCall, ToolChoice,
     ToolDefinition, Usage,
 };
+pub use nightwatch_core::retry::RetrySettings;
 pub use nightwatch_core::tool::ToolOutput;
 pub use pricing::{Price, PriceTable};
-pub use provider::{AnthropicProvider, HttpSettings, LlmError, OpenAiProvider, Provider};
+pub use provider::{AnthropicProvider, LlmError, OpenAiProvider, Provider};
 pub use scripted::ScriptedProvider;
 pub use toolbox::{Subset, Toolbox};
 pub use transcript::Transcript;

@@ -5,9 +5,8 @@
 mod support;
 
 use nightwatch_llm::fake::{Flavor, anthropic};
-use nightwatch_llm::{AnswerSource, Budget, BudgetKind, ManualClock, Stop, Task};
+use nightwatch_llm::{AnswerSource, Budget, BudgetKind, Stop, Task};
 use serde_json::json;
-use std::sync::Arc;
 use support::{Tools, config, last_user_blocks, start};
 
 fn task<'a>(tools: &'a Tools) -> Task<'a> {
@@ -49,11 +48,7 @@ async fn delegation_runs_a_sub_agent_with_a_fresh_context_and_a_tool_subset() {
     )
     .await;
     let tools = Tools::new(&["get_pod", "logs"]);
-    let inv = support::anthropic(
-        &server,
-        Arc::new(ManualClock::new()),
-        config("claude-sonnet-4-5"),
-    );
+    let inv = support::anthropic(&server, config("claude-sonnet-4-5"));
     let out = inv.run(task(&tools)).await;
 
     assert_eq!(out.stop, Stop::EndTurn);
@@ -148,7 +143,7 @@ async fn delegation_shares_the_budget_and_cannot_nest() {
         max_steps: Some(3),
         ..Budget::unlimited()
     };
-    let inv = support::anthropic(&server, Arc::new(ManualClock::new()), cfg);
+    let inv = support::anthropic(&server, cfg);
     let out = inv.run(task(&tools)).await;
 
     assert_eq!(

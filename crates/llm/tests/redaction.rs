@@ -4,9 +4,8 @@
 mod support;
 
 use nightwatch_llm::fake::{Flavor, anthropic, openai};
-use nightwatch_llm::{Anonymiser, ManualClock, NameKind, Stop, Task, ToolOutput};
+use nightwatch_llm::{Anonymiser, NameKind, Stop, Task, ToolOutput};
 use serde_json::json;
-use std::sync::Arc;
 use support::{Tools, config, start};
 
 const SECRETS: &[&str] = &[
@@ -63,11 +62,7 @@ async fn secrets_never_reach_the_provider() {
     )
     .await;
     let tools = leaky_tools();
-    let inv = support::anthropic(
-        &server,
-        Arc::new(ManualClock::new()),
-        config("claude-sonnet-4-5"),
-    );
+    let inv = support::anthropic(&server, config("claude-sonnet-4-5"));
     let out = inv
         .run(Task {
             system: "You investigate incidents.",
@@ -136,7 +131,7 @@ async fn anonymised_names_round_trip() {
     names.add(NameKind::Namespace, "payments");
     names.add(NameKind::Pod, "payments-api-7d9f-x2k");
     names.add(NameKind::Node, "worker-eu-7");
-    let inv = support::openai(&server, Arc::new(ManualClock::new()), config("gpt-4o"));
+    let inv = support::openai(&server, config("gpt-4o"));
     let out = inv
         .run(Task {
             system: "You investigate incidents.",

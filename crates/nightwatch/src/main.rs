@@ -13,6 +13,7 @@ mod setup;
 use anyhow::Context;
 use clap::Parser;
 use cli::{Cli, Command};
+use nightwatch_core::{Clock, SystemClock};
 use nightwatch_store::Store;
 
 fn main() -> anyhow::Result<()> {
@@ -42,7 +43,7 @@ async fn run(cli: Cli, config: config::Config) -> anyhow::Result<()> {
         Command::Runbooks(command) => runbooks_cmd::run(config.runbooks_dir.as_deref(), command),
         Command::Briefing { days, json } => {
             let store = open_store(&config).await?;
-            let result = nightwatch_app::briefing::gather(&store, chrono::Utc::now(), days).await;
+            let result = nightwatch_app::briefing::gather(&store, SystemClock.now(), days).await;
             store.close().await;
             let briefing = result?;
             if json {

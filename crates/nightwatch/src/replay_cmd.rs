@@ -28,11 +28,7 @@ pub enum ReplayFormat {
 }
 
 /// The model for `provider`: the configured one re-resolved with the provider asked for.
-fn model(
-    provider: ReplayProvider,
-    config: &Config,
-    clock: Arc<dyn nightwatch_llm::Clock>,
-) -> anyhow::Result<Option<Llm>> {
+fn model(provider: ReplayProvider, config: &Config) -> anyhow::Result<Option<Llm>> {
     let kind = match provider {
         ReplayProvider::None => return Ok(None),
         ReplayProvider::Scripted => {
@@ -47,8 +43,7 @@ fn model(
                     },
                     ..InvestigatorConfig::default()
                 },
-            )
-            .with_clock(clock);
+            );
             return Ok(Some(Llm::from_investigator(
                 investigator,
                 false,
@@ -66,7 +61,7 @@ fn model(
     let resolved = LlmConfig::resolve(Some(&section), |name| std::env::var(name).ok())?;
     match resolved {
         Some(llm) => Ok(Some(
-            Llm::new(&llm, clock).context("configuring the LLM provider")?,
+            Llm::new(&llm).context("configuring the LLM provider")?,
         )),
         None => Ok(None),
     }
@@ -115,12 +110,7 @@ pub async fn replay_with(
     provider: ReplayProvider,
     config: &Config,
 ) -> anyhow::Result<nightwatch_app::replay::Report> {
-    let llm = model(
-        provider,
-        config,
-        Arc::new(nightwatch_llm::TokioClock::new()),
-    )?
-    .map(Arc::new);
+    let llm = model(provider, config)?.map(Arc::new);
     let setup = ReplaySetup {
         library: Arc::new(crate::setup::load_library(config.runbooks_dir.as_deref())?),
         policy: crate::setup::load_policy(config.policy_file.as_deref(), None)?,

@@ -5,6 +5,7 @@ use crate::setup::load_library;
 use anyhow::{Context, bail};
 use nightwatch_core::model::Source;
 use nightwatch_core::runbook::{Library, RunbookOrigin, route_static, routed_or_unknown};
+use nightwatch_core::{Clock, SystemClock};
 use std::path::Path;
 
 pub fn run(dir: Option<&Path>, command: RunbooksCommand) -> anyhow::Result<()> {
@@ -148,7 +149,7 @@ fn route(library: &Library, file: &Path, source: Option<&str>, json: bool) -> an
             .map_err(|_| anyhow::anyhow!("source {name:?}: use alertmanager, grafana or signoz"))?,
         None => guess_source(&body),
     };
-    let delivery = nightwatch_core::parse::parse(source, &body, chrono::Utc::now())
+    let delivery = nightwatch_core::parse::parse(source, &body, SystemClock.now())
         .map_err(|error| anyhow::anyhow!("{}: {error}", file.display()))?;
     let mut rows = Vec::new();
     for alert in &delivery.alerts {

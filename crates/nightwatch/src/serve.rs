@@ -13,7 +13,7 @@ use std::sync::Arc;
 use tokio::sync::{Notify, watch};
 
 pub async fn serve(config: Config) -> anyhow::Result<()> {
-    let started = std::time::Instant::now();
+    let started = tokio::time::Instant::now();
     for source in config.auth.open_sources() {
         tracing::warn!(
             source = source.as_str(),
@@ -32,7 +32,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         config.policy_file.as_deref(),
         config.mode.as_deref(),
     )?);
-    let cluster = connect_cluster(&config).await;
+    let cluster = connect_cluster(&config, clock.clone()).await;
     let llm = connect_llm(&config)?;
     let sources = nightwatch_sources::Sources::from_config(&config.sources, clock.clone())
         .context("configuring the sources")?;
@@ -204,13 +204,12 @@ fn start_notifier(
     let Some(slack) = &config.notify.slack else {
         return Ok(None);
     };
-    let notify_clock: Arc<dyn nightwatch_notify::Clock> = Arc::new(nightwatch_notify::TokioClock);
     let mut web = nightwatch_notify::SlackConfig::new(slack.bot_token.clone());
     if let Some(base) = &slack.base_url {
         web.base_url = base.clone();
     }
-    let client = nightwatch_notify::SlackClient::new(web, notify_clock.clone())
-        .context("configuring the Slack client")?;
+    let client =
+        nightwatch_notify::SlackClient::new(web).context("configuring the Slack client")?;
     let commands = match &slack.app_token {
         Some(token) => {
             let mut socket = nightwatch_notify::SocketModeConfig::new(token.clone());
@@ -218,7 +217,7 @@ fn start_notifier(
                 socket.base_url = base.clone();
             }
             let (tx, rx) = tokio::sync::mpsc::channel(64);
-            let mode = nightwatch_notify::SocketMode::new(socket, notify_clock)
+            let mode = nightwatch_notify::SocketMode::new(socket)
                 .context("configuring Slack Socket Mode")?;
             let socket_stop = stop.clone();
             tokio::spawn(async move {
@@ -263,13 +262,11 @@ fn start_broadcast(
     if notify.discord.is_none() && notify.webhook.is_none() {
         return Ok(None);
     }
-    let notify_clock: Arc<dyn nightwatch_notify::Clock> = Arc::new(nightwatch_notify::TokioClock);
     let discord = match &notify.discord {
         Some(section) => Some((
-            nightwatch_notify::DiscordClient::new(
-                nightwatch_notify::DiscordConfig::new(section.webhook_url.clone()),
-                notify_clock.clone(),
-            )
+            nightwatch_notify::DiscordClient::new(nightwatch_notify::DiscordConfig::new(
+                section.webhook_url.clone(),
+            ))
             .context("configuring the Discord webhook")?,
             section
                 .min_severity
@@ -281,7 +278,7 @@ fn start_broadcast(
         Some(section) => Some((
             nightwatch_notify::WebhookClient::new(
                 nightwatch_notify::WebhookConfig::new(section.url.clone(), section.secret.clone()),
-                notify_clock,
+                clock.clone(),
             )
             .context("configuring the outgoing webhook")?,
             section
@@ -362,16 +359,17 @@ fn connect_llm(config: &Config) -> anyhow::Result<Option<Arc<nightwatch_app::inv
         tracing::info!("no LLM configured: analyses are written from templates");
         return Ok(None);
     };
-    let llm =
-        nightwatch_app::investigate::Llm::new(llm, Arc::new(nightwatch_llm::TokioClock::new()))
-            .context("configuring the LLM provider")?;
+    let llm = nightwatch_app::investigate::Llm::new(llm).context("configuring the LLM provider")?;
     tracing::info!(model = %llm.label, "LLM configured: incidents without a runbook are investigated");
     Ok(Some(Arc::new(llm)))
 }
 
 /// The cluster, if configured or discoverable; without one, runbooks still route and record
 /// that they could not look.
-async fn connect_cluster(config: &Config) -> Option<Arc<nightwatch_app::respond::Cluster>> {
+async fn connect_cluster(
+    config: &Config,
+    clock: Arc<dyn Clock>,
+) -> Option<Arc<nightwatch_app::respond::Cluster>> {
     if config.kubernetes.enabled == Some(false) {
         tracing::info!("kubernetes disabled in the config: runbooks route but do not read or act");
         return None;
@@ -383,7 +381,7 @@ async fn connect_cluster(config: &Config) -> Option<Arc<nightwatch_app::respond:
     match connected {
         Ok(kube) => {
             tracing::info!("kubernetes: connected");
-            let actuator = nightwatch_kube::Actuator::new(kube.clone());
+            let actuator = nightwatch_kube::Actuator::new(kube.clone(), clock.clone());
             Some(Arc::new(nightwatch_app::respond::Cluster {
                 kube,
                 actuator,

@@ -2,6 +2,8 @@
 //! become incidents; their resolution resolves them. Alertmanager starts before nightwatch is
 //! up, so its first deliveries fail and are retried — nothing is lost.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+// Tests against a real server and lab: the wall clock and real elapsed time are the point.
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
 use chrono::{Duration as ChronoDuration, Utc};
 use nightwatch_testkit::{

@@ -5,6 +5,8 @@
 //! alert fired, resolved and fired again, the new incident's history counts the old one.
 //! Regenerating writes a fresh analysis event.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+// Tests against a real server and lab: the wall clock and real elapsed time are the point.
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use nightwatch_testkit::{Nightwatch, both_backends_blocking, wait_for};

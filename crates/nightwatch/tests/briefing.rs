@@ -2,6 +2,8 @@
 //! acknowledgement become counts by alert and verdict, MTTA, the auto-fix rate and a recurring
 //! noise entry — in `GET /api/briefing`, the `/briefing` page and `nightwatch briefing`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+// Tests against a real server and lab: the wall clock and real elapsed time are the point.
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
 use nightwatch_testkit::{Nightwatch, both_backends_blocking, wait_for, webhook_body};
 use reqwest::blocking::Client;

@@ -1,6 +1,8 @@
 //! End to end through the real binary, on SQLite and on Postgres: webhook ingest and its
 //! errors, incidents through the API, manual changes, metrics and health.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+// Tests against a real server and lab: the wall clock and real elapsed time are the point.
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
 use nightwatch_testkit::{Nightwatch, both_backends_blocking, third_party_fixtures, wait_for};
 use reqwest::blocking::Client;

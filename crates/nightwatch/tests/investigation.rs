@@ -9,6 +9,8 @@
 //! With the OpenAI-compatible provider failing on the analysis call, the template writes it and
 //! says why.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+// Tests against a real server and lab: the wall clock and real elapsed time are the point.
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
 use chrono::Utc;
 use nightwatch_llm::fake::{FakeServer, Flavor, anthropic, openai};

@@ -4,7 +4,8 @@
 //! verifies the fix; the fault is really gone and Alertmanager resolves the incident. In a
 //! class that needs approval the cluster is untouched until a human approves — through the API,
 //! or with the Approve button of the approval posted to (the fake) Slack, over Socket Mode.
-
+// Tests against a real server and lab: the wall clock and real elapsed time are the point.
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use nightwatch_testkit::{

@@ -5,6 +5,8 @@
 //! socket is acked, acknowledges the incident as bob, rewrites the message without the button
 //! and stops the reminders; `/nightwatch status` answers through the response URL.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+// Tests against a real server and lab: the wall clock and real elapsed time are the point.
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
 use nightwatch_notify::fake::FakeSlack;
 use nightwatch_testkit::{Nightwatch, wait_for, webhook_body};

@@ -4,6 +4,8 @@
 //! whose incidents all resolved by themselves within seconds gets a diff raising its `for:`,
 //! which cannot be "approved" as a silence.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+// Tests against a real server and lab: the wall clock and real elapsed time are the point.
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
 use nightwatch_testkit::{Nightwatch, RealAlertmanager, wait_for, webhook_body};
 use reqwest::blocking::Client;

@@ -3,6 +3,8 @@
 //! colours, the filter form and the Acknowledge button, and saves screenshots of every page to
 //! `target/ui-screenshots/` so they can be looked at.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+// Tests against a real server and lab: the wall clock and real elapsed time are the point.
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use fantoccini::elements::Element;

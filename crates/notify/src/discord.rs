@@ -5,13 +5,11 @@
 //! rejected.
 
 use crate::card::{IncidentCard, truncate};
-use crate::clock::Clock;
-use crate::http::{Answer, Verdict, retryable_transport, send};
-use crate::retry::{RetrySettings, error_chain, retry_after, seconds};
+use crate::http::{Answer, Attempt, retry_after, retryable_transport, send};
 use nightwatch_core::Severity;
+use nightwatch_core::retry::{RetrySettings, error_chain, seconds};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::sync::Arc;
 use std::time::Duration;
 
 /// Discord's embed limits.
@@ -229,25 +227,18 @@ fn details(errors: &[String]) -> String {
 pub struct DiscordClient {
     client: reqwest::Client,
     config: DiscordConfig,
-    clock: Arc<dyn Clock>,
 }
 
 impl DiscordClient {
-    pub fn new(config: DiscordConfig, clock: Arc<dyn Clock>) -> Result<Self, DiscordError> {
+    pub fn new(config: DiscordConfig) -> Result<Self, DiscordError> {
         if !config.webhook_url.starts_with("http") {
             return Err(DiscordError::Config(
                 "webhook_url is not an http(s) URL".into(),
             ));
         }
-        let client = config
-            .retry
-            .http_client()
+        let client = crate::http::client(&config.retry)
             .map_err(|e| DiscordError::Config(error_chain(&e)))?;
-        Ok(Self {
-            client,
-            config,
-            clock,
-        })
+        Ok(Self { client, config })
     }
 
     /// Posts the message; with `wait` configured, returns the created message's id.
@@ -259,7 +250,6 @@ impl DiscordClient {
         let url = self.config.webhook_url.as_str();
         send(
             &self.config.retry,
-            self.clock.as_ref(),
             "discord webhook",
             || {
                 let request = self.client.post(url).json(&body);
@@ -297,7 +287,7 @@ struct ErrorBody {
 fn judge(
     answer: Result<Answer, reqwest::Error>,
     attempt: u32,
-) -> Verdict<Option<String>, DiscordError> {
+) -> Attempt<Option<String>, DiscordError> {
     let answer = match answer {
         Ok(answer) => answer,
         Err(e) => {
@@ -306,9 +296,9 @@ fn judge(
                 attempts: attempt,
             };
             return if retryable_transport(&e) {
-                Verdict::Retry { wait: None, error }
+                Attempt::Retry { wait: None, error }
             } else {
-                Verdict::Fail(error)
+                Attempt::Fail(error)
             };
         }
     };
@@ -317,7 +307,7 @@ fn judge(
         let id = serde_json::from_slice::<Value>(&answer.body)
             .ok()
             .and_then(|v| v.get("id").and_then(Value::as_str).map(str::to_string));
-        return Verdict::Done(id);
+        return Attempt::Done(id);
     }
     let body: Option<ErrorBody> = serde_json::from_slice(&answer.body).ok();
     if status.as_u16() == 429 {
@@ -327,7 +317,7 @@ fn judge(
             .and_then(|b| b.retry_after)
             .and_then(seconds)
             .or_else(|| retry_after(&answer.headers));
-        return Verdict::Retry {
+        return Attempt::Retry {
             wait,
             error: DiscordError::RateLimited {
                 retry_after: wait,
@@ -337,7 +327,7 @@ fn judge(
         };
     }
     if status.is_server_error() {
-        return Verdict::Retry {
+        return Attempt::Retry {
             wait: None,
             error: DiscordError::Http {
                 status: status.as_u16(),
@@ -346,7 +336,7 @@ fn judge(
             },
         };
     }
-    Verdict::Fail(match body {
+    Attempt::Fail(match body {
         Some(body) => DiscordError::Rejected {
             status: status.as_u16(),
             code: body.code,

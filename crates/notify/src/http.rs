@@ -1,12 +1,27 @@
 //! The one retry loop behind every client: send, let the caller judge the answer (done, retry
-//! after an optional server-given wait, or fail), and sleep between attempts through the
-//! injected [`Clock`]. Each service reads its own rate-limit signals in its judge.
+//! after an optional server-given wait, or fail), and sleep between attempts on tokio's clock
+//! (paused in tests). Each service reads its own rate-limit signals in its judge; the settings,
+//! back-off and `Retry-After` parsing are core's, shared with the other adapters.
 
-use crate::clock::Clock;
-use crate::retry::RetrySettings;
+use nightwatch_core::retry::{self, RetrySettings};
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use std::time::Duration;
+
+/// Chat posts and webhooks answer quickly or not at all.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The HTTP client for one service, with its per-attempt timeout.
+pub(crate) fn client(settings: &RetrySettings) -> Result<reqwest::Client, reqwest::Error> {
+    reqwest::Client::builder()
+        .timeout(settings.timeout(DEFAULT_TIMEOUT))
+        .build()
+}
+
+/// The `Retry-After` header, in seconds.
+pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    retry::retry_after(headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?)
+}
 
 /// A complete HTTP answer, body read.
 pub(crate) struct Answer {
@@ -25,7 +40,8 @@ impl Answer {
     }
 }
 
-pub(crate) enum Verdict<T, E> {
+/// How an attempt went, as its judge sees it.
+pub(crate) enum Attempt<T, E> {
     Done(T),
     Retry { wait: Option<Duration>, error: E },
     Fail(E),
@@ -40,10 +56,9 @@ pub(crate) fn retryable_transport(error: &reqwest::Error) -> bool {
 
 pub(crate) async fn send<T, E>(
     settings: &RetrySettings,
-    clock: &dyn Clock,
     what: &str,
     make: impl Fn() -> reqwest::RequestBuilder,
-    judge: impl Fn(Result<Answer, reqwest::Error>, u32) -> Verdict<T, E>,
+    judge: impl Fn(Result<Answer, reqwest::Error>, u32) -> Attempt<T, E>,
 ) -> Result<T, E>
 where
     E: std::fmt::Display,
@@ -65,14 +80,14 @@ where
             Err(error) => Err(error),
         };
         match judge(answer, attempt) {
-            Verdict::Done(value) => return Ok(value),
-            Verdict::Fail(error) => return Err(error),
-            Verdict::Retry { error, .. } if attempt >= max_attempts => return Err(error),
-            Verdict::Retry { wait, error } => {
+            Attempt::Done(value) => return Ok(value),
+            Attempt::Fail(error) => return Err(error),
+            Attempt::Retry { error, .. } if attempt >= max_attempts => return Err(error),
+            Attempt::Retry { wait, error } => {
                 let wait = settings.backoff(attempt, wait);
                 tracing::warn!(what, attempt, wait_ms = wait.as_millis() as u64, %error,
                     "notification request failed; retrying");
-                clock.sleep(wait).await;
+                tokio::time::sleep(wait).await;
             }
         }
     }

@@ -3,22 +3,19 @@
 //! webhook signed with HMAC-SHA256. Thin adapters: what to send and when is the caller's; what
 //! goes on the wire, retries and rate limits are here.
 //!
-//! Time is a [`Clock`]: back-off and reconnect waits sleep on it, so tests use [`ManualClock`]
-//! and never sleep. Feature `fake` adds wire-faithful fake Slack and Discord servers.
+//! Back-off and reconnect waits sleep on tokio's clock, so tests run them in paused time and
+//! never sleep. Feature `fake` adds wire-faithful fake Slack and Discord servers.
 
 pub mod card;
-pub mod clock;
 pub mod discord;
 #[cfg(feature = "fake")]
 pub mod fake;
 mod http;
-pub mod retry;
 pub mod slack;
 pub mod webhook;
 
 pub use card::{IncidentCard, PendingAction, incident_url};
-pub use clock::{Clock, ManualClock, TokioClock};
 pub use discord::{DiscordClient, DiscordConfig, DiscordError, Embed, EmbedField, WebhookMessage};
-pub use retry::RetrySettings;
+pub use nightwatch_core::retry::RetrySettings;
 pub use slack::{SlackClient, SlackCommand, SlackConfig, SlackError, SocketMode, SocketModeConfig};
 pub use webhook::{WebhookClient, WebhookConfig, WebhookError, sign, verify_signature};

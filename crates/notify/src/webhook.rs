@@ -11,11 +11,11 @@
 //! [`timestamp_fresh`]). 429 (after `Retry-After`), 5xx and refused connections are retried with
 //! back-off; each retry is signed afresh.
 
-use crate::clock::Clock;
-use crate::http::{Answer, Verdict, retryable_transport, send};
-use crate::retry::{RetrySettings, error_chain, retry_after};
+use crate::http::{Answer, Attempt, retry_after, retryable_transport, send};
 use hmac::digest::KeyInit;
 use hmac::{Hmac, Mac};
+use nightwatch_core::Clock;
+use nightwatch_core::retry::{RetrySettings, error_chain};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
@@ -82,6 +82,7 @@ pub enum WebhookError {
 pub struct WebhookClient {
     client: reqwest::Client,
     config: WebhookConfig,
+    /// The signature's timestamp is a wall-clock fact the receiver checks against its own clock.
     clock: Arc<dyn Clock>,
     deliveries: Arc<AtomicU64>,
     origin: u64,
@@ -95,12 +96,10 @@ impl WebhookClient {
         if !config.url.starts_with("http") {
             return Err(WebhookError::Config("url is not an http(s) URL".into()));
         }
-        let client = config
-            .retry
-            .http_client()
+        let client = crate::http::client(&config.retry)
             .map_err(|e| WebhookError::Config(error_chain(&e)))?;
         // Delivery ids stay unique across restarts: this process's start time, then a counter.
-        let origin = chrono::Utc::now().timestamp_micros().unsigned_abs();
+        let origin = clock.now().timestamp_micros().unsigned_abs();
         Ok(Self {
             client,
             config,
@@ -122,10 +121,9 @@ impl WebhookClient {
         let secret = self.config.secret.as_bytes();
         send(
             &self.config.retry,
-            self.clock.as_ref(),
             "webhook",
             || {
-                let timestamp = chrono::Utc::now().timestamp();
+                let timestamp = self.clock.now().timestamp();
                 self.client
                     .post(url)
                     .header(reqwest::header::CONTENT_TYPE, "application/json")
@@ -145,7 +143,7 @@ fn judge(
     url: &str,
     answer: Result<Answer, reqwest::Error>,
     attempt: u32,
-) -> Verdict<(), WebhookError> {
+) -> Attempt<(), WebhookError> {
     match answer {
         Err(e) => {
             let error = WebhookError::Transport {
@@ -154,12 +152,12 @@ fn judge(
                 attempts: attempt,
             };
             if retryable_transport(&e) {
-                Verdict::Retry { wait: None, error }
+                Attempt::Retry { wait: None, error }
             } else {
-                Verdict::Fail(error)
+                Attempt::Fail(error)
             }
         }
-        Ok(answer) if answer.status.is_success() => Verdict::Done(()),
+        Ok(answer) if answer.status.is_success() => Attempt::Done(()),
         Ok(answer) => {
             let status = answer.status.as_u16();
             let error = WebhookError::Http {
@@ -169,14 +167,14 @@ fn judge(
                 attempts: attempt,
             };
             if status == 429 {
-                Verdict::Retry {
+                Attempt::Retry {
                     wait: retry_after(&answer.headers),
                     error,
                 }
             } else if answer.status.is_server_error() {
-                Verdict::Retry { wait: None, error }
+                Attempt::Retry { wait: None, error }
             } else {
-                Verdict::Fail(error)
+                Attempt::Fail(error)
             }
         }
     }

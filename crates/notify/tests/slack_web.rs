@@ -10,12 +10,13 @@ use nightwatch_notify::fake::FakeSlack;
 use nightwatch_notify::slack::{
     EphemeralMessage, PostMessage, UpdateMessage, incident_blocks, incident_text,
 };
-use nightwatch_notify::{ManualClock, RetrySettings, SlackClient, SlackConfig, SlackError};
+use nightwatch_notify::{RetrySettings, SlackClient, SlackConfig, SlackError};
 use serde_json::Value;
-use std::sync::Arc;
+use std::time::Duration;
 use support::{card, ms};
+use tokio::time::Instant;
 
-fn client(fake: &FakeSlack, token: &str, clock: &Arc<ManualClock>) -> SlackClient {
+fn client(fake: &FakeSlack, token: &str) -> SlackClient {
     let config = SlackConfig {
         base_url: fake.base_url(),
         retry: RetrySettings {
@@ -25,7 +26,7 @@ fn client(fake: &FakeSlack, token: &str, clock: &Arc<ManualClock>) -> SlackClien
         },
         ..SlackConfig::new(token)
     };
-    SlackClient::new(config, clock.clone()).unwrap()
+    SlackClient::new(config).unwrap()
 }
 
 fn action_ids(blocks: &Value) -> Vec<String> {
@@ -39,11 +40,11 @@ fn action_ids(blocks: &Value) -> Vec<String> {
         .collect()
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn incident_posted_updated_and_answered_in_its_thread() {
     let fake = FakeSlack::start().await.unwrap();
-    let clock = Arc::new(ManualClock::new());
-    let slack = client(&fake, fake.bot_token(), &clock);
+    let started = Instant::now();
+    let slack = client(&fake, fake.bot_token());
 
     let incident = card(42);
     let posted = slack
@@ -118,14 +119,14 @@ async fn incident_posted_updated_and_answered_in_its_thread() {
         serde_json::json!(incident_blocks(&incident))
     );
     assert!(requests[0].body.get("thread_ts").is_none());
-    assert!(clock.sleeps().is_empty());
+    assert_eq!(started.elapsed(), Duration::ZERO, "nothing waited");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn slack_errors_name_the_method_and_the_error() {
     let fake = FakeSlack::start().await.unwrap();
-    let clock = Arc::new(ManualClock::new());
-    let slack = client(&fake, fake.bot_token(), &clock);
+    let started = Instant::now();
+    let slack = client(&fake, fake.bot_token());
 
     let err = slack
         .post_message(&PostMessage {
@@ -159,13 +160,12 @@ async fn slack_errors_name_the_method_and_the_error() {
 
     // Slack's errors are answers, not failures to retry.
     assert_eq!(fake.requests().len(), 2);
-    assert!(clock.sleeps().is_empty());
+    assert_eq!(started.elapsed(), Duration::ZERO, "nothing waited");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn tokens_are_checked_like_slack() {
     let fake = FakeSlack::start().await.unwrap();
-    let clock = Arc::new(ManualClock::new());
     let message = PostMessage {
         channel: "#alerts".into(),
         text: "hi".into(),
@@ -178,22 +178,22 @@ async fn tokens_are_checked_like_slack() {
         ("garbage", "invalid_auth"),
     ];
     for (token, want) in cases {
-        let err = client(&fake, token, &clock)
+        let err = client(&fake, token)
             .post_message(&message)
             .await
             .unwrap_err();
         assert_eq!(err.api_error(), Some(want), "{token}");
         assert!(err.is_auth());
     }
-    assert!(SlackClient::new(SlackConfig::new(" "), clock.clone()).is_err());
+    assert!(SlackClient::new(SlackConfig::new(" ")).is_err());
     assert!(fake.messages("alerts").is_empty());
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn rate_limit_honours_retry_after_then_succeeds() {
     let fake = FakeSlack::start().await.unwrap();
-    let clock = Arc::new(ManualClock::new());
-    let slack = client(&fake, fake.bot_token(), &clock);
+    let started = Instant::now();
+    let slack = client(&fake, fake.bot_token());
     fake.rate_limit("chat.postMessage", 2, 3);
 
     let posted = slack
@@ -206,7 +206,7 @@ async fn rate_limit_honours_retry_after_then_succeeds() {
         .await
         .unwrap();
 
-    assert_eq!(clock.sleeps(), ms(&[3000, 3000]));
+    assert_eq!(started.elapsed(), ms(&[3000, 3000]));
     let statuses: Vec<u16> = fake.requests().iter().map(|r| r.status).collect();
     assert_eq!(statuses, [429, 429, 200]);
     let messages = fake.messages("alerts");
@@ -214,11 +214,11 @@ async fn rate_limit_honours_retry_after_then_succeeds() {
     assert_eq!(messages[0].ts, posted.ts);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn rate_limit_gives_up_after_the_attempts() {
     let fake = FakeSlack::start().await.unwrap();
-    let clock = Arc::new(ManualClock::new());
-    let slack = client(&fake, fake.bot_token(), &clock);
+    let started = Instant::now();
+    let slack = client(&fake, fake.bot_token());
     fake.rate_limit("chat.update", 5, 120);
 
     let err = slack
@@ -243,14 +243,13 @@ async fn rate_limit_gives_up_after_the_attempts() {
         other => panic!("{other:?}"),
     }
     // Two waits between three attempts, each capped at max_backoff (60 s).
-    assert_eq!(clock.sleeps(), ms(&[60_000, 60_000]));
+    assert_eq!(started.elapsed(), ms(&[60_000, 60_000]));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn ephemeral_message_for_one_user() {
     let fake = FakeSlack::start().await.unwrap();
-    let clock = Arc::new(ManualClock::new());
-    let slack = client(&fake, fake.bot_token(), &clock);
+    let slack = client(&fake, fake.bot_token());
     let ts = slack
         .post_ephemeral(&EphemeralMessage {
             channel: "#alerts".into(),
@@ -268,12 +267,12 @@ async fn ephemeral_message_for_one_user() {
     assert!(fake.messages("alerts").is_empty(), "not a channel message");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn unreachable_slack_is_retried_then_reported() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     drop(listener);
-    let clock = Arc::new(ManualClock::new());
+    let started = Instant::now();
     let config = SlackConfig {
         base_url: format!("http://{addr}/api"),
         retry: RetrySettings {
@@ -283,7 +282,7 @@ async fn unreachable_slack_is_retried_then_reported() {
         },
         ..SlackConfig::new("xoxb-x")
     };
-    let slack = SlackClient::new(config, clock.clone()).unwrap();
+    let slack = SlackClient::new(config).unwrap();
     let err = slack
         .post_message(&PostMessage {
             channel: "#alerts".into(),
@@ -297,5 +296,5 @@ async fn unreachable_slack_is_retried_then_reported() {
         matches!(&err, SlackError::Transport { method, attempts: 3, .. } if method == "chat.postMessage"),
         "{err:?}"
     );
-    assert_eq!(clock.sleeps(), ms(&[100, 200]));
+    assert_eq!(started.elapsed(), ms(&[100, 200]));
 }

@@ -11,18 +11,19 @@ use nightwatch_notify::slack::{
     ButtonAction, PostMessage, ResponseUrlReply, SlashRequest, incident_blocks, incident_text,
 };
 use nightwatch_notify::{
-    Clock, ManualClock, RetrySettings, SlackClient, SlackCommand, SlackConfig, SlackError,
-    SocketMode, SocketModeConfig,
+    RetrySettings, SlackClient, SlackCommand, SlackConfig, SlackError, SocketMode, SocketModeConfig,
 };
 use serde_json::json;
-use std::sync::Arc;
+use std::time::Duration;
 use support::{PATIENCE, card, ms, with_pending};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
 
 struct Running {
     fake: FakeSlack,
-    clock: Arc<ManualClock>,
+    /// When the client started, on tokio's (paused) clock.
+    started: Instant,
     commands: mpsc::Receiver<SlackCommand>,
     stop: watch::Sender<bool>,
     task: JoinHandle<Result<(), SlackError>>,
@@ -42,10 +43,10 @@ fn socket_config(fake: &FakeSlack, token: &str) -> SocketModeConfig {
 
 async fn start() -> Running {
     let fake = FakeSlack::start().await.unwrap();
-    let clock = Arc::new(ManualClock::new());
+    let started = Instant::now();
     let (tx, commands) = mpsc::channel(16);
     let (stop, stop_rx) = watch::channel(false);
-    let socket = SocketMode::new(socket_config(&fake, fake.app_token()), clock.clone()).unwrap();
+    let socket = SocketMode::new(socket_config(&fake, fake.app_token())).unwrap();
     let task = socket.spawn(tx, stop_rx);
     assert!(
         fake.wait_for_connections(1, PATIENCE).await,
@@ -53,7 +54,7 @@ async fn start() -> Running {
     );
     Running {
         fake,
-        clock,
+        started,
         commands,
         stop,
         task,
@@ -95,7 +96,7 @@ impl Running {
             base_url: self.fake.base_url(),
             ..SlackConfig::new(self.fake.bot_token())
         };
-        SlackClient::new(config, self.clock.clone()).unwrap()
+        SlackClient::new(config).unwrap()
     }
 
     async fn post_card(&self, card: &nightwatch_notify::IncidentCard) -> String {
@@ -112,7 +113,7 @@ impl Running {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn button_clicks_are_delivered_acknowledged_and_answered() {
     let mut run = start().await;
     let ts = run.post_card(&with_pending(card(42), 7)).await;
@@ -168,7 +169,7 @@ async fn button_clicks_are_delivered_acknowledged_and_answered() {
     run.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn slash_commands_are_parsed() {
     let mut run = start().await;
     let cases = [
@@ -194,7 +195,7 @@ async fn slash_commands_are_parsed() {
     run.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn retried_envelopes_are_acknowledged_but_delivered_once() {
     let mut run = start().await;
     let first = run.fake.slash("/nightwatch", "ack 42", "dave").unwrap();
@@ -243,7 +244,7 @@ async fn retried_envelopes_are_acknowledged_but_delivered_once() {
     run.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn disconnect_opens_a_new_connection_and_keeps_delivering() {
     let mut run = start().await;
     run.fake.slash("/nightwatch", "status", "dave").unwrap();
@@ -279,11 +280,11 @@ async fn disconnect_opens_a_new_connection_and_keeps_delivering() {
             .all(|r| r.token.as_deref() == Some(run.fake.app_token()))
     );
     // A requested refresh is not a failure: no back-off.
-    assert!(run.clock.sleeps().is_empty());
+    assert_eq!(run.started.elapsed(), Duration::ZERO, "nothing waited");
     run.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn dropped_connection_reconnects_after_a_back_off() {
     let mut run = start().await;
     run.fake.drop_connection().unwrap();
@@ -296,31 +297,31 @@ async fn dropped_connection_reconnects_after_a_back_off() {
     };
     assert_eq!((click.action, click.incident_id), (ButtonAction::Noise, 5));
     assert_eq!(run.acks(1).await, [envelope]);
-    assert_eq!(run.clock.sleeps(), ms(&[250]));
+    assert_eq!(run.started.elapsed(), ms(&[250]));
 
     // And again: each drop after a healthy connection waits the first back-off again.
     run.fake.drop_connection().unwrap();
     assert!(run.fake.wait_for_connections(3, PATIENCE).await);
     run.fake.slash("/nightwatch", "status", "erin").unwrap();
     assert!(matches!(run.next().await, SlackCommand::Slash(_)));
-    assert_eq!(run.clock.sleeps(), ms(&[250, 250]));
+    assert_eq!(run.started.elapsed(), ms(&[250, 250]));
     run.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn failed_connection_open_backs_off_and_retries() {
     let fake = FakeSlack::start().await.unwrap();
     fake.fail_next("apps.connections.open", "internal_error");
     fake.fail_next("apps.connections.open", "internal_error");
-    let clock = Arc::new(ManualClock::new());
+    let started = Instant::now();
     let (tx, mut commands) = mpsc::channel(4);
     let (stop, stop_rx) = watch::channel(false);
-    let task = SocketMode::new(socket_config(&fake, fake.app_token()), clock.clone())
+    let task = SocketMode::new(socket_config(&fake, fake.app_token()))
         .unwrap()
         .spawn(tx, stop_rx);
     assert!(fake.wait_for_connections(1, PATIENCE).await);
     // Two failures in a row: the back-off doubles.
-    assert_eq!(clock.sleeps(), ms(&[250, 500]));
+    assert_eq!(started.elapsed(), ms(&[250, 500]));
     fake.slash("/nightwatch", "status", "dave").unwrap();
     let got = tokio::time::timeout(PATIENCE, commands.recv())
         .await
@@ -330,14 +331,14 @@ async fn failed_connection_open_backs_off_and_retries() {
     assert!(task.await.unwrap().is_ok());
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn refused_app_token_ends_the_client() {
     let fake = FakeSlack::start().await.unwrap();
-    let clock = Arc::new(ManualClock::new());
+    let started = Instant::now();
     let (tx, _commands) = mpsc::channel(4);
     let (_stop, stop_rx) = watch::channel(false);
     for token in [fake.bot_token(), "xapp-unknown"] {
-        let result = SocketMode::new(socket_config(&fake, token), clock.clone())
+        let result = SocketMode::new(socket_config(&fake, token))
             .unwrap()
             .run(tx.clone(), stop_rx.clone())
             .await;
@@ -345,26 +346,23 @@ async fn refused_app_token_ends_the_client() {
         assert!(err.is_auth(), "{err:?}");
     }
     assert_eq!(fake.connections(), 0);
-    assert!(clock.sleeps().is_empty());
+    assert_eq!(started.elapsed(), Duration::ZERO, "nothing waited");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn stop_while_waiting_to_reconnect() {
-    // A clock whose sleeps never end: only the stop can get the client out.
-    struct Forever;
-    #[async_trait::async_trait]
-    impl Clock for Forever {
-        async fn sleep(&self, _: std::time::Duration) {
-            std::future::pending::<()>().await;
-        }
-    }
     let fake = FakeSlack::start().await.unwrap();
     fake.fail_next("apps.connections.open", "internal_error");
     let (tx, _commands) = mpsc::channel(4);
     let (stop, stop_rx) = watch::channel(false);
-    let task = SocketMode::new(socket_config(&fake, fake.app_token()), Arc::new(Forever))
-        .unwrap()
-        .spawn(tx, stop_rx);
+    // A back-off of a day, on tokio's paused clock: only the stop can get the client out
+    // before the patience runs out.
+    let config = SocketModeConfig {
+        reconnect_initial_ms: 86_400_000,
+        reconnect_max_ms: 86_400_000,
+        ..socket_config(&fake, fake.app_token())
+    };
+    let task = SocketMode::new(config).unwrap().spawn(tx, stop_rx);
     assert!(
         fake.wait_until(PATIENCE, |f| !f.requests().is_empty())
             .await

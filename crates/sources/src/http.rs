@@ -3,6 +3,7 @@
 
 use crate::config::SourceConfig;
 use crate::error::{Service, SourceError};
+use nightwatch_core::retry::error_chain;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde::de::DeserializeOwned;
 use std::time::Duration;
@@ -177,17 +178,6 @@ impl Endpoint {
         }
         Ok(Answer { body })
     }
-}
-
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut cause = error.source();
-    while let Some(inner) = cause {
-        text.push_str(": ");
-        text.push_str(&inner.to_string());
-        cause = inner.source();
-    }
-    text
 }
 
 /// The message in an error body, in the shapes the sources use: Prometheus and Loki's

@@ -1,5 +1,6 @@
 //! Loki, VictoriaLogs and Grafana clients (and their tools) against testkit's wire-faithful fakes.
-
+// Tests against a real server and lab: the wall clock and real elapsed time are the point.
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use chrono::{Duration, Utc};

@@ -4,6 +4,8 @@
 //! throwaway cluster the test script starts; its admin URL arrives in `NIGHTWATCH_TEST_POSTGRES`.
 //! Each test gets a fresh database of its own.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+// A lab tool: it runs in real time beside real processes, so it reads the system's clocks.
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
 use sqlx::{Connection, Executor, PgConnection};
 use std::path::PathBuf;

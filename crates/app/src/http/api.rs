@@ -239,6 +239,8 @@ pub async fn verdict(
 }
 
 #[cfg(test)]
+// Fixtures stamped with the current time; no clock to inject in a unit test of a parser.
+#[allow(clippy::disallowed_methods)]
 mod tests {
     use super::*;
     use chrono::TimeZone;

@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use nightwatch_core::model::Source;
 use nightwatch_store::{IngestReceipt, NewDelivery};
 use std::net::SocketAddr;
-use std::time::Instant;
+use tokio::time::Instant;
 
 pub async fn alertmanager(
     state: State<AppState>,

@@ -12,10 +12,8 @@ pub use toolbox::{InvestigationToolbox, kube_definitions, source_definitions};
 use chrono::{DateTime, Utc};
 use nightwatch_core::analysis::{AnalysisInput, investigation_prompt, llm_prompt};
 use nightwatch_llm::{
-    Anonymiser, Clock, Investigation, Investigator, LlmConfig, LlmError, NameKind, ProviderKind,
-    Toolbox,
+    Anonymiser, Investigation, Investigator, LlmConfig, LlmError, NameKind, ProviderKind, Toolbox,
 };
-use std::sync::Arc;
 
 /// A configured model.
 pub struct Llm {
@@ -26,13 +24,13 @@ pub struct Llm {
 }
 
 impl Llm {
-    pub fn new(config: &LlmConfig, clock: Arc<dyn Clock>) -> Result<Llm, LlmError> {
+    pub fn new(config: &LlmConfig) -> Result<Llm, LlmError> {
         let provider = match config.provider {
             ProviderKind::Anthropic => "anthropic",
             ProviderKind::OpenAi => "openai",
         };
         Ok(Llm {
-            investigator: config.investigator(clock)?,
+            investigator: config.investigator()?,
             anonymise: config.anonymise,
             label: format!("{provider}/{}", config.investigator.model),
         })

@@ -1,17 +1,16 @@
 //! Anthropic Messages API: `POST {base}/v1/messages`. Tool calls are `tool_use` content blocks
 //! in assistant messages; their results are `tool_result` blocks in the next user message.
 
-use super::http::{HttpSettings, JsonSender};
+use super::http::JsonSender;
 use super::{LlmError, Provider};
-use crate::clock::Clock;
 use crate::message::{
     ChatRequest, ChatResponse, ContentBlock, Message, Role, StopReason, ToolCall, ToolChoice, Usage,
 };
 use async_trait::async_trait;
+use nightwatch_core::retry::RetrySettings;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use std::sync::Arc;
 
 const NAME: &str = "anthropic";
 pub const DEFAULT_BASE_URL: &str = "https://api.anthropic.com";
@@ -27,8 +26,7 @@ impl AnthropicProvider {
     pub fn new(
         api_key: &str,
         base_url: Option<&str>,
-        settings: HttpSettings,
-        clock: Arc<dyn Clock>,
+        settings: RetrySettings,
     ) -> Result<Self, LlmError> {
         let base = base_url.unwrap_or(DEFAULT_BASE_URL).trim_end_matches('/');
         let mut headers = HeaderMap::new();
@@ -43,7 +41,7 @@ impl AnthropicProvider {
             HeaderValue::from_static(API_VERSION),
         );
         Ok(Self {
-            sender: JsonSender::new(NAME, settings, clock, parse_error)?,
+            sender: JsonSender::new(NAME, settings, parse_error)?,
             url: format!("{base}/v1/messages"),
             headers,
         })

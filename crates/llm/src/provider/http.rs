@@ -1,37 +1,12 @@
 //! The shared HTTP sender: POST a JSON body, retry 429 / 5xx / transport failures with
 //! exponential back-off (or the server's `retry-after-ms` / `retry-after`), and turn the final
 //! failure into an [`LlmError`] naming the provider, status and the provider's own message.
+//! Settings, back-off and header parsing are core's, shared with the other adapters.
 
 use super::LlmError;
-use crate::clock::Clock;
+use nightwatch_core::retry::{self, RetrySettings, error_chain};
 use reqwest::header::HeaderMap;
-use serde::Deserialize;
-use std::sync::Arc;
 use std::time::Duration;
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(default)]
-pub struct HttpSettings {
-    /// Per-request timeout (each attempt), seconds.
-    pub timeout_secs: u64,
-    /// Attempts in total, the first included.
-    pub max_attempts: u32,
-    /// First back-off; doubled on each retry.
-    pub initial_backoff_ms: u64,
-    /// Ceiling for any single wait, including a server's `retry-after`.
-    pub max_backoff_ms: u64,
-}
-
-impl Default for HttpSettings {
-    fn default() -> Self {
-        Self {
-            timeout_secs: super::DEFAULT_REQUEST_TIMEOUT.as_secs(),
-            max_attempts: 4,
-            initial_backoff_ms: 500,
-            max_backoff_ms: 60_000,
-        }
-    }
-}
 
 /// Reads a provider's error body into (error type, message).
 pub(crate) type ErrorParser = fn(&[u8]) -> Option<(Option<String>, String)>;
@@ -39,20 +14,18 @@ pub(crate) type ErrorParser = fn(&[u8]) -> Option<(Option<String>, String)>;
 pub(crate) struct JsonSender {
     pub provider: &'static str,
     pub client: reqwest::Client,
-    pub settings: HttpSettings,
-    pub clock: Arc<dyn Clock>,
+    pub settings: RetrySettings,
     pub parse_error: ErrorParser,
 }
 
 impl JsonSender {
     pub fn new(
         provider: &'static str,
-        settings: HttpSettings,
-        clock: Arc<dyn Clock>,
+        settings: RetrySettings,
         parse_error: ErrorParser,
     ) -> Result<Self, LlmError> {
         let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(settings.timeout_secs.max(1)))
+            .timeout(settings.timeout(super::DEFAULT_REQUEST_TIMEOUT))
             .build()
             .map_err(|e| LlmError::Config {
                 provider,
@@ -62,7 +35,6 @@ impl JsonSender {
             provider,
             client,
             settings,
-            clock,
             parse_error,
         })
     }
@@ -73,7 +45,7 @@ impl JsonSender {
         headers: &HeaderMap,
         body: &serde_json::Value,
     ) -> Result<bytes::Bytes, LlmError> {
-        let max_attempts = self.settings.max_attempts.max(1);
+        let max_attempts = self.settings.attempts();
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -118,10 +90,10 @@ impl JsonSender {
             if !failure.retryable || attempt >= max_attempts {
                 return Err(failure.error);
             }
-            let wait = backoff(&self.settings, attempt, failure.retry_after);
+            let wait = self.settings.backoff(attempt, failure.retry_after);
             tracing::warn!(provider = self.provider, attempt, wait_ms = wait.as_millis() as u64,
                 error = %failure.error, "LLM request failed; retrying");
-            self.clock.sleep(wait).await;
+            tokio::time::sleep(wait).await;
         }
     }
 }
@@ -133,15 +105,7 @@ struct Failure {
 }
 
 fn transport(provider: &'static str, error: &reqwest::Error, attempts: u32) -> Failure {
-    // Keep the whole source chain: reqwest's top-level text alone ("error sending request")
-    // does not say whether the connection was refused or timed out.
-    let mut message = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(inner) = source {
-        message.push_str(": ");
-        message.push_str(&inner.to_string());
-        source = inner.source();
-    }
+    let message = error_chain(error);
     Failure {
         retryable: true,
         retry_after: None,
@@ -153,33 +117,12 @@ fn transport(provider: &'static str, error: &reqwest::Error, attempts: u32) -> F
     }
 }
 
-/// `retry-after-ms` (OpenAI, milliseconds) wins over `retry-after` (seconds). The HTTP-date form
-/// of `retry-after` is not used by either provider, so it is ignored (plain back-off applies).
+/// `retry-after-ms` (OpenAI, milliseconds) wins over `retry-after` (seconds).
 pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let number = |name: &str| -> Option<f64> {
-        let value = headers
-            .get(name)?
-            .to_str()
-            .ok()?
-            .trim()
-            .parse::<f64>()
-            .ok()?;
-        (value.is_finite() && value >= 0.0).then_some(value)
-    };
-    if let Some(ms) = number("retry-after-ms") {
-        return Some(Duration::from_secs_f64(ms / 1000.0));
-    }
-    number("retry-after").map(Duration::from_secs_f64)
-}
-
-/// The wait before retry number `attempt` (1-based count of attempts made so far).
-pub(crate) fn backoff(settings: &HttpSettings, attempt: u32, server: Option<Duration>) -> Duration {
-    let cap = Duration::from_millis(settings.max_backoff_ms);
-    let wait = server.unwrap_or_else(|| {
-        let factor = 2u64.saturating_pow(attempt.saturating_sub(1));
-        Duration::from_millis(settings.initial_backoff_ms.saturating_mul(factor))
-    });
-    wait.min(cap)
+    let value = |name: &str| headers.get(name)?.to_str().ok();
+    value("retry-after-ms")
+        .and_then(retry::retry_after_ms)
+        .or_else(|| value("retry-after").and_then(retry::retry_after))
 }
 
 #[cfg(test)]
@@ -213,26 +156,5 @@ mod tests {
                 "{headers:?}"
             );
         }
-    }
-
-    #[test]
-    fn backoff_doubles_and_caps() {
-        let s = HttpSettings {
-            initial_backoff_ms: 100,
-            max_backoff_ms: 1000,
-            ..HttpSettings::default()
-        };
-        let waits: Vec<u64> = (1..=6)
-            .map(|a| backoff(&s, a, None).as_millis() as u64)
-            .collect();
-        assert_eq!(waits, vec![100, 200, 400, 800, 1000, 1000]);
-        assert_eq!(
-            backoff(&s, 1, Some(Duration::from_secs(5))),
-            Duration::from_secs(1)
-        );
-        assert_eq!(
-            backoff(&s, 3, Some(Duration::from_millis(20))),
-            Duration::from_millis(20)
-        );
     }
 }

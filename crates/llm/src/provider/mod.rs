@@ -10,7 +10,6 @@ use async_trait::async_trait;
 use std::time::Duration;
 
 pub use anthropic::AnthropicProvider;
-pub use http::HttpSettings;
 pub use openai::OpenAiProvider;
 
 #[async_trait]

@@ -3,17 +3,16 @@
 //! `tool_calls` on the assistant message with arguments as a JSON *string*; results are
 //! `role: tool` messages.
 
-use super::http::{HttpSettings, JsonSender};
+use super::http::JsonSender;
 use super::{LlmError, Provider};
-use crate::clock::Clock;
 use crate::message::{
     ChatRequest, ChatResponse, ContentBlock, Message, Role, StopReason, ToolCall, ToolChoice, Usage,
 };
 use async_trait::async_trait;
+use nightwatch_core::retry::RetrySettings;
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use std::sync::Arc;
 
 const NAME: &str = "openai";
 pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
@@ -36,8 +35,7 @@ impl OpenAiProvider {
         api_key: Option<&str>,
         base_url: Option<&str>,
         max_completion_tokens: bool,
-        settings: HttpSettings,
-        clock: Arc<dyn Clock>,
+        settings: RetrySettings,
     ) -> Result<Self, LlmError> {
         let base = base_url.unwrap_or(DEFAULT_BASE_URL).trim_end_matches('/');
         let mut headers = HeaderMap::new();
@@ -51,7 +49,7 @@ impl OpenAiProvider {
             headers.insert(AUTHORIZATION, value);
         }
         Ok(Self {
-            sender: JsonSender::new(NAME, settings, clock, parse_error)?,
+            sender: JsonSender::new(NAME, settings, parse_error)?,
             url: format!("{base}/chat/completions"),
             headers,
             max_tokens_field: if max_completion_tokens {

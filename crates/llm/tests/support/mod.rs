@@ -4,7 +4,7 @@
 
 use nightwatch_llm::fake::{FakeServer, Flavor, Reply};
 use nightwatch_llm::{
-    AnthropicProvider, HttpSettings, Investigator, InvestigatorConfig, ManualClock, OpenAiProvider,
+    AnthropicProvider, Investigator, InvestigatorConfig, OpenAiProvider, RetrySettings,
     ToolDefinition, ToolOutput, Toolbox,
 };
 use serde_json::{Value, json};
@@ -18,7 +18,6 @@ pub struct Tools {
     names: Vec<String>,
     behaviours: HashMap<String, Behaviour>,
     calls: Mutex<Vec<(String, Value)>>,
-    clock: Option<(Arc<ManualClock>, Duration)>,
     sleep: Option<Duration>,
 }
 
@@ -28,7 +27,6 @@ impl Tools {
             names: names.iter().map(|n| n.to_string()).collect(),
             behaviours: HashMap::new(),
             calls: Mutex::new(Vec::new()),
-            clock: None,
             sleep: None,
         }
     }
@@ -42,13 +40,7 @@ impl Tools {
         self
     }
 
-    /// Every call "takes" `per_call` on the manual clock.
-    pub fn taking(mut self, clock: Arc<ManualClock>, per_call: Duration) -> Self {
-        self.clock = Some((clock, per_call));
-        self
-    }
-
-    /// Every call waits `d` of tokio time (for tests under `tokio::time::pause`).
+    /// Every call waits `d` of tokio time (tests run it in paused time).
     pub fn with_async_sleep(mut self, d: Duration) -> Self {
         self.sleep = Some(d);
         self
@@ -77,9 +69,6 @@ impl Toolbox for Tools {
             .lock()
             .unwrap()
             .push((name.to_string(), args.clone()));
-        if let Some((clock, per_call)) = &self.clock {
-            clock.advance(*per_call);
-        }
         if let Some(d) = self.sleep {
             tokio::time::sleep(d).await;
         }
@@ -93,9 +82,9 @@ impl Toolbox for Tools {
     }
 }
 
-pub fn quick_http() -> HttpSettings {
-    HttpSettings {
-        timeout_secs: 10,
+pub fn quick_http() -> RetrySettings {
+    RetrySettings {
+        timeout_secs: Some(10),
         max_attempts: 3,
         initial_backoff_ms: 500,
         max_backoff_ms: 60_000,
@@ -114,35 +103,21 @@ pub async fn start(flavor: Flavor, script: Vec<Reply>) -> FakeServer {
     FakeServer::start(flavor, script).await.unwrap()
 }
 
-pub fn anthropic(
-    server: &FakeServer,
-    clock: Arc<ManualClock>,
-    config: InvestigatorConfig,
-) -> Investigator {
-    let provider = AnthropicProvider::new(
-        "test-key",
-        Some(&server.base_url()),
-        quick_http(),
-        clock.clone(),
-    )
-    .unwrap();
-    Investigator::new(Arc::new(provider), config).with_clock(clock)
+pub fn anthropic(server: &FakeServer, config: InvestigatorConfig) -> Investigator {
+    let provider =
+        AnthropicProvider::new("test-key", Some(&server.base_url()), quick_http()).unwrap();
+    Investigator::new(Arc::new(provider), config)
 }
 
-pub fn openai(
-    server: &FakeServer,
-    clock: Arc<ManualClock>,
-    config: InvestigatorConfig,
-) -> Investigator {
+pub fn openai(server: &FakeServer, config: InvestigatorConfig) -> Investigator {
     let provider = OpenAiProvider::new(
         Some("test-key"),
         Some(&server.base_url()),
         false,
         quick_http(),
-        clock.clone(),
     )
     .unwrap();
-    Investigator::new(Arc::new(provider), config).with_clock(clock)
+    Investigator::new(Arc::new(provider), config)
 }
 
 /// The Anthropic request bodies' last user message blocks.

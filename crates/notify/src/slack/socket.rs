@@ -3,18 +3,16 @@
 //! once (Slack retries what is not acknowledged within three seconds), repeats are dropped via
 //! [`RecentIds`], and the commands are delivered over an mpsc channel. A `disconnect` message
 //! opens a fresh connection before the old one is closed, so nothing falls into the gap; a
-//! dropped connection reconnects after a back-off slept on the injected clock.
+//! dropped connection reconnects after a back-off slept on tokio's clock.
 
 use super::SlackError;
 use super::command::{Envelope, SlackCommand};
 use super::recent::RecentIds;
 use super::web::{DEFAULT_BASE_URL, SlackApi};
-use crate::clock::Clock;
-use crate::retry::{RetrySettings, error_chain};
 use futures_util::{SinkExt, StreamExt};
+use nightwatch_core::retry::{self, RetrySettings, error_chain};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
@@ -68,12 +66,12 @@ impl SocketModeConfig {
     }
 
     fn reconnect_wait(&self, failures: u32) -> Duration {
-        RetrySettings {
-            initial_backoff_ms: self.reconnect_initial_ms,
-            max_backoff_ms: self.reconnect_max_ms,
-            ..RetrySettings::default()
-        }
-        .backoff(failures, None)
+        retry::backoff(
+            self.reconnect_initial_ms,
+            self.reconnect_max_ms,
+            failures,
+            None,
+        )
     }
 }
 
@@ -107,11 +105,11 @@ enum Ended {
 }
 
 impl SocketMode {
-    pub fn new(config: SocketModeConfig, clock: Arc<dyn Clock>) -> Result<Self, SlackError> {
+    pub fn new(config: SocketModeConfig) -> Result<Self, SlackError> {
         if config.app_token.trim().is_empty() {
             return Err(SlackError::Config("empty app_token".into()));
         }
-        let api = SlackApi::new(&config.base_url, config.retry.clone(), clock)?;
+        let api = SlackApi::new(&config.base_url, config.retry.clone())?;
         Ok(Self { config, api })
     }
 
@@ -214,7 +212,7 @@ impl SocketMode {
     /// True when stopped while waiting.
     async fn sleep_or_stop(&self, wait: Duration, stop: &mut watch::Receiver<bool>) -> bool {
         tokio::select! {
-            () = self.api.clock().sleep(wait) => is_stopped(stop),
+            () = tokio::time::sleep(wait) => is_stopped(stop),
             () = stopped(stop) => true,
         }
     }

@@ -4,12 +4,10 @@
 //! retried after `Retry-After` and 5xx with back-off, bounded by [`RetrySettings`].
 
 use super::SlackError;
-use crate::clock::Clock;
-use crate::http::{Answer, Verdict, retryable_transport, send};
-use crate::retry::{RetrySettings, error_chain, retry_after};
+use crate::http::{Answer, Attempt, retry_after, retryable_transport, send};
+use nightwatch_core::retry::{RetrySettings, error_chain};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::sync::Arc;
 
 pub const DEFAULT_BASE_URL: &str = "https://slack.com/api/";
 
@@ -129,18 +127,12 @@ pub(crate) struct SlackApi {
     client: reqwest::Client,
     base_url: String,
     retry: RetrySettings,
-    clock: Arc<dyn Clock>,
 }
 
 impl SlackApi {
-    pub fn new(
-        base_url: &str,
-        retry: RetrySettings,
-        clock: Arc<dyn Clock>,
-    ) -> Result<Self, SlackError> {
-        let client = retry
-            .http_client()
-            .map_err(|e| SlackError::Config(error_chain(&e)))?;
+    pub fn new(base_url: &str, retry: RetrySettings) -> Result<Self, SlackError> {
+        let client =
+            crate::http::client(&retry).map_err(|e| SlackError::Config(error_chain(&e)))?;
         let mut base_url = base_url.trim().to_string();
         if base_url.is_empty() {
             return Err(SlackError::Config("empty base_url".into()));
@@ -152,12 +144,7 @@ impl SlackApi {
             client,
             base_url,
             retry,
-            clock,
         })
-    }
-
-    pub fn clock(&self) -> &Arc<dyn Clock> {
-        &self.clock
     }
 
     /// Calls a Web API method and returns the whole `ok: true` answer.
@@ -174,7 +161,6 @@ impl SlackApi {
         })?;
         send(
             &self.retry,
-            self.clock.as_ref(),
             method,
             || self.client.post(&url).bearer_auth(token).json(&body),
             |answer, attempt| judge(method, answer, attempt),
@@ -191,16 +177,15 @@ impl SlackApi {
         const METHOD: &str = "response_url";
         send(
             &self.retry,
-            self.clock.as_ref(),
             METHOD,
             || self.client.post(response_url).json(reply),
             |answer, attempt| match answer {
                 // Slack has answered both a bare `ok` and `{"ok": true}` here over the years.
-                Ok(a) if a.status.is_success() && !a.body.starts_with(b"{") => Verdict::Done(()),
+                Ok(a) if a.status.is_success() && !a.body.starts_with(b"{") => Attempt::Done(()),
                 other => match judge(METHOD, other, attempt) {
-                    Verdict::Done(_) => Verdict::Done(()),
-                    Verdict::Retry { wait, error } => Verdict::Retry { wait, error },
-                    Verdict::Fail(error) => Verdict::Fail(error),
+                    Attempt::Done(_) => Attempt::Done(()),
+                    Attempt::Retry { wait, error } => Attempt::Retry { wait, error },
+                    Attempt::Fail(error) => Attempt::Fail(error),
                 },
             },
         )
@@ -212,7 +197,7 @@ fn judge(
     method: &str,
     answer: Result<Answer, reqwest::Error>,
     attempt: u32,
-) -> Verdict<Value, SlackError> {
+) -> Attempt<Value, SlackError> {
     let method_name = || method.to_string();
     let answer = match answer {
         Ok(answer) => answer,
@@ -223,16 +208,16 @@ fn judge(
                 attempts: attempt,
             };
             return if retryable_transport(&e) {
-                Verdict::Retry { wait: None, error }
+                Attempt::Retry { wait: None, error }
             } else {
-                Verdict::Fail(error)
+                Attempt::Fail(error)
             };
         }
     };
     let status = answer.status;
     if status.as_u16() == 429 {
         let wait = retry_after(&answer.headers);
-        return Verdict::Retry {
+        return Attempt::Retry {
             wait,
             error: SlackError::RateLimited {
                 method: method_name(),
@@ -249,29 +234,29 @@ fn judge(
             attempts: attempt,
         };
         return if status.is_server_error() {
-            Verdict::Retry { wait: None, error }
+            Attempt::Retry { wait: None, error }
         } else {
-            Verdict::Fail(error)
+            Attempt::Fail(error)
         };
     }
     let value: Value = match serde_json::from_slice(&answer.body) {
         Ok(v) => v,
         Err(e) => {
-            return Verdict::Fail(SlackError::Decode {
+            return Attempt::Fail(SlackError::Decode {
                 method: method_name(),
                 message: format!("{e}: {}", answer.body_excerpt()),
             });
         }
     };
     if value.get("ok").and_then(Value::as_bool) == Some(true) {
-        Verdict::Done(value)
+        Attempt::Done(value)
     } else {
         let error = value
             .get("error")
             .and_then(Value::as_str)
             .unwrap_or("unknown_error")
             .to_string();
-        Verdict::Fail(SlackError::Api {
+        Attempt::Fail(SlackError::Api {
             method: method_name(),
             error,
         })
@@ -286,12 +271,12 @@ pub struct SlackClient {
 }
 
 impl SlackClient {
-    pub fn new(config: SlackConfig, clock: Arc<dyn Clock>) -> Result<Self, SlackError> {
+    pub fn new(config: SlackConfig) -> Result<Self, SlackError> {
         if config.bot_token.trim().is_empty() {
             return Err(SlackError::Config("empty bot_token".into()));
         }
         Ok(Self {
-            api: SlackApi::new(&config.base_url, config.retry, clock)?,
+            api: SlackApi::new(&config.base_url, config.retry)?,
             bot_token: config.bot_token,
         })
     }
