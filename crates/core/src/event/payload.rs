@@ -116,8 +116,34 @@ pub struct Verdict {
     pub verdict: String,
 }
 
-/// The runbook an incident was routed to: the route itself.
-pub type Routed = Route;
+/// The runbook an incident was routed to: the [`Route`] as it serializes, with its basis
+/// and notes kept as written (a basis a later version no longer knows still reads).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Routed {
+    pub runbook: String,
+    pub basis: String,
+    pub reason: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+impl From<&Route> for Routed {
+    fn from(route: &Route) -> Routed {
+        Routed {
+            runbook: route.runbook.clone(),
+            basis: stored(&route.basis).as_str().unwrap_or_default().to_owned(),
+            reason: route.reason.clone(),
+            notes: route.notes.clone(),
+        }
+    }
+}
+
+/// A value as its JSON (a route's basis serializes to its snake_case name, so this cannot
+/// fail; `null` if it ever did).
+fn stored<T: Serialize>(value: &T) -> Value {
+    serde_json::to_value(value).unwrap_or_default()
+}
 
 /// Declared but not written yet; read as whatever keys it has.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -352,7 +378,7 @@ pub struct Final {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub recheck_at: Option<DateTime<Utc>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub recheck: Option<u32>,
+    pub recheck: Option<i64>,
 }
 
 /// Kinds whose payload is still read and written as a free-form object (the analysis is the
@@ -370,7 +396,7 @@ impl Payload for Resolved {}
 impl Payload for StaleAlert {}
 impl Payload for Acknowledged {}
 impl Payload for Verdict {}
-impl Payload for Route {}
+impl Payload for Routed {}
 impl Payload for StepStarted {}
 impl Payload for StepSkipped {}
 impl Payload for ToolCall {}
@@ -385,25 +411,47 @@ impl Payload for Investigation {}
 impl Payload for Final {}
 impl Payload for FreeForm {}
 
+/// Reads what fits of a payload that does not parse whole: each key is kept only if it parses
+/// alone (the structs read missing keys as defaults), so one retyped key costs that key, not
+/// the event.
+fn salvage<T: serde::de::DeserializeOwned>(payload: &Value) -> Option<T> {
+    let object = payload.as_object()?;
+    let kept: Map<String, Value> = object
+        .iter()
+        .filter(|(key, value)| {
+            let mut alone = Map::new();
+            alone.insert((*key).clone(), (*value).clone());
+            T::deserialize(Value::Object(alone)).is_ok()
+        })
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect();
+    T::deserialize(Value::Object(kept)).ok()
+}
+
 macro_rules! event_payloads {
     ($($variant:ident($ty:ty)),+ $(,)?) => {
         /// The payload of an event, by its kind.
         #[derive(Debug, Clone, PartialEq)]
         pub enum EventPayload {
             $($variant($ty),)+
-            /// A payload that does not parse as its kind's (an older or foreign shape): kept
-            /// as it is, for readers to show what they can.
+            /// A payload that does not parse as its kind's even in part (not an object, or
+            /// missing a key its kind requires): kept as it is, for readers to show what they
+            /// can.
             Unparsed(EventKind, Value),
         }
 
         impl EventPayload {
-            /// Parses `payload` as `kind`'s. Never fails: a shape that does not parse is kept
-            /// as [`EventPayload::Unparsed`].
+            /// Parses `payload` as `kind`'s. Never fails: keys of the wrong type are left out
+            /// (read as their defaults), and a shape that does not parse even so is kept as
+            /// [`EventPayload::Unparsed`].
             pub fn parse(kind: EventKind, payload: &Value) -> EventPayload {
                 match kind {
                     $(EventKind::$variant => match <$ty>::deserialize(payload) {
                         Ok(typed) => EventPayload::$variant(typed),
-                        Err(_) => EventPayload::Unparsed(kind, payload.clone()),
+                        Err(_) => match salvage::<$ty>(payload) {
+                            Some(typed) => EventPayload::$variant(typed),
+                            None => EventPayload::Unparsed(kind, payload.clone()),
+                        },
                     },)+
                 }
             }

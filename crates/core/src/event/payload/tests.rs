@@ -99,12 +99,12 @@ fn samples() -> Vec<(EventPayload, Value)> {
             json!({"by": "ana", "verdict": "noise"}),
         ),
         (
-            EventPayload::Routed(Route {
+            EventPayload::Routed(Routed::from(&Route {
                 runbook: "RB_CRASHLOOP".to_owned(),
                 basis: crate::runbook::RouteBasis::Alertname,
                 reason: "alertname KubePodCrashLooping".to_owned(),
                 notes: Vec::new(),
-            }),
+            })),
             json!({
                 "runbook": "RB_CRASHLOOP", "basis": "alertname",
                 "reason": "alertname KubePodCrashLooping",
@@ -436,16 +436,38 @@ fn old_and_partial_shapes_still_read() {
     };
     assert_eq!(triggered.source, "grafana");
 
-    // A retyped or foreign shape is kept as it is, never dropped.
-    let odd = json!({"action_id": "four", "by": 3});
-    let parsed = EventPayload::parse(EventKind::Approved, &odd);
+    // A retyped key costs that key only.
+    let odd = json!({"action_id": "four", "by": "ana"});
+    assert_eq!(
+        EventPayload::parse(EventKind::Approved, &odd),
+        EventPayload::Approved(Approved {
+            action_id: 0,
+            by: "ana".to_owned(),
+        })
+    );
+    let EventPayload::ActionVerified(stage) = EventPayload::parse(
+        EventKind::ActionVerified,
+        &json!({"action_id": 4, "ok": "yes", "error": "timeout"}),
+    ) else {
+        panic!("a stage with a retyped `ok` reads");
+    };
+    assert_eq!(stage.error.as_deref(), Some("timeout"));
+    assert!(!stage.ok);
+
+    // A shape that cannot be read at all is kept as it is, never dropped.
+    let parsed = EventPayload::parse(EventKind::Final, &json!("done"));
     assert_eq!(
         parsed,
-        EventPayload::Unparsed(EventKind::Approved, odd.clone())
+        EventPayload::Unparsed(EventKind::Final, json!("done"))
     );
-    assert_eq!(parsed.kind(), EventKind::Approved);
-    assert_eq!(parsed.to_json(), odd);
-    // Not even an object.
-    let parsed = EventPayload::parse(EventKind::Final, &json!("done"));
     assert_eq!(parsed.kind(), EventKind::Final);
+    assert_eq!(parsed.to_json(), json!("done"));
+    // A basis this version does not know still reads.
+    let EventPayload::Routed(route) = EventPayload::parse(
+        EventKind::Routed,
+        &json!({"runbook": "RB_X", "basis": "guesswork"}),
+    ) else {
+        panic!("an unknown basis reads");
+    };
+    assert_eq!(route.basis, "guesswork");
 }
