@@ -533,7 +533,7 @@ impl Store {
                 EventKind::Rejected,
                 nightwatch_core::event::ACTOR,
                 Rejected {
-                    action_id: id,
+                    action_id: Some(id),
                     expired: Some(true),
                     ..Rejected::default()
                 }
@@ -553,12 +553,12 @@ impl Store {
 fn payload_for(decision: ActionDecision, id: i64, by: &str) -> serde_json::Value {
     match decision {
         ActionDecision::Approve => Approved {
-            action_id: id,
+            action_id: Some(id),
             by: by.to_owned(),
         }
         .to_json(),
         ActionDecision::Reject => Rejected {
-            action_id: id,
+            action_id: Some(id),
             by: Some(by.to_owned()),
             ..Rejected::default()
         }

@@ -326,7 +326,7 @@ impl Responder {
                     incident_id,
                     EventKind::ActionDryRun,
                     ActionStage {
-                        action_id,
+                        action_id: Some(action_id),
                         ok: true,
                         report: Some(json!(report)),
                         ..ActionStage::default()
@@ -408,7 +408,7 @@ impl Responder {
             incident_id,
             EventKind::ActionExecuted,
             ActionStage {
-                action_id,
+                action_id: Some(action_id),
                 ok: true,
                 report: Some(json!(report)),
                 ..ActionStage::default()
@@ -428,7 +428,7 @@ impl Responder {
                     match verification.status {
                         VerifyStatus::Confirmed => {
                             let verified = ActionStage {
-                                action_id,
+                                action_id: Some(action_id),
                                 ok: true,
                                 verification: Some(last.clone()),
                                 ..ActionStage::default()
@@ -451,7 +451,7 @@ impl Responder {
                         }
                         VerifyStatus::Failed => {
                             let failed = ActionStage {
-                                action_id,
+                                action_id: Some(action_id),
                                 ok: false,
                                 verification: Some(last.clone()),
                                 ..ActionStage::default()
@@ -476,7 +476,7 @@ impl Responder {
                     incident_id,
                     EventKind::ActionVerified,
                     ActionStage {
-                        action_id,
+                        action_id: Some(action_id),
                         ok: false,
                         timed_out: Some(true),
                         last: Some(Some(last)),
@@ -512,7 +512,7 @@ impl Responder {
             incident_id,
             kind,
             ActionStage {
-                action_id,
+                action_id: Some(action_id),
                 ok: false,
                 error: Some(error.to_string()),
                 ..ActionStage::default()

@@ -603,7 +603,7 @@ fn action_stage(
     slot: fn(&mut ActionTrack) -> &mut Option<Stage>,
 ) -> Option<String> {
     let stage = stage(id, p);
-    let track = track(reading, Some(p.action_id), None, None);
+    let track = track(reading, p.action_id, None, None);
     track.events.push(id);
     let line = format!(
         "{}: {what} {}{}",
@@ -621,7 +621,7 @@ fn action_stage(
 
 fn approved(reading: &mut Reading, id: i64, p: &Approved) -> Option<String> {
     let by = or_dash(quote(&p.by));
-    let track = track(reading, Some(p.action_id), None, None);
+    let track = track(reading, p.action_id, None, None);
     track.events.push(id);
     let line = format!("{} approved by {by}.", label(track));
     track.approved = Some(Note {
@@ -633,7 +633,7 @@ fn approved(reading: &mut Reading, id: i64, p: &Approved) -> Option<String> {
 
 fn rejected(reading: &mut Reading, id: i64, p: &Rejected) -> Option<String> {
     let by = or_dash(quote_opt(p.by.as_ref()));
-    let track = track(reading, Some(p.action_id), None, None);
+    let track = track(reading, p.action_id, None, None);
     track.events.push(id);
     let (note, line) = if p.expired.is_some() {
         (

@@ -257,7 +257,9 @@ pub type Escalated = ActionDecided;
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ActionStage {
-    pub action_id: i64,
+    /// Always written; optional so a row without it is not filed under some action.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action_id: Option<i64>,
     pub ok: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub report: Option<Value>,
@@ -278,7 +280,8 @@ pub type ActionVerified = ActionStage;
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Approved {
-    pub action_id: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action_id: Option<i64>,
     pub by: String,
 }
 
@@ -286,7 +289,8 @@ pub struct Approved {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Rejected {
-    pub action_id: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action_id: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub by: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -90,10 +90,10 @@ fn line(payload: EventPayload) -> Option<String> {
         | EventPayload::ActionVerified(p) => action_stage(&p),
         EventPayload::Escalated(p) => format!("escalated: {}", or_empty(&p.reason)),
         EventPayload::Final(p) if p.runbook.is_some() => runbook_done(&p),
-        EventPayload::Approved(p) => format!("action {} by {}", p.action_id, p.by),
+        EventPayload::Approved(p) => format!("action {} by {}", shown(&p.action_id), p.by),
         EventPayload::Rejected(p) => format!(
             "action {} by {}",
-            p.action_id,
+            shown(&p.action_id),
             if p.expired.is_some() {
                 "expiry"
             } else {
@@ -212,7 +212,7 @@ fn action_stage(p: &ActionStage) -> String {
         .unwrap_or_default();
     format!(
         "action {} {}: {detail}",
-        p.action_id,
+        shown(&p.action_id),
         if p.ok { "ok" } else { "FAILED" }
     )
 }

@@ -163,7 +163,7 @@ fn samples() -> Vec<(EventPayload, Value)> {
         ),
         (
             EventPayload::ActionDryRun(ActionStage {
-                action_id: 4,
+                action_id: Some(4),
                 ok: true,
                 report: Some(json!({"summary": "would restart"})),
                 ..ActionStage::default()
@@ -172,7 +172,7 @@ fn samples() -> Vec<(EventPayload, Value)> {
         ),
         (
             EventPayload::ActionExecuted(ActionStage {
-                action_id: 4,
+                action_id: Some(4),
                 ok: false,
                 error: Some("forbidden".to_owned()),
                 ..ActionStage::default()
@@ -181,7 +181,7 @@ fn samples() -> Vec<(EventPayload, Value)> {
         ),
         (
             EventPayload::ActionVerified(ActionStage {
-                action_id: 4,
+                action_id: Some(4),
                 ok: false,
                 timed_out: Some(true),
                 last: Some(None),
@@ -224,14 +224,14 @@ fn samples() -> Vec<(EventPayload, Value)> {
         ),
         (
             EventPayload::Approved(Approved {
-                action_id: 4,
+                action_id: Some(4),
                 by: "ana".to_owned(),
             }),
             json!({"action_id": 4, "by": "ana"}),
         ),
         (
             EventPayload::Rejected(Rejected {
-                action_id: 4,
+                action_id: Some(4),
                 expired: Some(true),
                 ..Rejected::default()
             }),
@@ -441,7 +441,7 @@ fn old_and_partial_shapes_still_read() {
     assert_eq!(
         EventPayload::parse(EventKind::Approved, &odd),
         EventPayload::Approved(Approved {
-            action_id: 0,
+            action_id: None,
             by: "ana".to_owned(),
         })
     );
