@@ -2,6 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
+
+pub mod payload;
+pub use payload::EventPayload;
+
 use std::str::FromStr;
 
 macro_rules! event_kinds {

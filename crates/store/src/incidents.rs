@@ -6,6 +6,7 @@ use crate::write::close_unless_ok;
 use crate::{AlertRow, EventRow, IncidentDetail, IncidentRow, RelatedIncidents, Store, StoreError};
 use chrono::{DateTime, Utc};
 use nightwatch_core::event::EventKind;
+use nightwatch_core::event::payload::{Acknowledged, Payload, Resolved, Verdict};
 use nightwatch_core::incident::{IncidentState, ManualChange, on_manual};
 use serde::{Deserialize, Serialize};
 use sqlx::{Connection, Row};
@@ -228,19 +229,31 @@ impl Store {
                  WHERE id = $3",
                 vec![Bind::Int(at), Bind::Text(actor.to_owned()), Bind::Int(id)],
                 EventKind::Acknowledged,
-                serde_json::json!({ "by": actor }),
+                Acknowledged {
+                    by: actor.to_owned(),
+                }
+                .to_json(),
             ),
             ManualChange::Resolve => (
                 "UPDATE incidents SET state = 'resolved', resolved_at = $1, resolved_by = $2 WHERE id = $3",
                 vec![Bind::Int(at), Bind::Text(actor.to_owned()), Bind::Int(id)],
                 EventKind::Resolved,
-                serde_json::json!({ "by": actor, "manual": true }),
+                Resolved {
+                    by: Some(actor.to_owned()),
+                    manual: Some(true),
+                    ..Resolved::default()
+                }
+                .to_json(),
             ),
             ManualChange::SetVerdict(verdict) => (
                 "UPDATE incidents SET verdict = $1 WHERE id = $2",
                 vec![Bind::Text(verdict.as_str().to_owned()), Bind::Int(id)],
                 EventKind::Verdict,
-                serde_json::json!({ "by": actor, "verdict": verdict.as_str() }),
+                Verdict {
+                    by: actor.to_owned(),
+                    verdict: verdict.as_str().to_owned(),
+                }
+                .to_json(),
             ),
         };
         bind_all(sqlx::query(statement), &binds)

@@ -4,6 +4,7 @@ use crate::sql::{Marks, millis, opt_from_millis, statement_chunks};
 use crate::write::close_unless_ok;
 use crate::{Backend, Store, StoreError};
 use chrono::{DateTime, Utc};
+use nightwatch_core::event::payload::{Payload, Resolved, StaleAlert, Suppressed, Triggered};
 use nightwatch_core::event::{EventKind, bounded_payload};
 use nightwatch_core::fingerprint::Fnv1a;
 use nightwatch_core::incident::{AlertOutcome, IncidentFacts, IncidentState, on_alert};
@@ -591,13 +592,25 @@ fn apply<'a>(
     writes: &mut BatchWrites<'a>,
 ) -> Result<(), StoreError> {
     let starts_at = opt_from_millis(alert.starts_at);
-    let mut payload = serde_json::json!({
-        "alert_id": alert.alert_id,
-        "delivery_id": alert.delivery_id,
-        "status": alert.status.as_str(),
-        "starts_at": starts_at,
-        "source": alert.source,
-    });
+    // Every alert event carries these keys; each outcome adds its own.
+    let seen = Suppressed {
+        alert_id: alert.alert_id,
+        delivery_id: alert.delivery_id,
+        status: alert.status.as_str().to_owned(),
+        starts_at,
+        source: alert.source.clone(),
+    };
+    let stale = |reason: &str| {
+        StaleAlert {
+            alert_id: seen.alert_id,
+            delivery_id: seen.delivery_id,
+            status: seen.status.clone(),
+            starts_at: seen.starts_at,
+            source: seen.source.clone(),
+            reason: reason.to_owned(),
+        }
+        .to_json()
+    };
     let event = |writes: &mut BatchWrites<'a>,
                  incident_id: i64,
                  kind: EventKind,
@@ -613,11 +626,18 @@ fn apply<'a>(
     let (incident_id, outcome_name) = match outcome {
         AlertOutcome::Open { previous } => {
             let id = writes.open(alert, previous)?;
-            payload["labels"] = serde_json::from_str(&alert.labels).map_err(StoreError::corrupt)?;
-            payload["annotations"] =
-                serde_json::from_str(&alert.annotations).map_err(StoreError::corrupt)?;
-            payload["previous_incident_id"] = serde_json::json!(previous);
-            event(writes, id, EventKind::Triggered, payload);
+            let payload = Triggered {
+                alert_id: seen.alert_id,
+                delivery_id: seen.delivery_id,
+                status: seen.status.clone(),
+                starts_at: seen.starts_at,
+                source: seen.source.clone(),
+                labels: serde_json::from_str(&alert.labels).map_err(StoreError::corrupt)?,
+                annotations: serde_json::from_str(&alert.annotations)
+                    .map_err(StoreError::corrupt)?,
+                previous_incident_id: previous,
+            };
+            event(writes, id, EventKind::Triggered, payload.to_json());
             state.open = Some(IncidentFacts {
                 id,
                 state: IncidentState::Triggered,
@@ -633,14 +653,22 @@ fn apply<'a>(
             if let Some(open) = state.open.as_mut() {
                 open.last_starts_at = open.last_starts_at.max(starts_at);
             }
-            event(writes, incident, EventKind::Suppressed, payload);
+            event(writes, incident, EventKind::Suppressed, seen.to_json());
             (Some(incident), "suppressed")
         }
         AlertOutcome::Resolve { incident } => {
             // Written before any later incident of this fingerprint (see `write_incidents`).
             writes.resolved.push((incident, alert.source.as_str()));
             writes.resolving.insert(alert.fingerprint.as_str());
-            event(writes, incident, EventKind::Resolved, payload);
+            let payload = Resolved {
+                alert_id: Some(seen.alert_id),
+                delivery_id: Some(seen.delivery_id),
+                status: Some(seen.status.clone()),
+                starts_at: Some(seen.starts_at),
+                source: Some(seen.source.clone()),
+                ..Resolved::default()
+            };
+            event(writes, incident, EventKind::Resolved, payload.to_json());
             state.last_resolved = state.open.take().map(|open| IncidentFacts {
                 state: IncidentState::Resolved,
                 ..open
@@ -648,19 +676,23 @@ fn apply<'a>(
             (Some(incident), "resolved")
         }
         AlertOutcome::StaleResolution { incident } => {
-            payload["reason"] = "resolution of an older occurrence than the open incident's".into();
+            let payload = stale("resolution of an older occurrence than the open incident's");
             event(writes, incident, EventKind::StaleAlert, payload);
             (Some(incident), "stale_resolution")
         }
         AlertOutcome::Stale { incident } => {
-            payload["reason"] = "firing alert for an occurrence already resolved".into();
+            let payload = stale("firing alert for an occurrence already resolved");
             event(writes, incident, EventKind::StaleAlert, payload);
             (Some(incident), "stale")
         }
         AlertOutcome::UnmatchedResolution { last } => {
             if let Some(incident) = last {
-                payload["reason"] = "resolution with no open incident".into();
-                event(writes, incident, EventKind::StaleAlert, payload);
+                event(
+                    writes,
+                    incident,
+                    EventKind::StaleAlert,
+                    stale("resolution with no open incident"),
+                );
             }
             (last, "unmatched_resolution")
         }

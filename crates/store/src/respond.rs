@@ -8,6 +8,7 @@ use crate::{Backend, Store, StoreError};
 use chrono::{DateTime, Duration, Utc};
 use nightwatch_core::action::{ActionRequest, ActionTarget};
 use nightwatch_core::event::EventKind;
+use nightwatch_core::event::payload::{Approved, Payload, Rejected};
 use nightwatch_core::policy::PastAction;
 use serde::Serialize;
 use sqlx::Row;
@@ -455,7 +456,7 @@ impl Store {
                 kind,
                 by,
                 None,
-                serde_json::json!({ "action_id": id, "by": by }),
+                payload_for(decision, id, by),
             )
             .await?;
             tx.commit().await?;
@@ -531,7 +532,12 @@ impl Store {
                 incident_id,
                 EventKind::Rejected,
                 nightwatch_core::event::ACTOR,
-                serde_json::json!({ "action_id": id, "expired": true }),
+                Rejected {
+                    action_id: Some(id),
+                    expired: Some(true),
+                    ..Rejected::default()
+                }
+                .to_json(),
                 now,
             )
             .await?;
@@ -540,6 +546,23 @@ impl Store {
             }
         }
         Ok(expired)
+    }
+}
+
+/// The `approved` or `rejected` event of a person's decision on action `id`.
+fn payload_for(decision: ActionDecision, id: i64, by: &str) -> serde_json::Value {
+    match decision {
+        ActionDecision::Approve => Approved {
+            action_id: Some(id),
+            by: by.to_owned(),
+        }
+        .to_json(),
+        ActionDecision::Reject => Rejected {
+            action_id: Some(id),
+            by: Some(by.to_owned()),
+            ..Rejected::default()
+        }
+        .to_json(),
     }
 }
 

@@ -1,5 +1,7 @@
 //! Server-rendered pages: the incident list and one incident.
 
+mod events;
+
 use super::api::{ListQuery, apply_change, parse_verdict, regenerate};
 use super::ui_actions::ActionView;
 use super::{ApiError, AppState};
@@ -9,6 +11,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::{DateTime, Utc};
+use events::{event_details, event_full_text};
 use nightwatch_core::analysis::{Analysis, AnalysisSource};
 use nightwatch_core::event::EventKind;
 use nightwatch_core::incident::{IncidentState, ManualChange, Verdict};
@@ -183,199 +186,6 @@ impl EventView {
             details: event_details(event),
             full: event_full_text(event),
         }
-    }
-}
-
-/// The long text of a transcript event, if it has one.
-fn event_full_text(event: &EventRow) -> Option<String> {
-    let p = &event.payload;
-    let text = |key: &str| {
-        p.get(key)
-            .and_then(|v| v.as_str())
-            .filter(|t| !t.is_empty())
-    };
-    match event.kind {
-        EventKind::LlmRequest => {
-            let parts: Vec<&str> = [text("system"), text("text")]
-                .into_iter()
-                .flatten()
-                .collect();
-            (!parts.is_empty()).then(|| parts.join("\n\n"))
-        }
-        EventKind::LlmResponse => text("text").map(str::to_owned),
-        EventKind::Investigation => text("answer").map(str::to_owned),
-        EventKind::ToolResult => text("content").map(str::to_owned),
-        _ => None,
-    }
-}
-
-/// A one-glance line for the timeline; the full payload stays available in the API.
-fn event_details(event: &EventRow) -> String {
-    let p = &event.payload;
-    let text = |key: &str| p.get(key).and_then(|v| v.as_str()).unwrap_or("").to_owned();
-    match event.kind {
-        EventKind::Triggered => {
-            let mut line = format!("alert {} firing since {}", p["alert_id"], text("starts_at"));
-            if let Some(prev) = p.get("previous_incident_id").and_then(|v| v.as_i64()) {
-                line.push_str(&format!(", follows #{prev}"));
-            }
-            line
-        }
-        EventKind::Suppressed => format!("duplicate alert {} folded in", p["alert_id"]),
-        EventKind::Resolved if p.get("manual").is_some() => format!("resolved by {}", text("by")),
-        EventKind::Resolved => format!("alert {} resolved", p["alert_id"]),
-        EventKind::StaleAlert => format!("alert {}: {}", p["alert_id"], text("reason")),
-        EventKind::Acknowledged => format!("acknowledged by {}", text("by")),
-        EventKind::Verdict => format!("verdict {} by {}", text("verdict"), text("by")),
-        EventKind::Routed => format!(
-            "→ {} ({}: {})",
-            text("runbook"),
-            text("basis"),
-            text("reason")
-        ),
-        EventKind::StepSkipped => format!(
-            "step {} ({}) skipped: {}",
-            text("step"),
-            text("tool"),
-            text("because")
-        ),
-        EventKind::ToolCall if p.get("source").is_some() => {
-            format!("step {}: {} {}", text("step"), text("tool"), p["args"])
-        }
-        EventKind::ToolCall => format!("step {}: {}", text("step"), text("tool")),
-        EventKind::LlmRequest => format!(
-            "{} call {} to {} ({} tools offered)",
-            text("agent"),
-            p["call"],
-            text("model"),
-            p["tools"].as_array().map_or(0, Vec::len)
-        ),
-        EventKind::LlmResponse if p.get("error").is_some() => {
-            format!("{}: provider error: {}", text("agent"), text("error"))
-        }
-        EventKind::LlmResponse if p.get("finished").is_some() => format!(
-            "{} finished: {} ({} steps, {} in + {} out tokens, ${:.4})",
-            text("agent"),
-            text("finished"),
-            p["spend"]["steps"],
-            p["spend"]["input_tokens"],
-            p["spend"]["output_tokens"],
-            p["spend"]["cost_usd"].as_f64().unwrap_or(0.0)
-        ),
-        EventKind::LlmResponse => {
-            let calls: Vec<&str> = p["tool_calls"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|c| c.as_str())
-                .collect();
-            let said = if calls.is_empty() {
-                format!("answered ({})", text("stop_reason"))
-            } else {
-                format!("calls {}", calls.join(", "))
-            };
-            format!(
-                "{} call {}: {said}; {} in + {} out tokens, ${:.4}",
-                text("agent"),
-                p["call"],
-                p["input_tokens"],
-                p["output_tokens"],
-                p["cost_usd"].as_f64().unwrap_or(0.0)
-            )
-        }
-        EventKind::Investigation => format!(
-            "{}: stopped ({}) after {} tool calls",
-            text("model"),
-            text("stop"),
-            p["tool_calls"]
-        ),
-        EventKind::ToolResult if p.get("error").is_some() => {
-            format!(
-                "step {} ({}) failed: {}",
-                text("step"),
-                text("tool"),
-                text("error")
-            )
-        }
-        EventKind::ToolResult => format!(
-            "step {} ({}): {}",
-            text("step"),
-            text("tool"),
-            text("summary")
-        ),
-        EventKind::ActionProposed | EventKind::ActionDenied | EventKind::ApprovalRequested
-            if p.get("decision").is_some() =>
-        {
-            let decision = &p["decision"];
-            let word = |key: &str| decision.get(key).and_then(|v| v.as_str()).unwrap_or("");
-            format!(
-                "action {} {} on {}: {} — {}",
-                p["action_id"],
-                p["request"]["action"].as_str().unwrap_or(""),
-                target_key(&p["request"]["target"]),
-                word("outcome"),
-                word("reason")
-            )
-        }
-        EventKind::ActionDryRun | EventKind::ActionExecuted | EventKind::ActionVerified => {
-            let ok = p.get("ok").and_then(|v| v.as_bool()).unwrap_or(false);
-            let detail = p["report"]["summary"]
-                .as_str()
-                .or_else(|| p["verification"]["summary"].as_str())
-                .or_else(|| p["error"].as_str())
-                .unwrap_or("");
-            format!(
-                "action {} {}: {detail}",
-                p["action_id"],
-                if ok { "ok" } else { "FAILED" }
-            )
-        }
-        EventKind::Escalated => format!("escalated: {}", text("reason")),
-        EventKind::Final if p.get("runbook").is_some() => {
-            let count = |key: &str| p[key].as_array().map_or(0, Vec::len);
-            let actions: Vec<String> = p["actions"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|a| {
-                    format!(
-                        "{} {}",
-                        a["action"].as_str().unwrap_or(""),
-                        a["outcome"].as_str().unwrap_or("")
-                    )
-                })
-                .collect();
-            format!(
-                "{} done: {} step(s) run, {} skipped{}",
-                text("runbook"),
-                count("steps_run"),
-                count("steps_skipped"),
-                if actions.is_empty() {
-                    String::new()
-                } else {
-                    format!("; actions: {}", actions.join(", "))
-                }
-            )
-        }
-        EventKind::Approved | EventKind::Rejected => {
-            format!(
-                "action {} by {}",
-                p["action_id"],
-                if p.get("expired").is_some() {
-                    "expiry".to_owned()
-                } else {
-                    text("by")
-                }
-            )
-        }
-        // The text itself is shown above the timeline; its payload would be a wall of JSON here.
-        EventKind::Analysis => format!(
-            "{} analysis: {} sections, {} citations",
-            text("source"),
-            p["sections"].as_array().map_or(0, Vec::len),
-            p["citations"].as_array().map_or(0, Vec::len)
-        ),
-        _ => serde_json::to_string_pretty(p).unwrap_or_default(),
     }
 }
 

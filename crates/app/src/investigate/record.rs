@@ -6,6 +6,7 @@
 
 use nightwatch_core::analysis::clip;
 use nightwatch_core::event::EventKind;
+use nightwatch_core::event::payload::{LlmRequest, LlmResponse, Payload, ToolCall, ToolResult};
 use nightwatch_llm::Anonymiser;
 use nightwatch_llm::transcript::{Event, Transcript};
 use serde_json::{Value, json};
@@ -37,10 +38,17 @@ pub fn transcript_events(
                     tool_choice,
                 } => (
                     EventKind::LlmRequest,
-                    json!({
-                        "agent": agent, "call": call, "model": model, "system": system,
-                        "text": text, "tools": tools, "tool_choice": tool_choice,
-                    }),
+                    LlmRequest {
+                        agent: agent.to_owned(),
+                        call: *call,
+                        model: model.clone(),
+                        system: system.clone(),
+                        text: text.clone(),
+                        tools: tools.clone(),
+                        tool_choice: json!(tool_choice),
+                        at_ms: None,
+                    }
+                    .to_json(),
                 ),
                 Event::Response {
                     step: call,
@@ -50,20 +58,35 @@ pub fn transcript_events(
                     usage,
                     cost_usd,
                 } => {
-                    let calls: Vec<&str> = message.tool_calls().map(|c| c.name.as_str()).collect();
+                    let calls: Vec<String> = message.tool_calls().map(|c| c.name.clone()).collect();
                     (
                         EventKind::LlmResponse,
-                        json!({
-                            "agent": agent, "call": call, "model": model, "text": message.text(),
-                            "tool_calls": calls, "stop_reason": stop_reason,
-                            "input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens,
-                            "cost_usd": cost_usd,
-                        }),
+                        LlmResponse {
+                            agent: agent.to_owned(),
+                            call: Some(*call),
+                            model: Some(model.clone()),
+                            text: Some(message.text()),
+                            tool_calls: Some(calls),
+                            stop_reason: Some(json!(stop_reason)),
+                            input_tokens: Some(usage.input_tokens),
+                            output_tokens: Some(usage.output_tokens),
+                            cost_usd: Some(*cost_usd),
+                            ..LlmResponse::default()
+                        }
+                        .to_json(),
                     )
                 }
                 Event::ToolCall { id, name, input } => (
                     EventKind::ToolCall,
-                    json!({"step": step, "tool": name, "call_id": id, "args": input, "source": "llm"}),
+                    ToolCall {
+                        step,
+                        tool: name.clone(),
+                        call_id: Some(id.clone()),
+                        args: input.clone(),
+                        source: Some("llm".to_owned()),
+                        ..ToolCall::default()
+                    }
+                    .to_json(),
                 ),
                 Event::ToolResult {
                     id,
@@ -74,22 +97,41 @@ pub fn transcript_events(
                     truncated,
                     repeat,
                 } => {
-                    let mut payload = json!({
-                        "step": step, "tool": name, "call_id": id, "source": "llm",
-                        "content": content, "original_bytes": original_bytes,
-                        "truncated": truncated, "repeat": repeat,
-                    });
-                    let key = if *is_error { "error" } else { "summary" };
-                    payload[key] = json!(first_line(content));
-                    (EventKind::ToolResult, payload)
+                    // An error's first line is its `error`, an answer's its `summary`.
+                    let line = Some(first_line(content));
+                    let result = ToolResult {
+                        step,
+                        tool: name.clone(),
+                        call_id: Some(id.clone()),
+                        source: Some("llm".to_owned()),
+                        content: Some(content.clone()),
+                        original_bytes: Some(*original_bytes as u64),
+                        truncated: Some(*truncated),
+                        repeat: Some(*repeat),
+                        summary: if *is_error { None } else { line.clone() },
+                        error: if *is_error { line } else { None },
+                        ..ToolResult::default()
+                    };
+                    (EventKind::ToolResult, result.to_json())
                 }
                 Event::ProviderError { message } => (
                     EventKind::LlmResponse,
-                    json!({"agent": agent, "error": message}),
+                    LlmResponse {
+                        agent: agent.to_owned(),
+                        error: Some(message.clone()),
+                        ..LlmResponse::default()
+                    }
+                    .to_json(),
                 ),
                 Event::Finished { stop, spend } => (
                     EventKind::LlmResponse,
-                    json!({"agent": agent, "finished": stop, "spend": spend}),
+                    LlmResponse {
+                        agent: agent.to_owned(),
+                        finished: Some(stop.clone()),
+                        spend: Some(json!(spend)),
+                        ..LlmResponse::default()
+                    }
+                    .to_json(),
                 ),
             };
             let mut payload = match names {

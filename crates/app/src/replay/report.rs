@@ -3,7 +3,7 @@
 //! fares against the case's expectations.
 
 use super::case::{Case, Expectations};
-use nightwatch_core::event::EventKind;
+use nightwatch_core::event::{EventKind, EventPayload};
 use nightwatch_store::IncidentDetail;
 use serde::Serialize;
 use serde_json::Value;
@@ -115,29 +115,30 @@ fn incident_report(case: &Case, detail: &IncidentDetail) -> IncidentReport {
     };
     for event in &detail.events {
         let p = &event.payload;
-        match event.kind {
-            EventKind::Routed => report.route_basis = Some(text(p, "basis")),
-            EventKind::ToolResult => {
-                let error = p.get("error").is_some();
+        match EventPayload::parse(event.kind, p) {
+            EventPayload::Routed(routed) => report.route_basis = Some(routed.basis),
+            EventPayload::ToolResult(result) => {
+                let error = result.error.is_some();
                 report.tool_calls.push(ToolCallReport {
-                    step: text(p, "step"),
-                    tool: text(p, "tool"),
-                    result: if error {
-                        text(p, "error")
-                    } else {
-                        text(p, "summary")
-                    },
+                    step: result.step,
+                    tool: result.tool,
+                    result: if error { result.error } else { result.summary }.unwrap_or_default(),
                     error,
                 });
             }
-            EventKind::LlmResponse if p.get("call").is_some() => {
+            // A model call (not a provider error or the investigation's end).
+            EventPayload::LlmResponse(response) if response.call.is_some() => {
                 report.totals.llm_calls += 1;
-                report.totals.input_tokens += p["input_tokens"].as_u64().unwrap_or(0);
-                report.totals.output_tokens += p["output_tokens"].as_u64().unwrap_or(0);
-                report.totals.cost_usd += p["cost_usd"].as_f64().unwrap_or(0.0);
+                report.totals.input_tokens += response.input_tokens.unwrap_or(0);
+                report.totals.output_tokens += response.output_tokens.unwrap_or(0);
+                report.totals.cost_usd += response.cost_usd.unwrap_or(0.0);
             }
-            EventKind::Investigation => report.investigation = Some(p.clone()),
-            EventKind::Analysis => {
+            // Kept whole: the report shows the investigation as written.
+            EventPayload::Investigation(_)
+            | EventPayload::Unparsed(EventKind::Investigation, _) => {
+                report.investigation = Some(p.clone())
+            }
+            EventPayload::Analysis(_) | EventPayload::Unparsed(EventKind::Analysis, _) => {
                 report.analysis_source = Some(text(p, "source"));
                 report.analysis_fallback = p["fallback_reason"].as_str().map(str::to_owned);
                 report.analysis = Some(text(p, "markdown"));

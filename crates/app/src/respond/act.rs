@@ -5,6 +5,9 @@ use super::Responder;
 use super::run::ACTOR;
 use nightwatch_core::action::{Action, ActionRequest, ActionTarget};
 use nightwatch_core::event::EventKind;
+use nightwatch_core::event::payload::{
+    ActionDecided, ActionStage, Payload, PolicyDecision, StepSkipped,
+};
 use nightwatch_core::policy::{ActionHistory, Decision, DecisionInput, Outcome, Permit, decide};
 use nightwatch_core::runbook::Step;
 use nightwatch_kube::{ToolTarget, VerifyStatus};
@@ -28,11 +31,16 @@ impl Responder {
             .iter()
             .find(|action| action.step_id == step.id && action.runbook == runbook)
         {
-            self.event(incident.id, EventKind::StepSkipped, json!({
-                "step": step.id, "tool": step.tool,
-                "because": format!("action {} for this step was already recorded ({})", done.id, done.state),
-            }))
-            .await?;
+            let skipped = StepSkipped {
+                step: step.id.clone(),
+                tool: step.tool.clone(),
+                because: format!(
+                    "action {} for this step was already recorded ({})",
+                    done.id, done.state
+                ),
+            };
+            self.event(incident.id, EventKind::StepSkipped, skipped.to_json())
+                .await?;
             return Ok("already_recorded");
         }
         let mut args = serde_json::Value::Object(step.args.clone());
@@ -43,11 +51,16 @@ impl Responder {
                     args["image"] = json!(image);
                 }
                 None => {
-                    self.event(incident.id, EventKind::Escalated, json!({
-                        "step": step.id,
-                        "reason": format!("{} needs a fallback image and none is configured (actions.fallback_image)", step.tool),
-                    }))
-                    .await?;
+                    let escalated = ActionDecided {
+                        step: Some(step.id.clone()),
+                        reason: Some(format!(
+                            "{} needs a fallback image and none is configured (actions.fallback_image)",
+                            step.tool
+                        )),
+                        ..ActionDecided::default()
+                    };
+                    self.event(incident.id, EventKind::Escalated, escalated.to_json())
+                        .await?;
                     return Ok("escalated");
                 }
             }
@@ -113,12 +126,15 @@ impl Responder {
             reason: reason.clone(),
             expires_at,
         };
-        let payload = json!({
-            "step": step.id,
-            "request": request,
-            "decision": {"outcome": decision.outcome.as_str(), "class": decision.class, "rule": decision.rule, "reason": reason},
-            "expires_at": expires_at,
-        });
+        let payload = ActionDecided {
+            step: Some(step.id.clone()),
+            request: Some(request.clone()),
+            decision: Some(policy_decision(&decision, reason.clone())),
+            // Written even when no approval is asked (as `null`).
+            expires_at: Some(expires_at),
+            ..ActionDecided::default()
+        }
+        .to_json();
         let action_id = self
             .store
             .insert_action(&new, (kind, payload), self.clock.now())
@@ -175,12 +191,18 @@ impl Responder {
             self.decide(&request, &classes, Some(&by), Some(action.id))
                 .await?
         };
-        self.event(action.incident_id, EventKind::ActionProposed, json!({
-            "action_id": action.id,
-            "request": request,
-            "approved_by": by,
-            "decision": {"outcome": decision.outcome.as_str(), "class": decision.class, "rule": decision.rule, "reason": decision.reason},
-        }))
+        let redecided = ActionDecided {
+            action_id: Some(action.id),
+            request: Some(request.clone()),
+            approved_by: Some(by.clone()),
+            decision: Some(policy_decision(&decision, decision.reason.clone())),
+            ..ActionDecided::default()
+        };
+        self.event(
+            action.incident_id,
+            EventKind::ActionProposed,
+            redecided.to_json(),
+        )
         .await?;
         let (state, kind) = match &decision.outcome {
             Outcome::Allow(_) => (ActionState::Running, EventKind::ActionProposed),
@@ -210,7 +232,12 @@ impl Responder {
                 self.event(
                     action.incident_id,
                     kind,
-                    json!({"action_id": action.id, "after_approval": true}),
+                    ActionDecided {
+                        action_id: Some(action.id),
+                        after_approval: Some(true),
+                        ..ActionDecided::default()
+                    }
+                    .to_json(),
                 )
                 .await?;
             }
@@ -298,7 +325,13 @@ impl Responder {
                 self.event(
                     incident_id,
                     EventKind::ActionDryRun,
-                    json!({"action_id": action_id, "ok": true, "report": report}),
+                    ActionStage {
+                        action_id: Some(action_id),
+                        ok: true,
+                        report: Some(json!(report)),
+                        ..ActionStage::default()
+                    }
+                    .to_json(),
                 )
                 .await?;
             }
@@ -334,7 +367,12 @@ impl Responder {
             self.event(
                 incident_id,
                 EventKind::ActionDenied,
-                json!({"action_id": action_id, "reason": "incident already resolved"}),
+                ActionDecided {
+                    action_id: Some(action_id),
+                    reason: Some("incident already resolved".to_owned()),
+                    ..ActionDecided::default()
+                }
+                .to_json(),
             )
             .await?;
             return Ok("not_needed");
@@ -369,7 +407,13 @@ impl Responder {
         self.event(
             incident_id,
             EventKind::ActionExecuted,
-            json!({"action_id": action_id, "ok": true, "report": report}),
+            ActionStage {
+                action_id: Some(action_id),
+                ok: true,
+                report: Some(json!(report)),
+                ..ActionStage::default()
+            }
+            .to_json(),
         )
         .await?;
         self.metrics.action_executed();
@@ -383,7 +427,14 @@ impl Responder {
                     last = json!(verification);
                     match verification.status {
                         VerifyStatus::Confirmed => {
-                            self.event(incident_id, EventKind::ActionVerified, json!({"action_id": action_id, "ok": true, "verification": verification})).await?;
+                            let verified = ActionStage {
+                                action_id: Some(action_id),
+                                ok: true,
+                                verification: Some(last.clone()),
+                                ..ActionStage::default()
+                            };
+                            self.event(incident_id, EventKind::ActionVerified, verified.to_json())
+                                .await?;
                             self.store
                                 .transition_action(
                                     action_id,
@@ -399,7 +450,14 @@ impl Responder {
                             return Ok("verified");
                         }
                         VerifyStatus::Failed => {
-                            self.event(incident_id, EventKind::ActionVerified, json!({"action_id": action_id, "ok": false, "verification": verification})).await?;
+                            let failed = ActionStage {
+                                action_id: Some(action_id),
+                                ok: false,
+                                verification: Some(last.clone()),
+                                ..ActionStage::default()
+                            };
+                            self.event(incident_id, EventKind::ActionVerified, failed.to_json())
+                                .await?;
                             return self
                                 .fail(
                                     incident_id,
@@ -417,7 +475,14 @@ impl Responder {
                 self.event(
                     incident_id,
                     EventKind::ActionVerified,
-                    json!({"action_id": action_id, "ok": false, "timed_out": true, "last": last}),
+                    ActionStage {
+                        action_id: Some(action_id),
+                        ok: false,
+                        timed_out: Some(true),
+                        last: Some(Some(last)),
+                        ..ActionStage::default()
+                    }
+                    .to_json(),
                 )
                 .await?;
                 return self
@@ -446,7 +511,13 @@ impl Responder {
         self.event(
             incident_id,
             kind,
-            json!({"action_id": action_id, "ok": false, "error": error.to_string()}),
+            ActionStage {
+                action_id: Some(action_id),
+                ok: false,
+                error: Some(error.to_string()),
+                ..ActionStage::default()
+            }
+            .to_json(),
         )
         .await?;
         self.fail(incident_id, action_id, &format!("{what}: {error}"))
@@ -476,11 +547,27 @@ impl Responder {
                 incident_id,
                 EventKind::Escalated,
                 ACTOR,
-                json!({"action_id": action_id, "reason": why}),
+                ActionDecided {
+                    action_id: Some(action_id),
+                    reason: Some(why.to_owned()),
+                    ..ActionDecided::default()
+                }
+                .to_json(),
                 self.clock.now(),
             )
             .await?;
         Ok("failed")
+    }
+}
+
+/// The decision as recorded on the action's event, with `reason` (which may add why the target
+/// was not resolved).
+fn policy_decision(decision: &Decision, reason: String) -> PolicyDecision {
+    PolicyDecision {
+        outcome: decision.outcome.as_str().to_owned(),
+        class: decision.class.clone(),
+        rule: decision.rule.to_owned(),
+        reason,
     }
 }
 

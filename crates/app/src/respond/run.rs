@@ -3,6 +3,9 @@
 use super::{MAX_ATTEMPTS, Responder};
 use chrono::{DateTime, Utc};
 use nightwatch_core::event::EventKind;
+use nightwatch_core::event::payload::{
+    ActionDecided, Final, Investigation, Payload, Routed, StepSkipped, ToolCall, ToolResult,
+};
 use nightwatch_core::incident::IncidentState;
 use nightwatch_core::runbook::Gate;
 use nightwatch_core::runbook::{
@@ -50,18 +53,24 @@ impl Responder {
             self.event(
                 incident.id,
                 EventKind::Final,
-                json!({
-                    "outcome": "gave_up",
-                    "reason": format!("the runbook job failed {} times", job.attempts - 1),
-                }),
+                Final {
+                    outcome: Some("gave_up".to_owned()),
+                    reason: Some(format!("the runbook job failed {} times", job.attempts - 1)),
+                    ..Final::default()
+                }
+                .to_json(),
             )
             .await?;
             self.analyse(incident.id).await;
             return Ok(None);
         }
         let route = self.route(&incident).await;
-        self.event(incident.id, EventKind::Routed, json!(route))
-            .await?;
+        self.event(
+            incident.id,
+            EventKind::Routed,
+            Routed::from(&route).to_json(),
+        )
+        .await?;
         self.store
             .set_incident_runbook(incident.id, &route.runbook, self.policy.mode.as_str())
             .await?;
@@ -73,7 +82,7 @@ impl Responder {
         if loaded.runbook.id == UNKNOWN_RUNBOOK
             && let Some(llm) = &self.llm
         {
-            summary["investigation"] = self.investigate(incident.id, llm).await?;
+            summary.investigation = Some(Some(self.investigate(incident.id, llm).await?));
         }
         // The evidence an action waits for may not be there yet (one OOM kill where the
         // runbook wants two; a node not healthy yet): look again later, a few times, while
@@ -88,10 +97,11 @@ impl Responder {
                         .unwrap_or(chrono::Duration::minutes(2))
             });
         if let Some(at) = recheck {
-            summary["recheck_at"] = json!(at);
-            summary["recheck"] = json!(job.rechecks + 1);
+            summary.recheck_at = Some(at);
+            summary.recheck = Some(job.rechecks + 1);
         }
-        self.event(incident.id, EventKind::Final, summary).await?;
+        self.event(incident.id, EventKind::Final, summary.to_json())
+            .await?;
         // Each run writes what it knows; a re-check that finds more writes a newer analysis.
         self.analyse(incident.id).await;
         Ok(recheck)
@@ -134,15 +144,20 @@ impl Responder {
             self.event(incident_id, kind, payload).await?;
         }
         let tool_calls = investigation.transcript.tool_results().count();
-        let outcome = json!({
-            "model": llm.label,
-            "stop": investigation.stop.to_string(),
-            "source": investigation.source,
-            "tool_calls": tool_calls,
-            "spend": investigation.spend,
-        });
-        let mut payload = outcome.clone();
-        payload["answer"] = json!(investigation.answer);
+        let payload = Investigation {
+            model: llm.label.clone(),
+            stop: investigation.stop.to_string(),
+            source: json!(investigation.source),
+            tool_calls: tool_calls as u64,
+            spend: json!(investigation.spend),
+            answer: json!(investigation.answer),
+        }
+        .to_json();
+        // `final` repeats the conclusion without the answer (the investigation event has it).
+        let mut outcome = payload.clone();
+        if let Some(object) = outcome.as_object_mut() {
+            object.shift_remove("answer");
+        }
         self.event(incident_id, EventKind::Investigation, payload)
             .await?;
         Ok(outcome)
@@ -181,7 +196,7 @@ impl Responder {
         &self,
         incident: &IncidentRow,
         loaded: &LoadedRunbook,
-    ) -> Result<(serde_json::Value, bool), StoreError> {
+    ) -> Result<(Final, bool), StoreError> {
         let runbook = &loaded.runbook;
         let mut context = GateContext::new();
         context.bind(
@@ -220,9 +235,12 @@ impl Responder {
                 self.event(
                     incident.id,
                     EventKind::StepSkipped,
-                    json!({
-                        "step": step.id, "tool": step.tool, "because": why,
-                    }),
+                    StepSkipped {
+                        step: step.id.clone(),
+                        tool: step.tool.clone(),
+                        because: why,
+                    }
+                    .to_json(),
                 )
                 .await?;
                 if step.kind() == Some(ToolKind::Action) {
@@ -263,9 +281,13 @@ impl Responder {
                     self.event(
                         incident.id,
                         EventKind::ToolResult,
-                        json!({
-                            "step": step.id, "tool": step.tool, "error": "unknown tool",
-                        }),
+                        ToolResult {
+                            step: step.id.clone(),
+                            tool: step.tool.clone(),
+                            error: Some("unknown tool".to_owned()),
+                            ..ToolResult::default()
+                        }
+                        .to_json(),
                     )
                     .await?;
                 }
@@ -273,13 +295,14 @@ impl Responder {
         }
         let waiting = !gated_actions.is_empty() && !escalated;
         Ok((
-            json!({
-                "runbook": runbook.id,
-                "steps_run": ran,
-                "steps_skipped": skipped,
-                "actions": outcomes,
-                "gated_actions": gated_actions,
-            }),
+            Final {
+                runbook: Some(runbook.id.clone()),
+                steps_run: Some(ran),
+                steps_skipped: Some(skipped),
+                actions: Some(outcomes),
+                gated_actions: Some(gated_actions),
+                ..Final::default()
+            },
             waiting,
         ))
     }
@@ -308,9 +331,14 @@ impl Responder {
         self.event(
             incident_id,
             EventKind::ToolCall,
-            json!({
-                "step": step.id, "tool": step.tool, "args": args, "target": target,
-            }),
+            ToolCall {
+                step: step.id.clone(),
+                tool: step.tool.clone(),
+                args: args.clone(),
+                target: Some(json!(target)),
+                ..ToolCall::default()
+            }
+            .to_json(),
         )
         .await?;
         let result = match (&self.recorded_tools, &self.cluster) {
@@ -325,18 +353,27 @@ impl Responder {
         match result {
             Ok(output) => {
                 context.bind(&step.id, output.data.clone());
-                self.event(incident_id, EventKind::ToolResult, json!({
-                    "step": step.id, "tool": step.tool, "summary": output.summary, "data": output.data,
-                }))
-                .await
+                let result = ToolResult {
+                    step: step.id.clone(),
+                    tool: step.tool.clone(),
+                    summary: Some(output.summary),
+                    data: Some(output.data),
+                    ..ToolResult::default()
+                };
+                self.event(incident_id, EventKind::ToolResult, result.to_json())
+                    .await
             }
             Err(error) => {
                 self.event(
                     incident_id,
                     EventKind::ToolResult,
-                    json!({
-                        "step": step.id, "tool": step.tool, "error": error,
-                    }),
+                    ToolResult {
+                        step: step.id.clone(),
+                        tool: step.tool.clone(),
+                        error: Some(error),
+                        ..ToolResult::default()
+                    }
+                    .to_json(),
                 )
                 .await
             }
@@ -360,9 +397,12 @@ impl Responder {
                 self.event(
                     incident_id,
                     EventKind::Escalated,
-                    json!({
-                        "step": step.id, "reason": reason,
-                    }),
+                    ActionDecided {
+                        step: Some(step.id.clone()),
+                        reason: Some(reason.to_owned()),
+                        ..ActionDecided::default()
+                    }
+                    .to_json(),
                 )
                 .await
             }
@@ -380,10 +420,15 @@ impl Responder {
                     None => json!({"id": id, "error": "no such runbook"}),
                 };
                 context.bind(&step.id, data.clone());
-                self.event(incident_id, EventKind::ToolResult, json!({
-                    "step": step.id, "tool": step.tool, "summary": format!("runbook {id}"), "data": data,
-                }))
-                .await
+                let result = ToolResult {
+                    step: step.id.clone(),
+                    tool: step.tool.clone(),
+                    summary: Some(format!("runbook {id}")),
+                    data: Some(data),
+                    ..ToolResult::default()
+                };
+                self.event(incident_id, EventKind::ToolResult, result.to_json())
+                    .await
             }
         }
     }

@@ -1,11 +1,18 @@
 //! Reads an incident's timeline into facts: how it was routed, what each read tool found,
 //! what happened to each action, and who stepped in. The payload shapes are the ones the
-//! responder and the store write; an unexpected shape yields less, never a panic.
+//! responder and the store write, parsed into the typed payload of each kind (one reading
+//! function per kind); an unexpected shape yields less, never a panic.
 
 use super::input::TimelineEvent;
 use super::words::clip;
+use crate::action::{ActionRequest, ActionTarget};
 use crate::event::EventKind;
+use crate::event::payload::{
+    Acknowledged, ActionDecided, ActionStage, Approved, EventPayload, Final, Investigation,
+    PolicyDecision, Rejected, Resolved, Routed as RoutedPayload, StepSkipped, ToolResult, Verdict,
+};
 use chrono::{DateTime, Utc};
+use serde::Serialize;
 use serde_json::Value;
 
 /// Longest piece of payload text quoted in an analysis.
@@ -206,11 +213,30 @@ fn or_dash(value: Option<String>) -> String {
     value.unwrap_or_else(|| "-".to_owned())
 }
 
-fn target_key(target: &Value) -> String {
-    let parts: Vec<&str> = ["kind", "namespace", "name"]
-        .iter()
-        .filter_map(|key| target.get(key).and_then(Value::as_str))
-        .collect();
+/// A written string as quoted: `None` when empty.
+fn quote(text: &str) -> Option<String> {
+    (!text.is_empty()).then(|| clip(text, MAX_QUOTE))
+}
+
+fn quote_opt(text: Option<&String>) -> Option<String> {
+    text.and_then(|text| quote(text))
+}
+
+/// A typed value quoted as it is stored (a time as its JSON string, say).
+fn quote_stored(value: &impl Serialize) -> Option<String> {
+    text(&serde_json::to_value(value).ok()?, &[])
+}
+
+fn target_key(target: &ActionTarget) -> String {
+    let parts: Vec<&str> = [
+        Some(target.kind.as_str()),
+        target.namespace.as_deref(),
+        Some(target.name.as_str()),
+    ]
+    .into_iter()
+    .flatten()
+    .filter(|part| !part.is_empty())
+    .collect();
     if parts.is_empty() {
         "an unknown target".to_owned()
     } else {
@@ -218,31 +244,31 @@ fn target_key(target: &Value) -> String {
     }
 }
 
-fn decision(event: i64, payload: &Value) -> Option<Decision> {
-    let decision = payload.get("decision")?;
-    Some(Decision {
+fn decision(event: i64, decided: &PolicyDecision) -> Decision {
+    Decision {
         event,
-        outcome: or_dash(text(decision, &["outcome"])),
-        class: or_dash(text(decision, &["class"])),
-        rule: or_dash(text(decision, &["rule"])),
-        reason: or_dash(text(decision, &["reason"])),
-    })
+        outcome: or_dash(quote(&decided.outcome)),
+        class: or_dash(quote(&decided.class)),
+        rule: or_dash(quote(&decided.rule)),
+        reason: or_dash(quote(&decided.reason)),
+    }
 }
 
-fn stage(event: i64, payload: &Value) -> Stage {
-    let ok = payload.get("ok").and_then(Value::as_bool).unwrap_or(false);
-    let detail = text(payload, &["report", "summary"])
-        .or_else(|| text(payload, &["verification", "summary"]))
-        .or_else(|| text(payload, &["error"]))
+fn stage(event: i64, payload: &ActionStage) -> Stage {
+    let summary = |value: &Option<Value>| value.as_ref().and_then(|v| text(v, &["summary"]));
+    let detail = summary(&payload.report)
+        .or_else(|| summary(&payload.verification))
+        .or_else(|| quote_opt(payload.error.as_ref()))
         .or_else(|| {
-            payload
-                .get("timed_out")
-                .and_then(Value::as_bool)
-                .filter(|timed_out| *timed_out)
-                .map(|_| "not confirmed before the verification timed out".to_owned())
+            (payload.timed_out == Some(true))
+                .then(|| "not confirmed before the verification timed out".to_owned())
         })
         .unwrap_or_default();
-    Stage { event, ok, detail }
+    Stage {
+        event,
+        ok: payload.ok,
+        detail,
+    }
 }
 
 /// Reads `timeline` (any order; it is read oldest first).
@@ -260,8 +286,12 @@ pub(crate) fn read(timeline: &[TimelineEvent]) -> Reading {
 
 /// The track an event belongs to: by action id, else a new one (an action recorded without
 /// an id still gets its sentence).
-fn track<'a>(reading: &'a mut Reading, payload: &Value) -> &'a mut ActionTrack {
-    let action_id = payload.get("action_id").and_then(Value::as_i64);
+fn track<'a>(
+    reading: &'a mut Reading,
+    action_id: Option<i64>,
+    request: Option<&ActionRequest>,
+    step: Option<&String>,
+) -> &'a mut ActionTrack {
     let found = action_id.and_then(|id| {
         reading
             .actions
@@ -281,17 +311,22 @@ fn track<'a>(reading: &'a mut Reading, payload: &Value) -> &'a mut ActionTrack {
         }
     };
     let track = &mut reading.actions[index];
-    if let Some(request) = payload.get("request") {
-        if let Some(action) = text(request, &["action"]) {
+    if let Some(request) = request {
+        if let Some(action) = quote(&request.action) {
             track.action = action;
         }
-        if let Some(target) = request.get("target") {
-            track.target = target_key(target);
-        }
+        track.target = target_key(&request.target);
     }
-    if let Some(step) = text(payload, &["step"]) {
+    if let Some(step) = quote_opt(step) {
         track.step = Some(step);
     }
+    track
+}
+
+/// The track of an action event, with the event added to it.
+fn action_track<'a>(reading: &'a mut Reading, id: i64, p: &ActionDecided) -> &'a mut ActionTrack {
+    let track = track(reading, p.action_id, p.request.as_ref(), p.step.as_ref());
+    track.events.push(id);
     track
 }
 
@@ -310,292 +345,334 @@ fn label(track: &ActionTrack) -> String {
     }
 }
 
+/// The payload of `event` as its kind's; a shape that cannot be read at all reads as an empty
+/// payload of its kind, so the event still tells what it can.
+fn payload(event: &TimelineEvent) -> EventPayload {
+    match EventPayload::parse(event.kind, &event.payload) {
+        EventPayload::Unparsed(kind, _) => {
+            EventPayload::parse(kind, &Value::Object(serde_json::Map::new()))
+        }
+        typed => typed,
+    }
+}
+
 fn read_one(reading: &mut Reading, event: &TimelineEvent) -> Option<String> {
-    let p = &event.payload;
     let id = event.id;
-    match event.kind {
-        EventKind::Triggered => {
+    match payload(event) {
+        EventPayload::Triggered(_) => {
             reading.triggered.get_or_insert(id);
             Some("The alert fired and opened the incident.".to_owned())
         }
-        EventKind::Suppressed => {
+        EventPayload::Suppressed(_) => {
             reading.suppressed.push(id);
             None
         }
-        EventKind::Resolved => {
-            reading.resolved = Some((id, event.at));
-            let line = match text(p, &["by"]) {
-                Some(by) if p.get("manual").is_some() => format!("Resolved by {by}."),
-                _ => "The alert resolved.".to_owned(),
-            };
-            reading.people.push(Note {
-                event: id,
-                text: line.clone(),
-            });
-            Some(line)
-        }
-        EventKind::Acknowledged => {
-            let line = format!("Acknowledged by {}.", or_dash(text(p, &["by"])));
-            reading.people.push(Note {
-                event: id,
-                text: line.clone(),
-            });
-            Some(line)
-        }
-        EventKind::Verdict => {
-            let line = format!(
-                "Verdict set to {} by {}.",
-                or_dash(text(p, &["verdict"])),
-                or_dash(text(p, &["by"]))
-            );
-            reading.people.push(Note {
-                event: id,
-                text: line.clone(),
-            });
-            Some(line)
-        }
-        EventKind::Routed => {
-            let routed = Routed {
-                event: id,
-                runbook: or_dash(text(p, &["runbook"])),
-                basis: or_dash(text(p, &["basis"])).replace('_', " "),
-                reason: or_dash(text(p, &["reason"])),
-            };
-            let line = format!(
-                "Routed to {} by {}: {}.",
-                routed.runbook,
-                routed.basis,
-                routed.reason.trim_end_matches('.')
-            );
-            reading.routed = Some(routed);
-            Some(line)
-        }
-        EventKind::StepSkipped => {
-            let line = format!(
-                "Step {} ({}) skipped: {}.",
-                or_dash(text(p, &["step"])),
-                or_dash(text(p, &["tool"])),
-                or_dash(text(p, &["because"])).trim_end_matches('.')
-            );
-            reading.skipped.push(Note {
-                event: id,
-                text: line.clone(),
-            });
-            Some(line)
-        }
-        EventKind::ToolResult => {
-            let step = or_dash(text(p, &["step"]));
-            let tool = or_dash(text(p, &["tool"]));
-            if let Some(error) = text(p, &["error"]) {
-                let line = format!("{tool} (step {step}) failed: {error}");
-                reading.tool_errors.push(Finding {
-                    event: id,
-                    step,
-                    tool,
-                    text: error,
-                });
-                Some(line)
-            } else {
-                let summary =
-                    text(p, &["summary"]).unwrap_or_else(|| "returned no summary".to_owned());
-                let line = format!("{tool} (step {step}): {summary}");
-                reading.findings.push(Finding {
-                    event: id,
-                    step,
-                    tool,
-                    text: summary,
-                });
-                Some(line)
-            }
-        }
-        EventKind::ActionProposed | EventKind::ApprovalRequested | EventKind::ActionDenied
-            if p.get("decision").is_some() =>
+        EventPayload::Resolved(p) => resolved(reading, id, event.at, &p),
+        EventPayload::Acknowledged(p) => acknowledged(reading, id, &p),
+        EventPayload::Verdict(p) => verdict(reading, id, &p),
+        EventPayload::Routed(p) => routed(reading, id, &p),
+        EventPayload::StepSkipped(p) => step_skipped(reading, id, &p),
+        EventPayload::ToolResult(p) => tool_result(reading, id, &p),
+        EventPayload::ActionProposed(p)
+        | EventPayload::ApprovalRequested(p)
+        | EventPayload::ActionDenied(p)
+            if p.decision.is_some() =>
         {
-            let after_approval = p.get("approved_by").is_some();
-            let decided = decision(id, p);
-            let expires = text(p, &["expires_at"]);
-            let kind = event.kind;
-            let track = track(reading, p);
-            track.events.push(id);
-            let name = label(track);
-            let decided = decided?;
-            let line = if after_approval {
-                let line = format!(
-                    "After approval by {}, the policy decided {} for {name}: {}.",
-                    or_dash(text(p, &["approved_by"])),
-                    decided.outcome,
-                    decided.reason.trim_end_matches('.')
-                );
-                track.redecision = Some(decided);
-                line
-            } else {
-                let line = match kind {
-                    EventKind::ApprovalRequested => {
-                        track.approval_requested = Some((id, expires));
-                        format!(
-                            "Proposed {name}; the policy asks for approval: {}.",
-                            decided.reason.trim_end_matches('.')
-                        )
-                    }
-                    EventKind::ActionDenied => format!(
-                        "Proposed {name}; the policy refused it ({}): {}.",
-                        decided.outcome,
-                        decided.reason.trim_end_matches('.')
-                    ),
-                    _ => format!(
-                        "Proposed {name}; the policy decided {}: {}.",
-                        decided.outcome,
-                        decided.reason.trim_end_matches('.')
-                    ),
-                };
-                track.decision = Some(decided);
-                line
-            };
-            Some(line)
+            action_decided(reading, id, event.kind, &p)
         }
-        EventKind::ActionProposed | EventKind::ApprovalRequested => {
-            let track = track(reading, p);
-            track.events.push(id);
+        EventPayload::ActionProposed(p) | EventPayload::ApprovalRequested(p) => {
+            let track = action_track(reading, id, &p);
             Some(format!("Proposed {}.", label(track)))
         }
-        EventKind::ActionDenied => {
-            let track = track(reading, p);
-            track.events.push(id);
-            let reason = text(p, &["reason"])
-                .or_else(|| after_approval_reason(track))
-                .unwrap_or_else(|| {
-                    "the policy refused it when asked again after approval".to_owned()
-                });
-            track.not_run = Some(Note {
-                event: id,
-                text: reason.clone(),
-            });
-            Some(format!("{} was not run: {reason}.", label(track)))
+        EventPayload::ActionDenied(p) => action_not_run(reading, id, &p),
+        EventPayload::Escalated(p) => escalated(reading, id, &p),
+        EventPayload::ActionDryRun(p) => {
+            action_stage(reading, id, &p, "server-side dry-run", |t| &mut t.dry_run)
         }
-        EventKind::Escalated if p.get("decision").is_some() => {
-            // Recorded escalated at decision time: an always-escalate class, or a target that
-            // could not be resolved.
-            let decided = decision(id, p);
-            let track = track(reading, p);
-            track.events.push(id);
-            let name = label(track);
-            let decided = decided?;
-            let line = format!(
-                "Proposed {name}; escalated to a human: {}.",
-                decided.reason.trim_end_matches('.')
-            );
-            track.escalated = Some(Note {
-                event: id,
-                text: decided.reason.clone(),
-            });
-            track.decision = Some(decided);
-            Some(line)
+        EventPayload::ActionExecuted(p) => {
+            action_stage(reading, id, &p, "execution", |t| &mut t.executed)
         }
-        EventKind::Escalated => {
-            if p.get("action_id").is_some() {
-                let track = track(reading, p);
-                track.events.push(id);
-                let reason = or_dash(text(p, &["reason"]).or_else(|| after_approval_reason(track)));
-                track.escalated = Some(Note {
-                    event: id,
-                    text: reason.clone(),
-                });
-                Some(format!("Escalated {}: {reason}.", label(track)))
-            } else {
-                let reason = or_dash(text(p, &["reason"]));
-                reading.escalations.push(Note {
-                    event: id,
-                    text: reason.clone(),
-                });
-                Some(format!("Escalated to a human: {reason}."))
-            }
+        EventPayload::ActionVerified(p) => {
+            action_stage(reading, id, &p, "verification", |t| &mut t.verified)
         }
-        EventKind::ActionDryRun | EventKind::ActionExecuted | EventKind::ActionVerified => {
-            let stage = stage(id, p);
-            let kind = event.kind;
-            let track = track(reading, p);
-            track.events.push(id);
-            let name = label(track);
-            let (what, slot) = match kind {
-                EventKind::ActionDryRun => ("server-side dry-run", &mut track.dry_run),
-                EventKind::ActionExecuted => ("execution", &mut track.executed),
-                _ => ("verification", &mut track.verified),
-            };
-            let line = format!(
-                "{name}: {what} {}{}",
-                if stage.ok { "succeeded" } else { "FAILED" },
-                if stage.detail.is_empty() {
-                    ".".to_owned()
-                } else {
-                    format!(" — {}.", stage.detail.trim_end_matches('.'))
-                }
-            );
-            *slot = Some(stage);
-            Some(line)
-        }
-        EventKind::Approved => {
-            let by = or_dash(text(p, &["by"]));
-            let track = track(reading, p);
-            track.events.push(id);
-            let line = format!("{} approved by {by}.", label(track));
-            track.approved = Some(Note {
-                event: id,
-                text: by,
-            });
-            Some(line)
-        }
-        EventKind::Rejected => {
-            let expired = p.get("expired").is_some();
-            let by = or_dash(text(p, &["by"]));
-            let track = track(reading, p);
-            track.events.push(id);
-            let (note, line) = if expired {
-                (
-                    "expired".to_owned(),
-                    format!("{}: the approval request expired.", label(track)),
-                )
-            } else {
-                (
-                    format!("rejected by {by}"),
-                    format!("{} rejected by {by}.", label(track)),
-                )
-            };
-            track.rejected = Some(Note {
-                event: id,
-                text: note,
-            });
-            Some(line)
-        }
-        EventKind::Investigation => Some(format!(
-            "The LLM investigation stopped ({}) after {} tool calls.",
-            or_dash(text(p, &["stop"])),
-            p.get("tool_calls").and_then(|n| n.as_u64()).unwrap_or(0)
-        )),
-        EventKind::Final => {
-            reading.finished = Some(id);
-            if text(p, &["outcome"]).as_deref() == Some("gave_up") {
-                let reason = or_dash(text(p, &["reason"]));
-                reading.gave_up = Some(Note {
-                    event: id,
-                    text: reason.clone(),
-                });
-                Some(format!("The runbook job gave up: {reason}."))
-            } else {
-                let runbook = text(p, &["runbook"]);
-                Some(match runbook {
-                    Some(runbook) => format!("Runbook {runbook} finished."),
-                    None => "The response finished.".to_owned(),
-                })
-            }
-        }
+        EventPayload::Approved(p) => approved(reading, id, &p),
+        EventPayload::Rejected(p) => rejected(reading, id, &p),
+        EventPayload::Investigation(p) => Some(investigation(&p)),
+        EventPayload::Final(p) => finished(reading, id, &p),
         // Calls are told by their results; model traffic, notifications, stale copies and
         // earlier analyses are not part of what happened to the workload.
-        EventKind::ToolCall
-        | EventKind::StepStarted
-        | EventKind::StaleAlert
-        | EventKind::LlmRequest
-        | EventKind::LlmResponse
-        | EventKind::Analysis
-        | EventKind::NotificationSent => None,
+        EventPayload::ToolCall(_)
+        | EventPayload::StepStarted(_)
+        | EventPayload::StaleAlert(_)
+        | EventPayload::LlmRequest(_)
+        | EventPayload::LlmResponse(_)
+        | EventPayload::Analysis(_)
+        | EventPayload::NotificationSent(_)
+        | EventPayload::Unparsed(..) => None,
     }
+}
+
+/// A sentence about a person, kept among the people's notes too.
+fn person(reading: &mut Reading, id: i64, line: String) -> Option<String> {
+    reading.people.push(Note {
+        event: id,
+        text: line.clone(),
+    });
+    Some(line)
+}
+
+fn resolved(reading: &mut Reading, id: i64, at: DateTime<Utc>, p: &Resolved) -> Option<String> {
+    reading.resolved = Some((id, at));
+    let line = match quote_opt(p.by.as_ref()) {
+        Some(by) if p.manual.is_some() => format!("Resolved by {by}."),
+        _ => "The alert resolved.".to_owned(),
+    };
+    person(reading, id, line)
+}
+
+fn acknowledged(reading: &mut Reading, id: i64, p: &Acknowledged) -> Option<String> {
+    let line = format!("Acknowledged by {}.", or_dash(quote(&p.by)));
+    person(reading, id, line)
+}
+
+fn verdict(reading: &mut Reading, id: i64, p: &Verdict) -> Option<String> {
+    let line = format!(
+        "Verdict set to {} by {}.",
+        or_dash(quote(&p.verdict)),
+        or_dash(quote(&p.by))
+    );
+    person(reading, id, line)
+}
+
+fn routed(reading: &mut Reading, id: i64, p: &RoutedPayload) -> Option<String> {
+    let routed = Routed {
+        event: id,
+        runbook: or_dash(quote(&p.runbook)),
+        basis: or_dash(quote(&p.basis)).replace('_', " "),
+        reason: or_dash(quote(&p.reason)),
+    };
+    let line = format!(
+        "Routed to {} by {}: {}.",
+        routed.runbook,
+        routed.basis,
+        routed.reason.trim_end_matches('.')
+    );
+    reading.routed = Some(routed);
+    Some(line)
+}
+
+fn step_skipped(reading: &mut Reading, id: i64, p: &StepSkipped) -> Option<String> {
+    let line = format!(
+        "Step {} ({}) skipped: {}.",
+        or_dash(quote(&p.step)),
+        or_dash(quote(&p.tool)),
+        or_dash(quote(&p.because)).trim_end_matches('.')
+    );
+    reading.skipped.push(Note {
+        event: id,
+        text: line.clone(),
+    });
+    Some(line)
+}
+
+fn tool_result(reading: &mut Reading, id: i64, p: &ToolResult) -> Option<String> {
+    let step = or_dash(quote(&p.step));
+    let tool = or_dash(quote(&p.tool));
+    if let Some(error) = quote_opt(p.error.as_ref()) {
+        let line = format!("{tool} (step {step}) failed: {error}");
+        reading.tool_errors.push(Finding {
+            event: id,
+            step,
+            tool,
+            text: error,
+        });
+        Some(line)
+    } else {
+        let summary =
+            quote_opt(p.summary.as_ref()).unwrap_or_else(|| "returned no summary".to_owned());
+        let line = format!("{tool} (step {step}): {summary}");
+        reading.findings.push(Finding {
+            event: id,
+            step,
+            tool,
+            text: summary,
+        });
+        Some(line)
+    }
+}
+
+/// The policy's decision on an action: when it was proposed, or again after a human approved.
+fn action_decided(
+    reading: &mut Reading,
+    id: i64,
+    kind: EventKind,
+    p: &ActionDecided,
+) -> Option<String> {
+    let decided = decision(id, p.decision.as_ref()?);
+    let expires = p.expires_at.as_ref().and_then(quote_stored);
+    let track = action_track(reading, id, p);
+    let name = label(track);
+    if p.approved_by.is_some() {
+        let line = format!(
+            "After approval by {}, the policy decided {} for {name}: {}.",
+            or_dash(quote_opt(p.approved_by.as_ref())),
+            decided.outcome,
+            decided.reason.trim_end_matches('.')
+        );
+        track.redecision = Some(decided);
+        return Some(line);
+    }
+    let line = match kind {
+        EventKind::ApprovalRequested => {
+            track.approval_requested = Some((id, expires));
+            format!(
+                "Proposed {name}; the policy asks for approval: {}.",
+                decided.reason.trim_end_matches('.')
+            )
+        }
+        EventKind::ActionDenied => format!(
+            "Proposed {name}; the policy refused it ({}): {}.",
+            decided.outcome,
+            decided.reason.trim_end_matches('.')
+        ),
+        _ => format!(
+            "Proposed {name}; the policy decided {}: {}.",
+            decided.outcome,
+            decided.reason.trim_end_matches('.')
+        ),
+    };
+    track.decision = Some(decided);
+    Some(line)
+}
+
+/// An allowed action refused at run time (the incident resolved first, or the re-decision
+/// after approval said no).
+fn action_not_run(reading: &mut Reading, id: i64, p: &ActionDecided) -> Option<String> {
+    let track = action_track(reading, id, p);
+    let reason = quote_opt(p.reason.as_ref())
+        .or_else(|| after_approval_reason(track))
+        .unwrap_or_else(|| "the policy refused it when asked again after approval".to_owned());
+    track.not_run = Some(Note {
+        event: id,
+        text: reason.clone(),
+    });
+    Some(format!("{} was not run: {reason}.", label(track)))
+}
+
+fn escalated(reading: &mut Reading, id: i64, p: &ActionDecided) -> Option<String> {
+    if let Some(decided) = &p.decision {
+        // Recorded escalated at decision time: an always-escalate class, or a target that
+        // could not be resolved.
+        let decided = decision(id, decided);
+        let track = action_track(reading, id, p);
+        let line = format!(
+            "Proposed {}; escalated to a human: {}.",
+            label(track),
+            decided.reason.trim_end_matches('.')
+        );
+        track.escalated = Some(Note {
+            event: id,
+            text: decided.reason.clone(),
+        });
+        track.decision = Some(decided);
+        return Some(line);
+    }
+    if p.action_id.is_some() {
+        let track = action_track(reading, id, p);
+        let reason = or_dash(quote_opt(p.reason.as_ref()).or_else(|| after_approval_reason(track)));
+        track.escalated = Some(Note {
+            event: id,
+            text: reason.clone(),
+        });
+        return Some(format!("Escalated {}: {reason}.", label(track)));
+    }
+    let reason = or_dash(quote_opt(p.reason.as_ref()));
+    reading.escalations.push(Note {
+        event: id,
+        text: reason.clone(),
+    });
+    Some(format!("Escalated to a human: {reason}."))
+}
+
+/// A dry-run, execution or verification (`what`), kept in the track's `slot`.
+fn action_stage(
+    reading: &mut Reading,
+    id: i64,
+    p: &ActionStage,
+    what: &str,
+    slot: fn(&mut ActionTrack) -> &mut Option<Stage>,
+) -> Option<String> {
+    let stage = stage(id, p);
+    let track = track(reading, p.action_id, None, None);
+    track.events.push(id);
+    let line = format!(
+        "{}: {what} {}{}",
+        label(track),
+        if stage.ok { "succeeded" } else { "FAILED" },
+        if stage.detail.is_empty() {
+            ".".to_owned()
+        } else {
+            format!(" — {}.", stage.detail.trim_end_matches('.'))
+        }
+    );
+    *slot(track) = Some(stage);
+    Some(line)
+}
+
+fn approved(reading: &mut Reading, id: i64, p: &Approved) -> Option<String> {
+    let by = or_dash(quote(&p.by));
+    let track = track(reading, p.action_id, None, None);
+    track.events.push(id);
+    let line = format!("{} approved by {by}.", label(track));
+    track.approved = Some(Note {
+        event: id,
+        text: by,
+    });
+    Some(line)
+}
+
+fn rejected(reading: &mut Reading, id: i64, p: &Rejected) -> Option<String> {
+    let by = or_dash(quote_opt(p.by.as_ref()));
+    let track = track(reading, p.action_id, None, None);
+    track.events.push(id);
+    let (note, line) = if p.expired.is_some() {
+        (
+            "expired".to_owned(),
+            format!("{}: the approval request expired.", label(track)),
+        )
+    } else {
+        (
+            format!("rejected by {by}"),
+            format!("{} rejected by {by}.", label(track)),
+        )
+    };
+    track.rejected = Some(Note {
+        event: id,
+        text: note,
+    });
+    Some(line)
+}
+
+fn investigation(p: &Investigation) -> String {
+    format!(
+        "The LLM investigation stopped ({}) after {} tool calls.",
+        or_dash(quote(&p.stop)),
+        p.tool_calls
+    )
+}
+
+fn finished(reading: &mut Reading, id: i64, p: &Final) -> Option<String> {
+    reading.finished = Some(id);
+    if p.outcome.as_deref() == Some("gave_up") {
+        let reason = or_dash(quote_opt(p.reason.as_ref()));
+        reading.gave_up = Some(Note {
+            event: id,
+            text: reason.clone(),
+        });
+        return Some(format!("The runbook job gave up: {reason}."));
+    }
+    Some(match quote_opt(p.runbook.as_ref()) {
+        Some(runbook) => format!("Runbook {runbook} finished."),
+        None => "The response finished.".to_owned(),
+    })
 }
