@@ -44,35 +44,51 @@ async fn call(app: &axum::Router, method: &str, uri: &str, body: Value) -> (Stat
     (status, value)
 }
 
+/// The application's HTTP surface over `store`, stamped by `clock`, analysed by `analyst`.
+fn app(
+    store: Arc<Store>,
+    clock: Arc<ManualClock>,
+    analyst: Arc<Analyst>,
+    max_body_bytes: usize,
+) -> axum::Router {
+    let state = AppState {
+        store,
+        clock,
+        metrics: Arc::new(Metrics::new()),
+        auth: Arc::new(AuthConfig::default()),
+        wake_workers: Arc::new(Notify::new()),
+        wake_responder: Arc::new(Notify::new()),
+        analyst,
+        tuning: Arc::new(TuningConfig::default()),
+        silences: None,
+        max_clock_skew: nightwatch_core::parse::skew::DEFAULT_MAX_CLOCK_SKEW,
+    };
+    router(state, max_body_bytes)
+}
+
+/// A migrated store on `url` and a template analyst over the built-in runbooks.
+async fn store_and_analyst(url: &str) -> (Arc<Store>, Arc<Analyst>) {
+    let store = Arc::new(
+        Store::open(url, FingerprintConfig::default())
+            .await
+            .unwrap(),
+    );
+    store.migrate().await.unwrap();
+    let analyst = Arc::new(Analyst {
+        store: store.clone(),
+        library: Arc::new(Library::load(&[]).unwrap()),
+        llm: None,
+    });
+    (store, analyst)
+}
+
 #[tokio::test]
 async fn an_alert_becomes_an_analysed_incident_in_process() {
     for (backend, url, _guard) in nightwatch_testkit::both_backends("inprocess").await {
-        let store = Arc::new(
-            Store::open(&url, FingerprintConfig::default())
-                .await
-                .unwrap(),
-        );
-        store.migrate().await.unwrap();
+        let (store, analyst) = store_and_analyst(&url).await;
         let clock = Arc::new(ManualClock::new(at("2026-11-25T10:05:00Z")));
-        let library = Arc::new(Library::load(&[]).unwrap());
-        let analyst = Arc::new(Analyst {
-            store: store.clone(),
-            library: library.clone(),
-            llm: None,
-        });
-        let state = AppState {
-            store: store.clone(),
-            clock: clock.clone(),
-            metrics: Arc::new(Metrics::new()),
-            auth: Arc::new(AuthConfig::default()),
-            wake_workers: Arc::new(Notify::new()),
-            wake_responder: Arc::new(Notify::new()),
-            analyst: analyst.clone(),
-            tuning: Arc::new(TuningConfig::default()),
-            silences: None,
-            max_clock_skew: nightwatch_core::parse::skew::DEFAULT_MAX_CLOCK_SKEW,
-        };
-        let app = router(state, 1 << 20);
+        let library = analyst.library.clone();
+        let app = app(store.clone(), clock.clone(), analyst.clone(), 1 << 20);
 
         let labels = json!({"alertname": "KubePodCrashLooping", "namespace": "shop", "pod": "web-1", "severity": "warning"});
         let body = nightwatch_testkit::webhook_body(
@@ -151,33 +167,9 @@ async fn an_alert_becomes_an_analysed_incident_in_process() {
 #[tokio::test]
 async fn a_start_time_from_the_far_future_does_not_shadow_later_alerts() {
     let (url, _guard) = nightwatch_testkit::fresh_sqlite_url();
-    let store = Arc::new(
-        Store::open(&url, FingerprintConfig::default())
-            .await
-            .unwrap(),
-    );
-    store.migrate().await.unwrap();
+    let (store, analyst) = store_and_analyst(&url).await;
     let clock = Arc::new(ManualClock::new(at("2026-11-25T10:05:00Z")));
-    let analyst = Arc::new(Analyst {
-        store: store.clone(),
-        library: Arc::new(Library::load(&[]).unwrap()),
-        llm: None,
-    });
-    let app = router(
-        AppState {
-            store: store.clone(),
-            clock: clock.clone(),
-            metrics: Arc::new(Metrics::new()),
-            auth: Arc::new(AuthConfig::default()),
-            wake_workers: Arc::new(Notify::new()),
-            wake_responder: Arc::new(Notify::new()),
-            analyst,
-            tuning: Arc::new(TuningConfig::default()),
-            silences: None,
-            max_clock_skew: nightwatch_core::parse::skew::DEFAULT_MAX_CLOCK_SKEW,
-        },
-        1 << 20,
-    );
+    let app = app(store.clone(), clock.clone(), analyst, 1 << 20);
     let labels = json!({"alertname": "NodeDown", "node": "n1", "severity": "critical"});
     let far = at("9999-01-01T00:00:00Z");
     let post = |body: Value| call(&app, "POST", "/webhook/alertmanager", body);
@@ -217,33 +209,9 @@ async fn a_start_time_from_the_far_future_does_not_shadow_later_alerts() {
 #[tokio::test]
 async fn every_error_answers_in_one_json_shape() {
     let (url, _guard) = nightwatch_testkit::fresh_sqlite_url();
-    let store = Arc::new(
-        Store::open(&url, FingerprintConfig::default())
-            .await
-            .unwrap(),
-    );
-    store.migrate().await.unwrap();
+    let (store, analyst) = store_and_analyst(&url).await;
     let clock = Arc::new(ManualClock::new(at("2026-11-25T10:05:00Z")));
-    let analyst = Arc::new(Analyst {
-        store: store.clone(),
-        library: Arc::new(Library::load(&[]).unwrap()),
-        llm: None,
-    });
-    let app = router(
-        AppState {
-            store,
-            clock,
-            metrics: Arc::new(Metrics::new()),
-            auth: Arc::new(AuthConfig::default()),
-            wake_workers: Arc::new(Notify::new()),
-            wake_responder: Arc::new(Notify::new()),
-            analyst,
-            tuning: Arc::new(TuningConfig::default()),
-            silences: None,
-            max_clock_skew: nightwatch_core::parse::skew::DEFAULT_MAX_CLOCK_SKEW,
-        },
-        1024,
-    );
+    let app = app(store.clone(), clock.clone(), analyst, 1024);
     let cases = [
         ("GET", "/api/incidents/not-a-number", Value::Null, 400),
         (
