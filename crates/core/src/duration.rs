@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 /// A duration value nightwatch cannot use, with the key it was given under.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{key} = {value}: {reason}")]
 pub struct DurationError {
     pub key: String,

@@ -5,6 +5,7 @@
 //! observability sources) retries through these, so one request is paced the same way wherever
 //! it goes; the adapters keep only the I/O (sending, sleeping on tokio's clock).
 
+use crate::duration::{DurationError, duration_or_seconds};
 use serde::Deserialize;
 use std::time::Duration;
 
@@ -32,6 +33,60 @@ impl Default for RetrySettings {
             max_backoff_ms: 60_000,
             timeout_secs: None,
         }
+    }
+}
+
+/// The configuration file's shape of [`RetrySettings`]: durations spelled one way (`"500ms"`,
+/// `"30s"`, `"1m"`); the older `initial_backoff_ms`, `max_backoff_ms` and `timeout_secs` still
+/// load, each noted as deprecated. Unknown keys are refused.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetryConfig {
+    pub max_attempts: Option<u32>,
+    pub initial_backoff: Option<String>,
+    pub max_backoff: Option<String>,
+    /// Per-attempt timeout; unset: the client's own default.
+    pub timeout: Option<String>,
+    /// Deprecated spellings of the three durations above.
+    pub initial_backoff_ms: Option<u64>,
+    pub max_backoff_ms: Option<u64>,
+    pub timeout_secs: Option<u64>,
+}
+
+impl RetryConfig {
+    /// The settings, with defaults for what is not given; `section` names the keys in errors
+    /// and in the deprecation notices pushed onto `notices` (e.g. `llm.http`).
+    pub fn resolve(
+        &self,
+        section: &str,
+        notices: &mut Vec<String>,
+    ) -> Result<RetrySettings, DurationError> {
+        let key = |name: &str| format!("{section}.{name}");
+        let millis = |ms: Option<u64>| ms.map(|ms| ms as f64 / 1000.0);
+        let defaults = RetrySettings::default();
+        let initial = duration_or_seconds(
+            (&key("initial_backoff"), self.initial_backoff.as_deref()),
+            (&key("initial_backoff_ms"), millis(self.initial_backoff_ms)),
+            notices,
+        )?;
+        let max = duration_or_seconds(
+            (&key("max_backoff"), self.max_backoff.as_deref()),
+            (&key("max_backoff_ms"), millis(self.max_backoff_ms)),
+            notices,
+        )?;
+        let timeout = duration_or_seconds(
+            (&key("timeout"), self.timeout.as_deref()),
+            (&key("timeout_secs"), self.timeout_secs.map(|s| s as f64)),
+            notices,
+        )?;
+        let as_millis = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        Ok(RetrySettings {
+            max_attempts: self.max_attempts.unwrap_or(defaults.max_attempts),
+            initial_backoff_ms: initial.map_or(defaults.initial_backoff_ms, as_millis),
+            max_backoff_ms: max.map_or(defaults.max_backoff_ms, as_millis),
+            // Whole seconds, never under one (see `RetrySettings::timeout`).
+            timeout_secs: timeout.map(|d| d.as_secs().max(1)),
+        })
     }
 }
 
@@ -187,5 +242,69 @@ mod tests {
         }
         let e = Outer(std::io::Error::other("connection refused"));
         assert_eq!(error_chain(&e), "error sending request: connection refused");
+    }
+
+    #[test]
+    fn the_file_shape_spells_durations_once_and_still_reads_the_old_keys() {
+        let mut notices = Vec::new();
+        let new: RetryConfig = toml_like(&[
+            ("max_attempts", serde_json::json!(2)),
+            ("initial_backoff", serde_json::json!("250ms")),
+            ("max_backoff", serde_json::json!("30s")),
+            ("timeout", serde_json::json!("1m")),
+        ]);
+        let settings = new.resolve("llm.http", &mut notices).unwrap();
+        assert_eq!(
+            settings,
+            RetrySettings {
+                max_attempts: 2,
+                initial_backoff_ms: 250,
+                max_backoff_ms: 30_000,
+                timeout_secs: Some(60),
+            }
+        );
+        assert!(notices.is_empty());
+        let old: RetryConfig = toml_like(&[
+            ("initial_backoff_ms", serde_json::json!(500)),
+            ("max_backoff_ms", serde_json::json!(30000)),
+            ("timeout_secs", serde_json::json!(60)),
+        ]);
+        let settings = old.resolve("llm.http", &mut notices).unwrap();
+        assert_eq!(
+            (settings.initial_backoff_ms, settings.max_backoff_ms),
+            (500, 30_000)
+        );
+        assert_eq!(
+            (settings.timeout_secs, settings.max_attempts),
+            (Some(60), 4)
+        );
+        assert_eq!(
+            notices,
+            [
+                "llm.http.initial_backoff_ms is deprecated: write initial_backoff = \"500ms\"",
+                "llm.http.max_backoff_ms is deprecated: write max_backoff = \"30s\"",
+                "llm.http.timeout_secs is deprecated: write timeout = \"1m\"",
+            ]
+        );
+        assert_eq!(
+            RetryConfig::default().resolve("x", &mut notices).unwrap(),
+            RetrySettings::default()
+        );
+        let both: RetryConfig = toml_like(&[
+            ("timeout", serde_json::json!("1m")),
+            ("timeout_secs", serde_json::json!(60)),
+        ]);
+        assert!(both.resolve("llm.http", &mut notices).is_err());
+        assert!(
+            serde_json::from_value::<RetryConfig>(serde_json::json!({"timeout_ms": 5})).is_err()
+        );
+    }
+
+    fn toml_like(pairs: &[(&str, serde_json::Value)]) -> RetryConfig {
+        let map: serde_json::Map<String, serde_json::Value> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect();
+        serde_json::from_value(serde_json::Value::Object(map)).unwrap()
     }
 }

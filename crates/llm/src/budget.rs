@@ -43,6 +43,47 @@ impl Budget {
     }
 }
 
+/// The configuration file's shape of a [`Budget`] (`[llm.budget]`): the wall time spelled as a
+/// duration (`max_wall = "2m"`); the older `max_wall_secs` still loads, noted as deprecated.
+/// What is not given keeps [`Budget::default`]'s limit.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BudgetConfig {
+    pub max_steps: Option<u32>,
+    pub max_input_tokens: Option<u64>,
+    pub max_output_tokens: Option<u64>,
+    pub max_wall: Option<String>,
+    pub max_cost_usd: Option<f64>,
+    /// Deprecated spelling of `max_wall`, in seconds.
+    pub max_wall_secs: Option<u64>,
+}
+
+impl BudgetConfig {
+    pub fn resolve(
+        &self,
+        section: &str,
+        notices: &mut Vec<String>,
+    ) -> Result<Budget, nightwatch_core::duration::DurationError> {
+        let defaults = Budget::default();
+        let wall = nightwatch_core::duration::duration_or_seconds(
+            (&format!("{section}.max_wall"), self.max_wall.as_deref()),
+            (
+                &format!("{section}.max_wall_secs"),
+                self.max_wall_secs.map(|s| s as f64),
+            ),
+            notices,
+        )?;
+        Ok(Budget {
+            max_steps: self.max_steps.or(defaults.max_steps),
+            max_input_tokens: self.max_input_tokens.or(defaults.max_input_tokens),
+            max_output_tokens: self.max_output_tokens.or(defaults.max_output_tokens),
+            // Whole seconds, never under one.
+            max_wall_secs: wall.map(|d| d.as_secs().max(1)).or(defaults.max_wall_secs),
+            max_cost_usd: self.max_cost_usd.or(defaults.max_cost_usd),
+        })
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum BudgetKind {

@@ -4,11 +4,11 @@
 //! configured (nightwatch then writes analyses from templates). The environment is read through
 //! a lookup closure so tests need not touch the process's.
 
-use crate::budget::Budget;
+use crate::budget::BudgetConfig;
 use crate::investigator::{Investigator, InvestigatorConfig};
 use crate::pricing::PriceTable;
 use crate::provider::{AnthropicProvider, LlmError, OpenAiProvider, Provider};
-use nightwatch_core::retry::RetrySettings;
+use nightwatch_core::retry::{RetryConfig, RetrySettings};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -54,9 +54,9 @@ pub struct LlmSection {
     pub base_url: Option<String>,
     /// Send `max_completion_tokens` instead of `max_tokens` (OpenAI's reasoning models).
     pub max_completion_tokens: bool,
-    pub http: RetrySettings,
+    pub http: RetryConfig,
     pub max_tokens: Option<u32>,
-    pub budget: Option<Budget>,
+    pub budget: Option<BudgetConfig>,
     pub prices: Option<PriceTable>,
     pub max_tool_output_bytes: Option<usize>,
     pub max_repeats: Option<u32>,
@@ -86,6 +86,20 @@ pub enum ConfigError {
         "llm: OPENAI_API_KEY is required for OpenAI itself (set OPENAI_BASE_URL for a server that needs no key)"
     )]
     MissingOpenAiKey,
+    #[error("{0}")]
+    Duration(#[from] nightwatch_core::duration::DurationError),
+}
+
+impl LlmSection {
+    /// The deprecated keys this section uses, each with what to write instead (logged at start).
+    pub fn deprecations(&self) -> Vec<String> {
+        let mut notices = Vec::new();
+        let _ = self.http.resolve("llm.http", &mut notices);
+        if let Some(budget) = &self.budget {
+            let _ = budget.resolve("llm.budget", &mut notices);
+        }
+        notices
+    }
 }
 
 impl LlmConfig {
@@ -131,7 +145,10 @@ impl LlmConfig {
         let investigator = InvestigatorConfig {
             model,
             max_tokens: section.max_tokens.unwrap_or(defaults.max_tokens),
-            budget: section.budget.clone().unwrap_or(defaults.budget),
+            budget: match &section.budget {
+                Some(budget) => budget.resolve("llm.budget", &mut Vec::new())?,
+                None => defaults.budget,
+            },
             prices: section.prices.clone().unwrap_or(defaults.prices),
             max_tool_output_bytes: section
                 .max_tool_output_bytes
@@ -145,7 +162,7 @@ impl LlmConfig {
             api_key,
             base_url,
             max_completion_tokens: section.max_completion_tokens,
-            http: section.http.clone(),
+            http: section.http.resolve("llm.http", &mut Vec::new())?,
             anonymise: section.anonymise,
             investigator,
         }))

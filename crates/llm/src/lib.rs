@@ -23,7 +23,7 @@ pub mod transcript;
 pub mod truncate;
 
 pub use anonymise::{Anonymiser, NameKind};
-pub use budget::{Budget, BudgetKind, Spend};
+pub use budget::{Budget, BudgetConfig, BudgetKind, Spend};
 pub use config::{ApiKey, ConfigError, LlmConfig, LlmSection, ProviderKind};
 pub use investigator::{AnswerSource, Investigation, Investigator, InvestigatorConfig, Stop, Task};
 pub use message::{

@@ -211,6 +211,9 @@ impl Config {
         file.check()?;
         let mut deprecations = Vec::new();
         let (action_timings, nag_interval) = file.timings(&mut deprecations)?;
+        if let Some(section) = &file.llm {
+            deprecations.extend(section.deprecations());
+        }
         let (listen_flag, mode, kubeconfig) = match &cli.command {
             Command::Serve(args) => (args.listen, args.mode.clone(), args.kubeconfig.clone()),
             _ => (None, None, None),
@@ -425,7 +428,8 @@ secret = "s3cret"
         std::fs::write(
             &path,
             "[actions]\nverify_timeout_seconds = 150\nverify_interval_seconds = 1\n\
-             recheck_seconds = 5\n[notify.nag]\ninterval_seconds = 1",
+             recheck_seconds = 5\n[notify.nag]\ninterval_seconds = 1\n\
+             [llm.http]\ntimeout_secs = 60\n[llm.budget]\nmax_wall_secs = 90",
         )
         .unwrap();
         let cli =
@@ -452,6 +456,8 @@ secret = "s3cret"
                 "actions.verify_interval_seconds is deprecated: write verify_interval = \"1s\"",
                 "actions.recheck_seconds is deprecated: write recheck_after = \"5s\"",
                 "notify.nag.interval_seconds is deprecated: write interval = \"1s\"",
+                "llm.http.timeout_secs is deprecated: write timeout = \"1m\"",
+                "llm.budget.max_wall_secs is deprecated: write max_wall = \"1m 30s\"",
             ]
         );
     }
