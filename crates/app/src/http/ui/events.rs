@@ -254,3 +254,171 @@ fn analysis(p: &FreeForm) -> String {
         count("citations")
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nightwatch_core::event::EventKind;
+    use serde_json::json;
+
+    fn row(id: i64, kind: EventKind, payload: Value) -> EventRow {
+        EventRow {
+            id,
+            incident_id: 1,
+            at: "2026-11-25T10:00:00Z".parse().unwrap_or_default(),
+            kind,
+            actor: "nightwatch".to_owned(),
+            alert_id: None,
+            payload,
+        }
+    }
+
+    /// One timeline, every line the page shows for it, read whole from a file: what a reviewer
+    /// checks when a line's wording changes (`UPDATE_EXPECT=1` rewrites it).
+    #[test]
+    fn a_timeline_reads_as_its_lines() {
+        let request = json!({
+            "action": "increase_memory_limit",
+            "target": {"kind": "Deployment", "namespace": "shop", "name": "api"},
+            "args": {"factor": 1.5},
+        });
+        let decision = json!({
+            "outcome": "needs_approval", "class": "prod", "rule": "class_approval",
+            "reason": "prod needs a human",
+        });
+        let timeline = [
+            (
+                EventKind::Triggered,
+                json!({
+                    "alert_id": 7, "delivery_id": 3, "status": "firing",
+                    "starts_at": "2026-11-25T09:58:00Z", "source": "alertmanager",
+                    "labels": {"alertname": "KubePodOOMKilled"}, "annotations": {},
+                    "previous_incident_id": 2,
+                }),
+            ),
+            (
+                EventKind::Suppressed,
+                json!({
+                    "alert_id": 8, "delivery_id": 4, "status": "firing",
+                    "starts_at": "2026-11-25T09:58:00Z", "source": "alertmanager",
+                }),
+            ),
+            (
+                EventKind::Routed,
+                json!({
+                    "runbook": "RB_OOM", "basis": "alertname",
+                    "reason": "alertname KubePodOOMKilled is mapped to RB_OOM",
+                }),
+            ),
+            (
+                EventKind::ToolCall,
+                json!({
+                    "step": "oom", "tool": "check_oom", "args": {},
+                    "target": {"namespace": "shop", "pod": "api-1"},
+                }),
+            ),
+            (
+                EventKind::ToolResult,
+                json!({
+                    "step": "oom", "tool": "check_oom",
+                    "summary": "container app OOMKilled (exit 137), memory limit 128Mi",
+                    "data": {"oom_killed": true},
+                }),
+            ),
+            (
+                EventKind::StepSkipped,
+                json!({
+                    "step": "restart", "tool": "rollout_restart", "because": "gate closed",
+                }),
+            ),
+            (
+                EventKind::ApprovalRequested,
+                json!({
+                    "action_id": 4, "step": "raise", "request": request, "decision": decision,
+                    "expires_at": "2026-11-25T11:00:00Z",
+                }),
+            ),
+            (EventKind::Approved, json!({"action_id": 4, "by": "carol"})),
+            (
+                EventKind::ActionProposed,
+                json!({
+                    "action_id": 4, "request": request, "approved_by": "carol",
+                    "decision": {"outcome": "allow", "class": "prod", "rule": "approved",
+                                 "reason": "approved by carol"},
+                }),
+            ),
+            (
+                EventKind::ActionDryRun,
+                json!({
+                    "action_id": 4, "ok": true, "report": {"summary": "would set limit 192Mi"},
+                }),
+            ),
+            (
+                EventKind::ActionExecuted,
+                json!({
+                    "action_id": 4, "ok": true, "report": {"summary": "limit 128Mi → 192Mi"},
+                }),
+            ),
+            (
+                EventKind::ActionVerified,
+                json!({
+                    "action_id": 4, "ok": true,
+                    "verification": {"status": "confirmed", "summary": "rollout complete, no OOM"},
+                }),
+            ),
+            (
+                EventKind::Escalated,
+                json!({"step": "raise", "reason": "no fallback image"}),
+            ),
+            (
+                EventKind::Rejected,
+                json!({"action_id": 5, "expired": true}),
+            ),
+            (
+                EventKind::LlmRequest,
+                json!({
+                    "agent": "main", "call": 1, "model": "claude", "system": null,
+                    "text": "investigate", "tools": ["get_pod_status"], "tool_choice": "auto",
+                    "at_ms": 12,
+                }),
+            ),
+            (
+                EventKind::LlmResponse,
+                json!({"agent": "main", "error": "overloaded"}),
+            ),
+            (
+                EventKind::Investigation,
+                json!({
+                    "model": "claude", "stop": "answered", "source": "llm", "tool_calls": 2,
+                    "spend": {"steps": 3}, "answer": "the pod is out of memory",
+                }),
+            ),
+            (
+                EventKind::Final,
+                json!({
+                    "runbook": "RB_OOM", "steps_run": ["events", "oom", "raise"],
+                "steps_skipped": ["restart"],
+                "actions": [{"action": "increase_memory_limit", "outcome": "verified"}],
+                }),
+            ),
+            (EventKind::Acknowledged, json!({"by": "carol"})),
+            (
+                EventKind::Verdict,
+                json!({"by": "carol", "verdict": "real"}),
+            ),
+            (EventKind::Resolved, json!({"by": "carol", "manual": true})),
+            // A shape no reader knows is shown as its JSON, never dropped.
+            (EventKind::NotificationSent, json!(["not", "an", "object"])),
+        ];
+        let lines: Vec<String> = timeline
+            .into_iter()
+            .enumerate()
+            .map(|(i, (kind, payload))| {
+                let event = row(i as i64 + 1, kind, payload);
+                format!("{:<20} {}", kind.as_str(), event_details(&event))
+            })
+            .collect();
+        expect_test::expect_file!["test_data/timeline_lines.txt"]
+            .assert_eq(&(lines.join("\n") + "\n"));
+    }
+}
