@@ -8,20 +8,24 @@ use crate::investigate::{Llm, transcript_events};
 use chrono::{DateTime, Utc};
 use nightwatch_core::analysis::{Analysis, AnalysisInput, parse_llm_analysis, template_analysis};
 use nightwatch_core::event::EventKind;
+use nightwatch_core::event::payload::{self, Payload};
 use nightwatch_core::runbook::Library;
 use nightwatch_llm::Stop;
 use nightwatch_store::{EventRow, Store, StoreError};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use std::sync::Arc;
 
 use nightwatch_core::event::ACTOR;
 
-#[derive(Debug, thiserror::Error)]
-pub enum AnalysisWriteError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error("serialising the analysis: {0}")]
-    Serialise(#[from] serde_json::Error),
+/// Where an analysis came from; empty when no model is configured.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Provenance {
+    /// The model's `provider/model` label.
+    pub model: Option<String>,
+    /// What asking the model cost.
+    pub spend: Option<Value>,
+    /// Why the template wrote the analysis instead of the model.
+    pub fallback_reason: Option<String>,
 }
 
 /// Writes analyses; shared by the responder and the API.
@@ -34,8 +38,8 @@ pub struct Analyst {
 /// An analysis and where it came from, before it is stored.
 pub struct Written {
     pub analysis: Analysis,
-    /// `model`, `spend`, `fallback_reason`: merged into the event's payload.
-    pub provenance: Map<String, Value>,
+    /// Set on the event's payload.
+    pub provenance: Provenance,
     /// The model's exchange, as events to append before the analysis.
     pub transcript: Vec<(EventKind, Value)>,
 }
@@ -59,13 +63,13 @@ impl Analyst {
     /// Builds incident `incident_id`'s analysis and appends it (after the model's exchange,
     /// when a model wrote it); `None` when there is no such incident.
     ///
-    /// The event's payload is the serialised `Analysis` (`source`, `sections`, `citations`) plus
-    /// `markdown` and the provenance, so a reader needs no renderer.
+    /// The event's payload is a [`payload::Analysis`]: the analysis with its `markdown` and
+    /// provenance, so a reader needs no renderer.
     pub async fn write(
         &self,
         incident_id: i64,
         now: DateTime<Utc>,
-    ) -> Result<Option<EventRow>, AnalysisWriteError> {
+    ) -> Result<Option<EventRow>, StoreError> {
         let Some(input) = self.input(incident_id).await? else {
             return Ok(None);
         };
@@ -75,7 +79,7 @@ impl Analyst {
                 .append_incident_event(incident_id, kind, ACTOR, payload, now)
                 .await?;
         }
-        let payload = analysis_payload(&written.analysis, written.provenance)?;
+        let payload = analysis_payload(&written.analysis, written.provenance).to_json();
         let event = self
             .store
             .record_incident_event(incident_id, EventKind::Analysis, ACTOR, payload, now)
@@ -90,15 +94,17 @@ pub async fn compose(llm: Option<&Llm>, input: &AnalysisInput, now: DateTime<Utc
     let Some(llm) = llm else {
         return Written {
             analysis: template_analysis(input, now),
-            provenance: Map::new(),
+            provenance: Provenance::default(),
             transcript: Vec::new(),
         };
     };
     let (answer, names) = llm.write_analysis(input, now).await;
     let transcript = transcript_events(&answer.transcript, names.as_ref());
-    let mut provenance = Map::new();
-    provenance.insert("model".to_owned(), json!(llm.label));
-    provenance.insert("spend".to_owned(), json!(answer.spend));
+    let mut provenance = Provenance {
+        model: Some(llm.label.clone()),
+        spend: Some(json!(answer.spend)),
+        fallback_reason: None,
+    };
     let parsed = match &answer.stop {
         Stop::ProviderError { error } => Err(format!("the model could not be reached: {error}")),
         _ => parse_llm_analysis(&answer.answer, input)
@@ -108,7 +114,7 @@ pub async fn compose(llm: Option<&Llm>, input: &AnalysisInput, now: DateTime<Utc
         Ok(analysis) => analysis,
         Err(reason) => {
             tracing::warn!(incident = input.incident.id, %reason, "template analysis instead of the model's");
-            provenance.insert("fallback_reason".to_owned(), json!(reason));
+            provenance.fallback_reason = Some(reason);
             template_analysis(input, now)
         }
     };
@@ -120,16 +126,13 @@ pub async fn compose(llm: Option<&Llm>, input: &AnalysisInput, now: DateTime<Utc
 }
 
 /// The stored shape: the analysis, its Markdown, its provenance.
-pub fn analysis_payload(
-    analysis: &Analysis,
-    provenance: Map<String, Value>,
-) -> Result<Value, serde_json::Error> {
-    let mut payload = serde_json::to_value(analysis)?;
-    if let Some(object) = payload.as_object_mut() {
-        object.insert("markdown".to_owned(), analysis.to_markdown().into());
-        object.extend(provenance);
+pub fn analysis_payload(analysis: &Analysis, provenance: Provenance) -> payload::Analysis {
+    payload::Analysis {
+        model: provenance.model,
+        spend: provenance.spend,
+        fallback_reason: provenance.fallback_reason,
+        ..payload::Analysis::from(analysis)
     }
-    Ok(payload)
 }
 
 /// An analysis event as the API shows it: the payload with the event's id and time.

@@ -7,6 +7,7 @@ use crate::slack::{card, told_channels};
 use chrono::{DateTime, Utc};
 use nightwatch_core::Clock;
 use nightwatch_core::event::EventKind;
+use nightwatch_core::event::payload::{NotificationSent, Payload};
 use nightwatch_core::model::Severity;
 use nightwatch_notify::{DiscordClient, WebhookClient, incident_url};
 use nightwatch_store::{EventRow, Store, StoreError};
@@ -96,7 +97,7 @@ impl Broadcaster {
         {
             let card = card(&incident, None, &self.ui_base);
             match discord.post_incident(&card).await {
-                Ok(_) => self.record(event, "discord", json!({}), now).await?,
+                Ok(_) => self.record(event, "discord", None, now).await?,
                 Err(error) => tracing::warn!(incident = incident.id, %error, "discord post failed"),
             }
         }
@@ -110,34 +111,34 @@ impl Broadcaster {
                 "url": incident_url(&self.ui_base, incident.id),
             });
             match webhook.post(&body).await {
-                Ok(delivery) => {
-                    self.record(event, "webhook", json!({"delivery": delivery}), now)
-                        .await?
-                }
+                Ok(delivery) => self.record(event, "webhook", Some(delivery), now).await?,
                 Err(error) => tracing::warn!(incident = incident.id, %error, "webhook post failed"),
             }
         }
         Ok(())
     }
 
-    /// `channel` announced `event`; `extra` fields join the record.
+    /// `channel` announced `event` (the webhook's `delivery` id with it).
     async fn record(
         &self,
         event: &EventRow,
         channel: &str,
-        extra: serde_json::Value,
+        delivery: Option<String>,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let mut payload = json!({"channel": channel, "kind": "announce", "about_event": event.id});
-        if let (Some(payload), Some(extra)) = (payload.as_object_mut(), extra.as_object()) {
-            payload.extend(extra.clone());
-        }
+        let sent = NotificationSent {
+            channel: channel.to_owned(),
+            kind: "announce".to_owned(),
+            about_event: Some(event.id),
+            delivery,
+            ..NotificationSent::default()
+        };
         self.store
             .append_incident_event(
                 event.incident_id,
                 EventKind::NotificationSent,
                 nightwatch_core::event::ACTOR,
-                payload,
+                sent.to_json(),
                 now,
             )
             .await

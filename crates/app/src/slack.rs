@@ -8,7 +8,8 @@
 use chrono::{DateTime, Utc};
 use nightwatch_core::Clock;
 use nightwatch_core::escalation::{NagPolicy, NagRecord, NagStep, next_step};
-use nightwatch_core::event::EventKind;
+use nightwatch_core::event::payload::{NotificationSent, Payload};
+use nightwatch_core::event::{EventKind, EventPayload};
 use nightwatch_core::incident::{IncidentState, ManualChange, Verdict};
 use nightwatch_core::model::Severity;
 use nightwatch_notify::slack::{
@@ -18,7 +19,6 @@ use nightwatch_notify::slack::{
 use nightwatch_notify::{IncidentCard, PendingAction, SlackClient, SlackCommand, incident_url};
 use nightwatch_store::{ActionDecision, ActionState, IncidentRow, Store, StoreError};
 use serde::Deserialize;
-use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Notify, mpsc, watch};
@@ -141,9 +141,23 @@ pub async fn told_channels(
         .incident_events_of(event.incident_id, EventKind::NotificationSent)
         .await?
         .iter()
-        .filter(|sent| sent.payload["about_event"].as_i64() == Some(event.id))
-        .filter_map(|sent| sent.payload["channel"].as_str().map(str::to_owned))
+        .filter_map(|sent| match EventPayload::parse(sent.kind, &sent.payload) {
+            EventPayload::NotificationSent(told)
+                if told.about_event == Some(event.id) && !told.channel.is_empty() =>
+            {
+                Some(told.channel)
+            }
+            _ => None,
+        })
         .collect())
+}
+
+/// A Slack message's `notification_sent` record; each caller sets what the message told.
+fn slack_sent() -> NotificationSent {
+    NotificationSent {
+        channel: "slack".to_owned(),
+        ..NotificationSent::default()
+    }
 }
 
 /// The incident as the channels show it.
@@ -272,15 +286,15 @@ impl Notifier {
                     } else {
                         "reminder"
                     };
-                    self.event(
-                        incident.id,
-                        json!({
-                            "channel": "slack", "kind": kind, "nag": nag, "level": level,
-                            "target": self.targets.get(*level),
-                        }),
-                        now,
-                    )
-                    .await?;
+                    let sent = NotificationSent {
+                        kind: kind.to_owned(),
+                        nag: Some(*nag),
+                        level: Some(*level),
+                        // Written even past the configured targets (as `null`).
+                        target: Some(self.targets.get(*level).cloned()),
+                        ..slack_sent()
+                    };
+                    self.event(incident.id, sent, now).await?;
                 }
                 NagStep::Stop { .. } => {
                     self.refresh(&incident, &notification.channel, &notification.message_ts)
@@ -379,15 +393,14 @@ impl Notifier {
                 } else {
                     "approval"
                 };
-                self.event(
-                    incident.id,
-                    json!({
-                        "channel": "slack", "kind": what, "about_event": event.id,
-                        "action_id": pending.as_ref().map(|p| p.id),
-                    }),
-                    now,
-                )
-                .await?;
+                let sent = NotificationSent {
+                    kind: what.to_owned(),
+                    about_event: Some(event.id),
+                    // Written even with no pending action (as `null`).
+                    action_id: Some(pending.as_ref().map(|p| p.id)),
+                    ..slack_sent()
+                };
+                self.event(incident.id, sent, now).await?;
                 // The top message gets the Approve / Reject buttons too.
                 self.show(
                     &incident,
@@ -496,13 +509,13 @@ impl Notifier {
                 self.store
                     .record_notification(incident.id, &message.channel, &message.ts, &record, now)
                     .await?;
-                self.event(
-                    incident.id,
-                    json!({"channel": "slack", "kind": "announce",
-                    "slack_channel": message.channel, "ts": message.ts}),
-                    now,
-                )
-                .await
+                let sent = NotificationSent {
+                    kind: "announce".to_owned(),
+                    slack_channel: Some(message.channel),
+                    ts: Some(message.ts),
+                    ..slack_sent()
+                };
+                self.event(incident.id, sent, now).await
             }
             Err(error) => {
                 // Not recorded: announced on a later tick.
@@ -553,7 +566,7 @@ impl Notifier {
     async fn event(
         &self,
         incident_id: i64,
-        payload: serde_json::Value,
+        sent: NotificationSent,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         self.store
@@ -561,7 +574,7 @@ impl Notifier {
                 incident_id,
                 EventKind::NotificationSent,
                 ACTOR,
-                payload,
+                sent.to_json(),
                 now,
             )
             .await

@@ -1,7 +1,8 @@
 //! The application driven in-process, as a library: a store on each backend, a manual clock, no
 //! cluster and no model. A delivery goes through the HTTP router (ingest), the queue is worked,
 //! the responder routes and runs the runbook, the analyst writes the analysis, and the API reads
-//! it back — every timestamp from the injected clock. No process, no port, no sleep.
+//! it back — every timestamp from the injected clock. No process, no port, no sleep. Stored
+//! `notification_sent` and `analysis` rows read back through their typed payloads.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use axum::body::{Body, to_bytes};
@@ -12,7 +13,11 @@ use nightwatch_app::analysis::Analyst;
 use nightwatch_app::http::{AppState, AuthConfig, router};
 use nightwatch_app::metrics::Metrics;
 use nightwatch_app::respond::{RespondSettings, Responder};
+use nightwatch_app::slack::told_channels;
 use nightwatch_app::tuning::TuningConfig;
+use nightwatch_core::analysis::AnalysisSource;
+use nightwatch_core::event::payload::Payload;
+use nightwatch_core::event::{EventKind, EventPayload};
 use nightwatch_core::fingerprint::FingerprintConfig;
 use nightwatch_core::policy::PolicyConfig;
 use nightwatch_core::runbook::Library;
@@ -158,6 +163,79 @@ async fn an_alert_becomes_an_analysed_incident_in_process() {
         .await;
         assert_eq!(status, StatusCode::OK, "{backend}: {fresh}");
         assert_eq!(fresh["at"], json!(at("2026-11-25T11:05:00Z")), "{backend}");
+    }
+}
+
+/// What the timeline says was told keeps the notifier and the broadcaster from telling it again:
+/// `notification_sent` rows as each writer stored them (Slack's announcement and reminders name
+/// no event) are read back through their typed payload on each backend. The analysis the
+/// responder stored reads back as its typed payload too, and writes back the same text.
+#[tokio::test]
+async fn stored_notifications_and_analyses_read_back_typed() {
+    for (backend, url, _guard) in nightwatch_testkit::both_backends("told").await {
+        let (store, analyst) = store_and_analyst(&url).await;
+        let clock = Arc::new(ManualClock::new(at("2026-11-25T10:05:00Z")));
+        let app = app(store.clone(), clock.clone(), analyst.clone(), 1 << 20);
+        let labels = json!({"alertname": "KubePodCrashLooping", "namespace": "shop", "pod": "web-1", "severity": "critical"});
+        let body =
+            nightwatch_testkit::webhook_body(labels, json!({}), at("2026-11-25T10:00:00Z"), None);
+        assert_eq!(
+            call(&app, "POST", "/webhook/alertmanager", body).await.0,
+            StatusCode::OK
+        );
+        store.process_queue(clock.now()).await.unwrap();
+        let (_, page) = call(&app, "GET", "/api/incidents", Value::Null).await;
+        let id = page["incidents"][0]["id"].as_i64().unwrap();
+        let triggered = store
+            .incident_events_of(id, EventKind::Triggered)
+            .await
+            .unwrap()
+            .remove(0);
+        let other = triggered.id + 1000;
+        let sent = [
+            json!({"channel": "slack", "kind": "announce", "slack_channel": "C1", "ts": "1.2"}),
+            json!({"channel": "slack", "kind": "reminder", "nag": 1, "level": 0, "target": null}),
+            json!({"channel": "discord", "kind": "announce", "about_event": triggered.id}),
+            json!({"channel": "webhook", "kind": "announce", "about_event": other, "delivery": "a-0"}),
+            json!({"channel": "slack", "kind": "escalated", "about_event": triggered.id, "action_id": null}),
+        ];
+        for payload in sent {
+            store
+                .append_incident_event(
+                    id,
+                    EventKind::NotificationSent,
+                    "nightwatch",
+                    payload,
+                    clock.now(),
+                )
+                .await
+                .unwrap();
+        }
+        assert_eq!(
+            told_channels(&store, &triggered).await.unwrap(),
+            ["discord", "slack"],
+            "{backend}"
+        );
+
+        let event = analyst.write(id, clock.now()).await.unwrap().unwrap();
+        let stored = store.latest_analysis(id).await.unwrap().unwrap();
+        assert_eq!(stored.id, event.id, "{backend}");
+        let EventPayload::Analysis(analysis) = EventPayload::parse(stored.kind, &stored.payload)
+        else {
+            panic!("{backend}: the analysis reads as one: {}", stored.payload);
+        };
+        assert_eq!(
+            analysis.to_json().to_string(),
+            stored.payload.to_string(),
+            "{backend}"
+        );
+        let report = analysis.analysis().expect("a known source");
+        assert_eq!(report.source, AnalysisSource::Template, "{backend}");
+        assert_eq!(analysis.markdown, report.to_markdown(), "{backend}");
+        assert!(
+            analysis.model.is_none() && analysis.fallback_reason.is_none(),
+            "{backend}"
+        );
     }
 }
 

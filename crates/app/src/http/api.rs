@@ -1,7 +1,7 @@
 //! The JSON API.
 
 use super::{ApiError, AppState};
-use crate::analysis::{AnalysisWriteError, analysis_view};
+use crate::analysis::analysis_view;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
@@ -144,12 +144,11 @@ fn not_found(id: i64) -> ApiError {
 
 /// Writes a fresh analysis event from the incident's current timeline and history.
 pub(super) async fn regenerate(state: &AppState, id: i64) -> Result<EventRow, ApiError> {
-    match state.analyst.write(id, state.clock.now()).await {
-        Ok(Some(event)) => Ok(event),
-        Ok(None) => Err(not_found(id)),
-        Err(AnalysisWriteError::Store(error)) => Err(error.into()),
-        Err(error) => Err(ApiError::internal(error.to_string())),
-    }
+    state
+        .analyst
+        .write(id, state.clock.now())
+        .await?
+        .ok_or_else(|| not_found(id))
 }
 
 pub async fn regenerate_analysis(

@@ -12,8 +12,8 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::{DateTime, Utc};
 use events::{event_details, event_full_text};
-use nightwatch_core::analysis::{Analysis, AnalysisSource};
-use nightwatch_core::event::EventKind;
+use nightwatch_core::analysis::AnalysisSource;
+use nightwatch_core::event::{EventKind, EventPayload};
 use nightwatch_core::incident::{IncidentState, ManualChange, Verdict};
 use nightwatch_store::{ActionState, EventRow, IncidentRow};
 use serde::Deserialize;
@@ -221,7 +221,11 @@ impl AnalysisView {
     /// `None` when the payload is not an analysis (cut by the payload bound, say): the
     /// timeline still shows the raw event.
     fn new(event: &EventRow) -> Option<AnalysisView> {
-        let analysis: Analysis = serde_json::from_value(event.payload.clone()).ok()?;
+        let EventPayload::Analysis(payload) = EventPayload::parse(event.kind, &event.payload)
+        else {
+            return None;
+        };
+        let analysis = payload.analysis()?;
         Some(AnalysisView {
             event_id: event.id,
             at: event.at.to_rfc3339(),

@@ -138,10 +138,16 @@ fn incident_report(case: &Case, detail: &IncidentDetail) -> IncidentReport {
             | EventPayload::Unparsed(EventKind::Investigation, _) => {
                 report.investigation = Some(p.clone())
             }
-            EventPayload::Analysis(_) | EventPayload::Unparsed(EventKind::Analysis, _) => {
-                report.analysis_source = Some(text(p, "source"));
-                report.analysis_fallback = p["fallback_reason"].as_str().map(str::to_owned);
-                report.analysis = Some(text(p, "markdown"));
+            EventPayload::Analysis(analysis) => {
+                report.analysis_source = Some(analysis.source);
+                report.analysis_fallback = analysis.fallback_reason;
+                report.analysis = Some(analysis.markdown);
+            }
+            // Not even an object, yet an analysis was written: shown as an empty one.
+            EventPayload::Unparsed(EventKind::Analysis, _) => {
+                report.analysis_source = Some(String::new());
+                report.analysis_fallback = None;
+                report.analysis = Some(String::new());
             }
             _ => {}
         }

@@ -15,6 +15,7 @@
 
 use super::EventKind;
 use crate::action::ActionRequest;
+use crate::analysis::{AnalysisSource, Citation, Section};
 use crate::runbook::Route;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -385,14 +386,101 @@ pub struct Final {
     pub recheck: Option<i64>,
 }
 
-/// Kinds whose payload is still read and written as a free-form object (the analysis is the
-/// serialized `Analysis` plus provenance; notifications are written by each notifier).
+/// An incident's analysis as written: the serialized [`crate::analysis::Analysis`] (`source`,
+/// `sections`, `citations`, and `unverified_citations` when there are any), its `markdown` so a
+/// reader needs no renderer, and — when a model was configured — where it came from: `model`,
+/// `spend`, and `fallback_reason` when the template stood in for the model's answer.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct FreeForm(pub Map<String, Value>);
+#[serde(default)]
+pub struct Analysis {
+    /// `template` or `llm` ([`AnalysisSource`] as it serializes), kept as written so a source a
+    /// later version adds still reads.
+    pub source: String,
+    pub sections: Vec<Section>,
+    pub citations: Vec<Citation>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unverified_citations: Vec<Citation>,
+    pub markdown: String,
+    /// The model's `provider/model` label.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// What the model's attempt cost (the LLM crate's `Spend`, kept as written).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spend: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fallback_reason: Option<String>,
+}
 
-pub type Analysis = FreeForm;
-pub type NotificationSent = FreeForm;
+impl From<&crate::analysis::Analysis> for Analysis {
+    /// The analysis with its Markdown; the writer adds the provenance.
+    fn from(analysis: &crate::analysis::Analysis) -> Analysis {
+        Analysis {
+            source: stored(&analysis.source)
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            sections: analysis.sections.clone(),
+            citations: analysis.citations.clone(),
+            unverified_citations: analysis.unverified_citations.clone(),
+            markdown: analysis.to_markdown(),
+            ..Analysis::default()
+        }
+    }
+}
+
+impl Analysis {
+    /// The analysis itself; `None` when the source is not one this version knows (a payload cut
+    /// by the size bound has none), so a reader does not show an empty or foreign analysis as
+    /// one of its own.
+    pub fn analysis(&self) -> Option<crate::analysis::Analysis> {
+        let source: AnalysisSource =
+            serde_json::from_value(Value::String(self.source.clone())).ok()?;
+        Some(crate::analysis::Analysis {
+            source,
+            sections: self.sections.clone(),
+            citations: self.citations.clone(),
+            unverified_citations: self.unverified_citations.clone(),
+        })
+    }
+}
+
+/// A message a channel sent about an incident. Shapes written: Slack's announcement
+/// (`slack_channel`, `ts`); its reminders (`nag`, `level`, `target` — `null` when no target is
+/// configured for that level); its thread posts about an escalation or an approval request
+/// (`about_event`, `action_id` — `null` with no pending action); and the broadcaster's
+/// announcements on Discord and the webhook (`about_event`, and the webhook's `delivery` id).
+/// Readers find what was already told by `about_event` and `channel`, so a restart does not tell
+/// it twice.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NotificationSent {
+    /// `slack`, `discord` or `webhook`.
+    pub channel: String,
+    /// `announce`, `reminder`, `escalation` (a reminder that moves to the next target),
+    /// `escalated` or `approval`.
+    pub kind: String,
+    /// The event the message told.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub about_event: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none", deserialize_with = "present")]
+    pub action_id: Option<Option<i64>>,
+    /// Which reminder this is, counted over all targets.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nag: Option<u32>,
+    /// The escalation level: an index into the configured targets.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub level: Option<usize>,
+    /// Who the reminder mentioned.
+    #[serde(skip_serializing_if = "Option::is_none", deserialize_with = "present")]
+    pub target: Option<Option<String>>,
+    /// The Slack channel id the announcement went to, and its message's `ts`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slack_channel: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ts: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<String>,
+}
 
 impl Payload for Triggered {}
 impl Payload for Suppressed {}
@@ -413,7 +501,8 @@ impl Payload for LlmRequest {}
 impl Payload for LlmResponse {}
 impl Payload for Investigation {}
 impl Payload for Final {}
-impl Payload for FreeForm {}
+impl Payload for Analysis {}
+impl Payload for NotificationSent {}
 
 /// Reads what fits of a payload that does not parse whole: each key is kept only if it parses
 /// alone (the structs read missing keys as defaults), so one retyped key costs that key, not

@@ -4,7 +4,7 @@
 
 use nightwatch_core::event::EventPayload;
 use nightwatch_core::event::payload::{
-    ActionDecided, ActionStage, Final, FreeForm, Investigation, LlmRequest, LlmResponse, ToolCall,
+    ActionDecided, ActionStage, Analysis, Final, Investigation, LlmRequest, LlmResponse, ToolCall,
     ToolResult, Triggered,
 };
 use nightwatch_store::EventRow;
@@ -245,13 +245,12 @@ fn runbook_done(p: &Final) -> String {
 }
 
 /// The text itself is shown above the timeline; its payload would be a wall of JSON here.
-fn analysis(p: &FreeForm) -> String {
-    let count = |key: &str| p.0.get(key).and_then(Value::as_array).map_or(0, Vec::len);
+fn analysis(p: &Analysis) -> String {
     format!(
         "{} analysis: {} sections, {} citations",
-        p.0.get("source").and_then(Value::as_str).unwrap_or(""),
-        count("sections"),
-        count("citations")
+        p.source,
+        p.sections.len(),
+        p.citations.len()
     )
 }
 
@@ -399,6 +398,21 @@ mod tests {
                     "runbook": "RB_OOM", "steps_run": ["events", "oom", "raise"],
                 "steps_skipped": ["restart"],
                 "actions": [{"action": "increase_memory_limit", "outcome": "verified"}],
+                }),
+            ),
+            (
+                EventKind::Analysis,
+                json!({
+                    "source": "template",
+                    "sections": [
+                        {"title": "Summary", "body": "api ran out of memory [event 5]."},
+                        {"title": "Action", "body": "The limit was raised [event 11]."},
+                    ],
+                    "citations": [
+                        {"section": "Summary", "event_id": 5},
+                        {"section": "Action", "event_id": 11},
+                    ],
+                    "markdown": "## Summary\n\napi ran out of memory [event 5].\n\n## Action\n\nThe limit was raised [event 11].\n",
                 }),
             ),
             (EventKind::Acknowledged, json!({"by": "carol"})),

@@ -25,6 +25,22 @@ fn decision() -> PolicyDecision {
     }
 }
 
+/// A template analysis citing one event.
+fn report() -> crate::analysis::Analysis {
+    crate::analysis::Analysis {
+        source: crate::analysis::AnalysisSource::Template,
+        sections: vec![Section {
+            title: "Summary".to_owned(),
+            body: "Crash loop [event 3].".to_owned(),
+        }],
+        citations: vec![Citation {
+            section: "Summary".to_owned(),
+            event_id: 3,
+        }],
+        unverified_citations: Vec::new(),
+    }
+}
+
 /// One sample per kind with the JSON the writer used to build with `json!`.
 fn samples() -> Vec<(EventPayload, Value)> {
     let request_json = json!({
@@ -277,19 +293,33 @@ fn samples() -> Vec<(EventPayload, Value)> {
             }),
         ),
         (
-            EventPayload::Analysis(FreeForm(
-                json!({"source": "template", "markdown": "# x"})
-                    .as_object()
-                    .unwrap()
-                    .clone(),
-            )),
-            json!({"source": "template", "markdown": "# x"}),
+            EventPayload::Analysis(Analysis {
+                model: Some("anthropic/claude".to_owned()),
+                spend: Some(json!({"steps": 1, "cost_usd": 0.01})),
+                fallback_reason: Some("the model's answer was not usable: empty".to_owned()),
+                ..Analysis::from(&report())
+            }),
+            json!({
+                "source": "template",
+                "sections": [{"title": "Summary", "body": "Crash loop [event 3]."}],
+                "citations": [{"section": "Summary", "event_id": 3}],
+                "markdown": "## Summary\n\nCrash loop [event 3].\n",
+                "model": "anthropic/claude", "spend": {"steps": 1, "cost_usd": 0.01},
+                "fallback_reason": "the model's answer was not usable: empty",
+            }),
         ),
         (
-            EventPayload::NotificationSent(FreeForm(
-                json!({"channel": "slack"}).as_object().unwrap().clone(),
-            )),
-            json!({"channel": "slack"}),
+            EventPayload::NotificationSent(NotificationSent {
+                channel: "slack".to_owned(),
+                kind: "announce".to_owned(),
+                slack_channel: Some("C123".to_owned()),
+                ts: Some("1700000000.000100".to_owned()),
+                ..NotificationSent::default()
+            }),
+            json!({
+                "channel": "slack", "kind": "announce", "slack_channel": "C123",
+                "ts": "1700000000.000100",
+            }),
         ),
         (
             EventPayload::Final(Final {
@@ -399,6 +429,53 @@ fn more_writer_shapes_round_trip() {
                 "recheck_at": "2026-01-02T03:06:05Z", "recheck": 1,
             }),
         ),
+        // A model's analysis with a citation of an event the timeline lacks, and the template's
+        // with no model configured.
+        (
+            EventKind::Analysis,
+            json!({
+                "source": "llm",
+                "sections": [{"title": "Summary", "body": "OOM [event 99]."}],
+                "citations": [],
+                "unverified_citations": [{"section": "Summary", "event_id": 99}],
+                "markdown": "## Summary\n\nOOM [event 99].\n",
+                "model": "openai/gpt", "spend": {"steps": 2, "input_tokens": 900},
+            }),
+        ),
+        (
+            EventKind::Analysis,
+            json!({"source": "template", "sections": [], "citations": [], "markdown": ""}),
+        ),
+        // Slack's reminders (the target is `null` past the configured ones) and its thread posts
+        // (`action_id` is `null` with no pending action).
+        (
+            EventKind::NotificationSent,
+            json!({"channel": "slack", "kind": "reminder", "nag": 1, "level": 0, "target": "<!here>"}),
+        ),
+        (
+            EventKind::NotificationSent,
+            json!({"channel": "slack", "kind": "escalation", "nag": 4, "level": 1, "target": null}),
+        ),
+        (
+            EventKind::NotificationSent,
+            json!({"channel": "slack", "kind": "escalated", "about_event": 12, "action_id": null}),
+        ),
+        (
+            EventKind::NotificationSent,
+            json!({"channel": "slack", "kind": "approval", "about_event": 13, "action_id": 4}),
+        ),
+        // The broadcaster's announcements.
+        (
+            EventKind::NotificationSent,
+            json!({"channel": "discord", "kind": "announce", "about_event": 1}),
+        ),
+        (
+            EventKind::NotificationSent,
+            json!({
+                "channel": "webhook", "kind": "announce", "about_event": 1,
+                "delivery": "18c4f2a9b1e-0",
+            }),
+        ),
     ];
     for (kind, old) in shapes {
         let parsed = EventPayload::parse(kind, &old);
@@ -406,8 +483,122 @@ fn more_writer_shapes_round_trip() {
             !matches!(parsed, EventPayload::Unparsed(..)),
             "{kind} did not parse: {old}"
         );
-        assert_eq!(parsed.to_json(), old, "{kind}");
+        // The same text, byte for byte: same keys, same order, same value types.
+        assert_eq!(parsed.to_json().to_string(), old.to_string(), "{kind}");
     }
+}
+
+/// The analysis payload as the app built it before the struct: the serialized analysis, then
+/// `markdown`, then the provenance keys in the order they were inserted.
+fn old_analysis_writer(
+    analysis: &crate::analysis::Analysis,
+    provenance: &[(&str, Value)],
+) -> Value {
+    let mut payload = serde_json::to_value(analysis).unwrap();
+    let object = payload.as_object_mut().unwrap();
+    object.insert("markdown".to_owned(), analysis.to_markdown().into());
+    for (key, value) in provenance {
+        object.insert((*key).to_owned(), value.clone());
+    }
+    payload
+}
+
+#[test]
+fn the_analysis_payload_is_the_old_writers() {
+    let mut unverified = report();
+    unverified.source = crate::analysis::AnalysisSource::Llm;
+    unverified.unverified_citations = vec![Citation {
+        section: "Summary".to_owned(),
+        event_id: 99,
+    }];
+    let spend = json!({"steps": 2, "input_tokens": 900, "cost_usd": 0.0123});
+    let cases = [
+        (report(), vec![]),
+        (
+            unverified.clone(),
+            vec![("model", json!("openai/gpt")), ("spend", spend.clone())],
+        ),
+        (
+            report(),
+            vec![
+                ("model", json!("openai/gpt")),
+                ("spend", spend.clone()),
+                (
+                    "fallback_reason",
+                    json!("the model could not be reached: 503"),
+                ),
+            ],
+        ),
+    ];
+    for (analysis, provenance) in cases {
+        let text = |key: &str| {
+            provenance
+                .iter()
+                .find(|(name, _)| *name == key)
+                .map(|(_, value)| value.clone())
+        };
+        let typed = Analysis {
+            model: text("model").and_then(|v| v.as_str().map(str::to_owned)),
+            spend: text("spend"),
+            fallback_reason: text("fallback_reason").and_then(|v| v.as_str().map(str::to_owned)),
+            ..Analysis::from(&analysis)
+        };
+        let old = old_analysis_writer(&analysis, &provenance);
+        assert_eq!(typed.to_json().to_string(), old.to_string());
+        // And the analysis reads back out of its payload.
+        let EventPayload::Analysis(read) = EventPayload::parse(EventKind::Analysis, &old) else {
+            panic!("an analysis reads as one");
+        };
+        assert_eq!(read, typed);
+        assert_eq!(read.analysis(), Some(analysis));
+    }
+}
+
+#[test]
+fn an_analysis_without_a_known_source_is_not_one() {
+    // Cut by the payload bound: every key is gone but the marker's.
+    let cut = json!({"truncated": true, "original_bytes": 70000, "head": "{\"source\": \"llm\""});
+    let EventPayload::Analysis(payload) = EventPayload::parse(EventKind::Analysis, &cut) else {
+        panic!("a cut analysis still reads as the kind");
+    };
+    assert_eq!(payload.analysis(), None);
+    let later = json!({"source": "ensemble", "sections": [], "citations": [], "markdown": ""});
+    let EventPayload::Analysis(payload) = EventPayload::parse(EventKind::Analysis, &later) else {
+        panic!("an unknown source reads");
+    };
+    assert_eq!(payload.source, "ensemble");
+    assert_eq!(payload.analysis(), None);
+    // A retyped key costs that key only.
+    let odd =
+        json!({"source": "template", "sections": "Summary", "citations": [], "markdown": "x"});
+    let EventPayload::Analysis(payload) = EventPayload::parse(EventKind::Analysis, &odd) else {
+        panic!("a retyped `sections` reads");
+    };
+    assert!(payload.sections.is_empty());
+    assert_eq!(payload.markdown, "x");
+}
+
+#[test]
+fn a_notification_without_an_event_or_channel_reads() {
+    // The reminders name no event; a payload missing `channel` reads it as empty.
+    let EventPayload::NotificationSent(sent) = EventPayload::parse(
+        EventKind::NotificationSent,
+        &json!({"kind": "reminder", "nag": 2, "level": 0}),
+    ) else {
+        panic!("a partial notification reads");
+    };
+    assert_eq!(sent.channel, "");
+    assert_eq!(sent.about_event, None);
+    assert_eq!(sent.target, None);
+    assert_eq!(sent.nag, Some(2));
+    let EventPayload::NotificationSent(sent) = EventPayload::parse(
+        EventKind::NotificationSent,
+        &json!({"channel": "slack", "kind": "escalated", "about_event": "12", "action_id": null}),
+    ) else {
+        panic!("a retyped `about_event` reads");
+    };
+    assert_eq!(sent.about_event, None);
+    assert_eq!(sent.action_id, Some(None));
 }
 
 #[test]
