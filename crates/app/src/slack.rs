@@ -160,6 +160,15 @@ fn slack_sent() -> NotificationSent {
     }
 }
 
+/// Why an `escalated` event hands the incident to a human, as its thread post says it.
+fn escalation_reason(event: &nightwatch_store::EventRow) -> String {
+    match EventPayload::parse(event.kind, &event.payload) {
+        EventPayload::Escalated(escalated) => escalated.reason,
+        _ => None,
+    }
+    .unwrap_or_else(|| "a human is needed".to_owned())
+}
+
 /// The incident as the channels show it.
 pub fn card(incident: &IncidentRow, pending: Option<PendingAction>, ui_base: &str) -> IncidentCard {
     IncidentCard {
@@ -351,13 +360,11 @@ impl Notifier {
                     .unwrap_or_default();
                 let pending = self.pending_action(incident.id).await?;
                 let (text, blocks) = if kind == EventKind::Escalated {
-                    let reason = event.payload["reason"]
-                        .as_str()
-                        .unwrap_or("a human is needed");
                     (
                         format!(
-                            "{mention}Escalated: incident #{} needs a human: {reason}",
-                            incident.id
+                            "{mention}Escalated: incident #{} needs a human: {}",
+                            incident.id,
+                            escalation_reason(&event)
                         ),
                         Vec::new(),
                     )
@@ -695,6 +702,48 @@ impl Notifier {
             SlashRequest::Help | SlashRequest::Unknown(_) => {
                 "Usage: /nightwatch status | ack ID | briefing".to_owned()
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{Value, json};
+
+    fn escalated(payload: Value) -> nightwatch_store::EventRow {
+        nightwatch_store::EventRow {
+            id: 9,
+            incident_id: 1,
+            at: "2026-11-25T10:00:00Z".parse().unwrap_or_default(),
+            kind: EventKind::Escalated,
+            actor: "nightwatch".to_owned(),
+            alert_id: None,
+            payload,
+        }
+    }
+
+    #[test]
+    fn an_escalation_is_told_with_its_reason_or_a_plain_one() {
+        let cases = [
+            // A runbook step that escalates, and an action that failed.
+            (
+                json!({"step": "restart", "reason": "no fallback image"}),
+                "no fallback image",
+            ),
+            (
+                json!({"action_id": 4, "reason": "verification failed: still OOM"}),
+                "verification failed: still OOM",
+            ),
+            (json!({"reason": 5}), "a human is needed"),
+            (json!("not an object"), "a human is needed"),
+        ];
+        for (payload, told) in cases {
+            assert_eq!(
+                escalation_reason(&escalated(payload.clone())),
+                told,
+                "{payload}"
+            );
         }
     }
 }
