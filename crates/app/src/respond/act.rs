@@ -425,39 +425,23 @@ impl Responder {
             match cluster.actuator.verify(permit, executed_at).await {
                 Ok(verification) => {
                     last = json!(verification);
-                    match verification.status {
-                        VerifyStatus::Confirmed => {
-                            let verified = ActionStage {
-                                action_id: Some(action_id),
-                                ok: true,
-                                verification: Some(last.clone()),
-                                ..ActionStage::default()
-                            };
-                            self.event(incident_id, EventKind::ActionVerified, verified.to_json())
-                                .await?;
-                            self.store
-                                .transition_action(
-                                    action_id,
-                                    &[ActionState::Running],
-                                    ActionState::Verified,
-                                    ActionUpdate {
-                                        finished_at: Some(self.clock.now()),
-                                        result: Some(json!({"execute": report, "verify": last})),
-                                        ..ActionUpdate::default()
-                                    },
-                                )
-                                .await?;
-                            return Ok("verified");
-                        }
-                        VerifyStatus::Failed => {
-                            let failed = ActionStage {
-                                action_id: Some(action_id),
-                                ok: false,
-                                verification: Some(last.clone()),
-                                ..ActionStage::default()
-                            };
-                            self.event(incident_id, EventKind::ActionVerified, failed.to_json())
-                                .await?;
+                    let confirmed = match verification.status {
+                        VerifyStatus::Confirmed => Some(true),
+                        VerifyStatus::Failed => Some(false),
+                        // Checked again until the deadline.
+                        VerifyStatus::NotYet => None,
+                    };
+                    if let Some(confirmed) = confirmed {
+                        // Either way the verification is recorded; only `ok` differs.
+                        let verified = ActionStage {
+                            action_id: Some(action_id),
+                            ok: confirmed,
+                            verification: Some(last.clone()),
+                            ..ActionStage::default()
+                        };
+                        self.event(incident_id, EventKind::ActionVerified, verified.to_json())
+                            .await?;
+                        if !confirmed {
                             return self
                                 .fail(
                                     incident_id,
@@ -466,7 +450,19 @@ impl Responder {
                                 )
                                 .await;
                         }
-                        VerifyStatus::NotYet => {}
+                        self.store
+                            .transition_action(
+                                action_id,
+                                &[ActionState::Running],
+                                ActionState::Verified,
+                                ActionUpdate {
+                                    finished_at: Some(self.clock.now()),
+                                    result: Some(json!({"execute": report, "verify": last})),
+                                    ..ActionUpdate::default()
+                                },
+                            )
+                            .await?;
+                        return Ok("verified");
                     }
                 }
                 Err(error) => last = json!({"error": error.to_string()}),
