@@ -10,6 +10,7 @@ pub mod clock;
 pub mod duration;
 pub mod escalation;
 pub mod event;
+pub mod evidence;
 pub mod fingerprint;
 pub mod incident;
 pub mod live;
