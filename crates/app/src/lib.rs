@@ -7,6 +7,7 @@
 //!   actions through the policy, runs what humans approved.
 //! - [`investigate`]: the model's investigation of what no runbook handles, and its tools.
 //! - [`analysis`]: the analyst that writes each incident's analysis.
+//! - [`evidence`]: where the analyzers' snapshot of the cluster is read from.
 //! - [`slack`]: the Slack notifier (posts, nags, escalates, buttons and `/nightwatch`).
 //! - [`broadcast`]: Discord embeds and the signed outgoing webhook.
 //! - [`briefing`], [`tuning`]: the briefing and the noise-tuning proposals from the store.
@@ -22,6 +23,7 @@
 pub mod analysis;
 pub mod briefing;
 pub mod broadcast;
+pub mod evidence;
 pub mod http;
 pub mod investigate;
 pub mod metrics;

@@ -124,6 +124,7 @@ async fn an_alert_becomes_an_analysed_incident_in_process() {
             llm: None,
             sources: None,
             recorded_tools: None,
+            evidence: None,
             decision_turn: tokio::sync::Mutex::new(()),
         };
         assert_eq!(responder.run_pending().await.unwrap(), 1, "{backend}");

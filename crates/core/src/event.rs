@@ -33,6 +33,8 @@ event_kinds! {
     Acknowledged => "acknowledged",
     Verdict => "verdict",
     // Routing, runbooks, actions, LLM and notifications (written by later stages).
+    // What the analyzers found in the cluster around the alert (an evidence::Assessment).
+    Evidence => "evidence",
     Routed => "routed",
     StepStarted => "step_started",
     StepSkipped => "step_skipped",

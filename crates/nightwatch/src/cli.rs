@@ -71,6 +71,11 @@ pub struct ReplayArgs {
     /// alertmanager, grafana or signoz (a body file's sender); default: guessed.
     #[arg(long)]
     pub source: Option<String>,
+    /// PATH is a folder of case folders (looked for two levels deep): replay each and print one
+    /// row per case (runbook, category, keywords, expected facts, tool calls, time) and the
+    /// totals, instead of each report.
+    #[arg(long)]
+    pub quality: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -66,6 +66,9 @@ async fn run(cli: Cli, config: config::Config) -> anyhow::Result<()> {
                     })
                 })
                 .transpose()?;
+            if args.quality {
+                return replay_cmd::quality(&args.path, args.provider, args.format, &config).await;
+            }
             replay_cmd::run(&args.path, source, args.provider, args.format, &config).await
         }
         Command::Incidents(command) => {

@@ -119,3 +119,72 @@ pub async fn replay_with(
     };
     Ok(replay(case, setup).await?)
 }
+
+/// Case folders under `root`, to two levels (`third-party/opensre/eks/001-…`, or a group folder
+/// given directly), in name order.
+fn case_folders(root: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let is_case = |dir: &std::path::Path| {
+        dir.join("alert.json").is_file() || dir.join("issue_data.json").is_file()
+    };
+    if is_case(root) {
+        return vec![root.to_owned()];
+    }
+    let children = |dir: &std::path::Path| -> Vec<std::path::PathBuf> {
+        let mut found: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .map(|e| e.path())
+                    .filter(|p| p.is_dir())
+                    .collect()
+            })
+            .unwrap_or_default();
+        found.sort();
+        found
+    };
+    let mut cases = Vec::new();
+    for child in children(root) {
+        if is_case(&child) {
+            cases.push(child);
+            continue;
+        }
+        for grandchild in children(&child) {
+            if is_case(&grandchild) {
+                cases.push(grandchild);
+            } else {
+                cases.extend(children(&grandchild).into_iter().filter(|p| is_case(p)));
+            }
+        }
+    }
+    cases
+}
+
+/// `replay --quality ROOT`: every case under ROOT, one row each, and the totals.
+pub async fn quality(
+    root: &str,
+    provider: ReplayProvider,
+    format: ReplayFormat,
+    config: &Config,
+) -> anyhow::Result<()> {
+    let cases = case_folders(std::path::Path::new(root));
+    anyhow::ensure!(
+        !cases.is_empty(),
+        "{root}: no case folder found (docs/replay.md lists the formats)"
+    );
+    let mut rows = Vec::new();
+    for path in cases {
+        let case = load(&path, None)?;
+        // Wall time of one replay, for the table.
+        let started = tokio::time::Instant::now();
+        let report = replay_with(&case, provider, config).await?;
+        rows.push(nightwatch_app::replay::QualityRow::of(
+            &report,
+            started.elapsed().as_millis(),
+        ));
+    }
+    match format {
+        ReplayFormat::Markdown => print!("{}", nightwatch_app::replay::render_quality(&rows)),
+        ReplayFormat::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
+    }
+    Ok(())
+}

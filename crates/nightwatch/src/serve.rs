@@ -74,6 +74,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         llm,
         sources,
         recorded_tools: None,
+        evidence: None,
         decision_turn: tokio::sync::Mutex::new(()),
     });
     let responder_handle = tokio::spawn(responder.run(wake_responder.clone(), stop_signal.clone()));

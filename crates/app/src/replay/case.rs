@@ -14,6 +14,7 @@
 //! (`kubectl_describe` → `get_pod_status`, `eks_pods` → `list_pods`, …); the others are offered
 //! under their own names, so no recorded evidence is hidden from the model.
 
+use nightwatch_core::evidence::Snapshot;
 use nightwatch_core::model::Source;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -74,6 +75,10 @@ pub struct Expectations {
     pub forbidden: Vec<String>,
     /// Statements a reviewer checks by reading (HolmesGPT's `expected_output`).
     pub expected: Vec<String>,
+    /// The class of root cause the case expects (OpenSRE's `root_cause_category`).
+    pub category: Option<String>,
+    /// Classes the answer must not give.
+    pub forbidden_categories: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -84,6 +89,8 @@ pub struct Case {
     pub body: Vec<u8>,
     pub recordings: Vec<Recording>,
     pub expect: Expectations,
+    /// The cluster objects the recordings show, for the analyzers.
+    pub snapshot: Snapshot,
 }
 
 impl Case {
@@ -96,6 +103,7 @@ impl Case {
             body,
             recordings: Vec::new(),
             expect: Expectations::default(),
+            snapshot: Snapshot::default(),
         }
     }
 }
@@ -238,7 +246,9 @@ fn nightwatch(dir: &Path, name: String, source: Option<Source>) -> Result<Case, 
             keywords: meta.keywords,
             forbidden: meta.forbidden,
             expected: meta.expected,
+            ..Expectations::default()
         },
+        snapshot: Snapshot::default(),
     })
 }
 
@@ -366,12 +376,15 @@ fn holmesgpt(dir: &Path, name: String) -> Result<Case, CaseError> {
             expected,
             ..Expectations::default()
         },
+        snapshot: Snapshot::default(),
     })
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 struct OpenSreAnswer {
+    root_cause_category: Option<String>,
+    forbidden_categories: Vec<String>,
     required_keywords: Vec<String>,
     forbidden_keywords: Vec<String>,
     model_response: Option<String>,
@@ -426,7 +439,10 @@ fn opensre(dir: &Path, name: String) -> Result<Case, CaseError> {
             keywords: answer.required_keywords,
             forbidden: answer.forbidden_keywords,
             expected: answer.model_response.into_iter().collect(),
+            category: answer.root_cause_category,
+            forbidden_categories: answer.forbidden_categories,
         },
+        snapshot: super::opensre::snapshot(dir),
     })
 }
 

@@ -5,11 +5,12 @@
 //! and the model's token counts: the base for comparing models and versions on the same cases.
 
 mod case;
+mod opensre;
 mod recorded;
 mod report;
 
 pub use case::{Case, CaseError, load};
-pub use report::{Report, render_markdown};
+pub use report::{QualityRow, Report, render_markdown, render_quality};
 
 use crate::investigate::Llm;
 use nightwatch_core::Clock;
@@ -100,6 +101,9 @@ pub async fn replay(case: &Case, setup: ReplaySetup) -> Result<Report, ReplayErr
         recorded_tools: Some(Arc::new(recorded::RecordedToolbox::new(
             &case.recordings,
             library,
+        ))),
+        evidence: Some(Arc::new(crate::evidence::RecordedEvidence(
+            case.snapshot.clone(),
         ))),
         decision_turn: tokio::sync::Mutex::new(()),
     };

@@ -34,6 +34,9 @@ pub struct IncidentReport {
     pub subject: String,
     pub runbook: Option<String>,
     pub route_basis: Option<String>,
+    /// The class of cause the analyzers concluded, and how many findings they made.
+    pub category: Option<String>,
+    pub findings: usize,
     pub tool_calls: Vec<ToolCallReport>,
     pub investigation: Option<Value>,
     pub analysis_source: Option<String>,
@@ -59,6 +62,11 @@ pub struct ExpectationReport {
     pub forbidden_present: Vec<String>,
     /// For a reviewer: statements the case expects (not scored automatically).
     pub expected: Vec<String>,
+    /// The class of cause the case expects, and whether the analysis gave it.
+    pub category_expected: Option<String>,
+    pub category_right: Option<bool>,
+    /// The analysis gave a class the case forbids.
+    pub forbidden_category: bool,
 }
 
 fn text(value: &Value, key: &str) -> String {
@@ -83,6 +91,7 @@ pub fn score(expect: &Expectations, haystack: &str) -> ExpectationReport {
             .cloned()
             .collect(),
         expected: expect.expected.clone(),
+        ..ExpectationReport::default()
     }
 }
 
@@ -105,6 +114,8 @@ fn incident_report(case: &Case, detail: &IncidentDetail) -> IncidentReport {
         .join(", "),
         runbook: incident.runbook.clone(),
         route_basis: None,
+        category: None,
+        findings: 0,
         tool_calls: Vec::new(),
         investigation: None,
         analysis_source: None,
@@ -117,6 +128,10 @@ fn incident_report(case: &Case, detail: &IncidentDetail) -> IncidentReport {
         let p = &event.payload;
         match EventPayload::parse(event.kind, p) {
             EventPayload::Routed(routed) => report.route_basis = Some(routed.basis),
+            EventPayload::Evidence(assessment) => {
+                report.category = Some(assessment.category.as_str().to_owned());
+                report.findings = assessment.findings.len();
+            }
             EventPayload::ToolResult(result) => {
                 let error = result.error.is_some();
                 report.tool_calls.push(ToolCallReport {
@@ -163,6 +178,19 @@ fn incident_report(case: &Case, detail: &IncidentDetail) -> IncidentReport {
         report.analysis.as_deref().unwrap_or_default()
     );
     report.expectations = score(&case.expect, &haystack);
+    let category = report.category.as_deref();
+    report.expectations.category_expected = case.expect.category.clone();
+    report.expectations.category_right = case
+        .expect
+        .category
+        .as_deref()
+        .map(|expected| category == Some(expected));
+    report.expectations.forbidden_category = category.is_some_and(|category| {
+        case.expect
+            .forbidden_categories
+            .iter()
+            .any(|forbidden| forbidden == category)
+    });
     report
 }
 
@@ -299,6 +327,7 @@ mod tests {
             keywords: vec!["Exit code 137".into(), "memory".into(), "quota".into()],
             forbidden: vec!["healthy".into()],
             expected: vec!["the pod is OOM-killed".into()],
+            ..Expectations::default()
         };
         let scored = score(
             &expect,
@@ -308,5 +337,247 @@ mod tests {
         assert_eq!(scored.keywords_missing, vec!["quota"]);
         assert_eq!(scored.forbidden_present, vec!["healthy"]);
         assert_eq!(scored.expected, vec!["the pod is OOM-killed"]);
+    }
+}
+
+/// One case's row in the quality table.
+#[derive(Debug, Clone, Serialize)]
+pub struct QualityRow {
+    pub case: String,
+    pub format: &'static str,
+    pub alertname: String,
+    pub runbook: String,
+    pub basis: String,
+    pub category: String,
+    pub category_expected: Option<String>,
+    pub category_right: Option<bool>,
+    pub forbidden_category: bool,
+    pub keywords_found: usize,
+    pub keywords_total: usize,
+    pub facts_found: usize,
+    pub facts_total: usize,
+    pub findings: usize,
+    pub tool_calls: usize,
+    pub millis: u128,
+}
+
+/// Words of an expected statement that carry its meaning: names (with digits, dashes,
+/// dots, slashes or inner capitals) and long words, never the glue between them.
+fn salient_terms(statement: &str) -> Vec<String> {
+    const GLUE: &[&str] = &[
+        "should",
+        "because",
+        "which",
+        "there",
+        "their",
+        "about",
+        "being",
+        "these",
+        "those",
+        "would",
+        "could",
+        "mention",
+        "mentions",
+        "output",
+        "answer",
+        "indicate",
+        "indicates",
+        "including",
+        "explain",
+        "explains",
+        "identify",
+        "identifies",
+        "should",
+        "that",
+        "with",
+        "from",
+        "this",
+        "have",
+        "must",
+        "into",
+        "also",
+    ];
+    statement
+        .split(|c: char| {
+            c.is_whitespace() || matches!(c, ',' | ';' | '(' | ')' | '"' | '\'' | '`' | ':')
+        })
+        .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()))
+        .filter(|w| !w.is_empty())
+        .filter(|w| {
+            let lower = w.to_lowercase();
+            let named = w
+                .chars()
+                .any(|c| c.is_ascii_digit() || matches!(c, '-' | '_' | '.' | '/'))
+                || w.chars().skip(1).any(|c| c.is_uppercase());
+            !GLUE.contains(&lower.as_str()) && (named || w.chars().count() >= 6)
+        })
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// An expected statement counts as named when most of its salient terms are in the text.
+/// A measurement for the quality table, not a judgement a reviewer would sign.
+pub fn fact_named(statement: &str, haystack_lower: &str) -> bool {
+    let terms = salient_terms(statement);
+    if terms.is_empty() {
+        return false;
+    }
+    let found = terms
+        .iter()
+        .filter(|t| haystack_lower.contains(t.as_str()))
+        .count();
+    found * 5 >= terms.len() * 3
+}
+
+impl QualityRow {
+    pub fn of(report: &Report, millis: u128) -> QualityRow {
+        let first = report.incidents.first();
+        let e = first.map(|i| &i.expectations);
+        let haystack = first
+            .map(|i| {
+                format!(
+                    "{}\n{}",
+                    i.investigation
+                        .as_ref()
+                        .map(|v| v.to_string())
+                        .unwrap_or_default(),
+                    i.analysis.as_deref().unwrap_or_default()
+                )
+                .to_lowercase()
+            })
+            .unwrap_or_default();
+        let facts = e.map(|e| e.expected.clone()).unwrap_or_default();
+        let facts_total = if report.format == "holmesgpt" {
+            facts.len()
+        } else {
+            0
+        };
+        QualityRow {
+            case: report.case.clone(),
+            format: report.format,
+            alertname: first.map(|i| i.alertname.clone()).unwrap_or_default(),
+            runbook: first
+                .and_then(|i| i.runbook.clone())
+                .unwrap_or_else(|| "-".into()),
+            basis: first
+                .and_then(|i| i.route_basis.clone())
+                .unwrap_or_else(|| "-".into()),
+            category: first
+                .and_then(|i| i.category.clone())
+                .unwrap_or_else(|| "-".into()),
+            category_expected: e.and_then(|e| e.category_expected.clone()),
+            category_right: e.and_then(|e| e.category_right),
+            forbidden_category: e.is_some_and(|e| e.forbidden_category),
+            keywords_found: e.map(|e| e.keywords_found.len()).unwrap_or(0),
+            keywords_total: e
+                .map(|e| e.keywords_found.len() + e.keywords_missing.len())
+                .unwrap_or(0),
+            facts_found: if facts_total > 0 {
+                facts.iter().filter(|f| fact_named(f, &haystack)).count()
+            } else {
+                0
+            },
+            facts_total,
+            findings: first.map(|i| i.findings).unwrap_or(0),
+            tool_calls: report.totals.tool_calls,
+            millis,
+        }
+    }
+}
+
+fn percent(part: usize, whole: usize) -> String {
+    match (part * 100).checked_div(whole) {
+        Some(share) => format!("{share}%"),
+        None => "-".to_owned(),
+    }
+}
+
+/// The quality table: one row per case, then the totals.
+pub fn render_quality(rows: &[QualityRow]) -> String {
+    let mut out = String::from(
+        "| case | alert | runbook (basis) | category (expected) | keywords | facts | forbidden category | findings | tool calls | ms |\n|---|---|---|---|---|---|---|---|---|---|\n",
+    );
+    for row in rows {
+        out.push_str(&format!(
+            "| {} | {} | {} ({}) | {}{} | {} | {} | {} | {} | {} | {} |\n",
+            row.case,
+            row.alertname,
+            row.runbook,
+            row.basis,
+            row.category,
+            match (&row.category_expected, row.category_right) {
+                (Some(expected), Some(true)) => format!(" ✓ {expected}"),
+                (Some(expected), _) => format!(" ✗ {expected}"),
+                _ => String::new(),
+            },
+            if row.keywords_total > 0 {
+                format!("{}/{}", row.keywords_found, row.keywords_total)
+            } else {
+                "-".into()
+            },
+            if row.facts_total > 0 {
+                format!("{}/{}", row.facts_found, row.facts_total)
+            } else {
+                "-".into()
+            },
+            if row.forbidden_category { "yes" } else { "no" },
+            row.findings,
+            row.tool_calls,
+            row.millis
+        ));
+    }
+    let judged: Vec<&QualityRow> = rows.iter().filter(|r| r.category_right.is_some()).collect();
+    let right = judged
+        .iter()
+        .filter(|r| r.category_right == Some(true))
+        .count();
+    let (kf, kt) = rows.iter().fold((0, 0), |(f, t), r| {
+        (f + r.keywords_found, t + r.keywords_total)
+    });
+    let (ff, ft) = rows
+        .iter()
+        .fold((0, 0), |(f, t), r| (f + r.facts_found, t + r.facts_total));
+    let with_facts = rows
+        .iter()
+        .filter(|r| r.facts_total > 0)
+        .collect::<Vec<_>>();
+    let most_facts = with_facts
+        .iter()
+        .filter(|r| r.facts_found * 2 > r.facts_total)
+        .count();
+    out.push_str(&format!(
+        "\nTotals over {} cases: category right {right}/{} ({}); required keywords {kf}/{kt} ({}); expected facts named {ff}/{ft} ({}), cases with most facts named {most_facts}/{}; forbidden categories hit {}; findings {}; tool calls {}.\n",
+        rows.len(),
+        judged.len(),
+        percent(right, judged.len()),
+        percent(kf, kt),
+        percent(ff, ft),
+        with_facts.len(),
+        rows.iter().filter(|r| r.forbidden_category).count(),
+        rows.iter().map(|r| r.findings).sum::<usize>(),
+        rows.iter().map(|r| r.tool_calls).sum::<usize>(),
+    ));
+    out
+}
+
+#[cfg(test)]
+mod quality_tests {
+    use super::*;
+
+    #[test]
+    fn facts_count_when_most_of_their_names_appear() {
+        let text = "pod user-profile-resources-659d4dd659-cq4kq is pending: insufficient nvidia.com/gpu on every node";
+        assert!(fact_named(
+            "The pod user-profile-resources-659d4dd659-cq4kq is pending due to insufficient nvidia.com/gpu",
+            text
+        ));
+        assert!(!fact_named(
+            "The image nginx:1.99 does not exist in the registry",
+            text
+        ));
+        assert!(
+            !fact_named("it is", text),
+            "no salient terms: never counted"
+        );
     }
 }

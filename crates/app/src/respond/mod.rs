@@ -79,6 +79,8 @@ pub struct Responder {
     /// Replay only: every read tool (runbook steps and the investigation) is answered from a
     /// case's recordings instead of the cluster and the sources.
     pub recorded_tools: Option<Arc<dyn nightwatch_llm::Toolbox>>,
+    /// Where the analyzers read the cluster around an alert; `None`: no assessment.
+    pub evidence: Option<Arc<dyn crate::evidence::EvidenceReader>>,
     /// Held from a policy decision until its action is recorded (see `action_step`).
     pub decision_turn: tokio::sync::Mutex<()>,
 }

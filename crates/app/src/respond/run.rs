@@ -6,11 +6,12 @@ use nightwatch_core::event::EventKind;
 use nightwatch_core::event::payload::{
     ActionDecided, Final, Investigation, Payload, Routed, StepSkipped, ToolCall, ToolResult,
 };
+use nightwatch_core::evidence::{Assessment, Scope, assess};
 use nightwatch_core::incident::IncidentState;
 use nightwatch_core::runbook::Gate;
 use nightwatch_core::runbook::{
     GateContext, LoadedRunbook, Route, Step, ToolKind, UNKNOWN_RUNBOOK, route_live, route_static,
-    routed_or_unknown,
+    route_with_evidence, routed_or_unknown,
 };
 use nightwatch_kube::ToolTarget;
 use nightwatch_store::{IncidentJob, IncidentRow, StoreError};
@@ -64,7 +65,12 @@ impl Responder {
             self.analyse(incident.id).await;
             return Ok(None);
         }
-        let route = self.route(&incident).await;
+        let assessment = self.assess(&incident).await;
+        if let Some(assessment) = &assessment {
+            self.event(incident.id, EventKind::Evidence, assessment.to_json())
+                .await?;
+        }
+        let route = self.route(&incident, assessment.as_ref()).await;
         self.event(
             incident.id,
             EventKind::Routed,
@@ -163,8 +169,22 @@ impl Responder {
         Ok(outcome)
     }
 
-    /// Labels and alertname first; then, with cluster access, the pod's and node's live state.
-    async fn route(&self, incident: &IncidentRow) -> Route {
+    /// The analyzers over what the alert's labels and annotations point at; `None` without an
+    /// evidence reader.
+    async fn assess(&self, incident: &IncidentRow) -> Option<Assessment> {
+        let reader = self.evidence.as_ref()?;
+        let scope = Scope::of(&incident.labels, &incident.annotations);
+        let snapshot = reader.snapshot(&scope).await;
+        Some(assess(&snapshot, &scope))
+    }
+
+    /// With an assessment: a `runbook_id` label, then the alertname unless the evidence
+    /// contradicts it, then the evidence. Without: labels and alertname first; then, with
+    /// cluster access, the pod's and node's live state.
+    async fn route(&self, incident: &IncidentRow, assessment: Option<&Assessment>) -> Route {
+        if let Some(assessment) = assessment {
+            return route_with_evidence(&self.library, &incident.labels, &assessment.findings);
+        }
         let notes = match route_static(&self.library, &incident.labels) {
             Ok(route) => return route,
             Err(notes) => notes,

@@ -70,6 +70,14 @@ fn bullets(lines: &[String]) -> String {
         .join("\n")
 }
 
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
 fn unquote(text: &str) -> &str {
     text.trim_end_matches('.')
 }
@@ -179,6 +187,17 @@ impl Facts<'_> {
                     reading.has_investigation(),
                 ) {
                     (None, _, _) => "It has not been routed to a runbook yet.".to_owned(),
+                    (Some(_), _, _)
+                        if let Some((event, assessment)) = &reading.evidence
+                            && (!assessment.findings.is_empty()
+                                || assessment.healthy.is_some()) =>
+                    {
+                        format!(
+                            "The cluster shows: {} {}. No action was taken.",
+                            unquote(&assessment.conclusion),
+                            cite(&[*event])
+                        )
+                    }
                     (Some(routed), true, false) => format!(
                         "No runbook matched {} and nothing was investigated: an investigation is \
                      needed.",
@@ -229,7 +248,72 @@ impl Facts<'_> {
         format!("{header}\n\n{}", bullets(&lines))
     }
 
+    /// The analyzers' conclusion with the facts it rests on, or `None` when they found nothing
+    /// to say.
+    fn evidence_cause(&self) -> Option<String> {
+        let (event, assessment) = self.reading.evidence.as_ref()?;
+        if assessment.findings.is_empty() && assessment.healthy.is_none() {
+            return None;
+        }
+        let at = cite(&[*event]);
+        let mut text = format!(
+            "{} (category: {}) {at}",
+            capitalised(assessment.conclusion.trim_end_matches('.')),
+            assessment.category
+        );
+        let mut facts: Vec<String> = Vec::new();
+        if let Some(primary) = assessment.primary() {
+            for evidence in &primary.evidence {
+                facts.push(format!(
+                    "{} — {}: {}",
+                    evidence.object,
+                    evidence.source,
+                    unquote(&evidence.detail)
+                ));
+            }
+        } else if let Some(healthy) = &assessment.healthy {
+            for evidence in &healthy.evidence {
+                facts.push(format!(
+                    "{} — {}: {}",
+                    evidence.object,
+                    evidence.source,
+                    unquote(&evidence.detail)
+                ));
+            }
+        }
+        if !facts.is_empty() {
+            text.push_str("\n\nEvidence:\n\n");
+            text.push_str(&bullets(&facts));
+        }
+        let others: Vec<String> = assessment
+            .findings
+            .iter()
+            .skip(1)
+            .map(|f| format!("{} ({}, {})", unquote(&f.summary), f.category, f.analyzer))
+            .collect();
+        if !others.is_empty() {
+            text.push_str("\n\nAlso found:\n\n");
+            text.push_str(&bullets(&others));
+        }
+        if !assessment.unseen.is_empty() {
+            text.push_str("\n\nNot seen: ");
+            text.push_str(&assessment.unseen.join("; "));
+            text.push('.');
+        }
+        Some(text)
+    }
+
     fn root_cause(&self) -> String {
+        let from_evidence = self.evidence_cause();
+        let runbook = self.runbook_cause();
+        match from_evidence {
+            Some(evidence) if self.reading.findings.is_empty() => evidence,
+            Some(evidence) => format!("{evidence}\n\nThe runbook's checks: {runbook}"),
+            None => runbook,
+        }
+    }
+
+    fn runbook_cause(&self) -> String {
         let reading = self.reading;
         let routed_cite = reading
             .routed
@@ -385,6 +469,15 @@ impl Facts<'_> {
                 )
             })
             .collect();
+        if lines.is_empty()
+            && let Some((event, assessment)) = &self.reading.evidence
+            && let Some(remedy) = assessment.primary().and_then(|f| f.remedy.as_deref())
+        {
+            lines.push(format!(
+                "None run. What the evidence calls for: {remedy} {}.",
+                cite(&[*event])
+            ));
+        }
         if lines.is_empty() {
             let because = if self.reading.routed.is_none() {
                 "nothing has run yet"

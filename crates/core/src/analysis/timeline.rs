@@ -173,6 +173,8 @@ impl ActionTrack {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub(crate) struct Reading {
     pub triggered: Option<i64>,
+    /// The analyzers' latest assessment of the cluster around the alert, and its event.
+    pub evidence: Option<(i64, crate::evidence::Assessment)>,
     pub routed: Option<Routed>,
     pub findings: Vec<Finding>,
     pub tool_errors: Vec<Finding>,
@@ -370,6 +372,15 @@ fn read_one(reading: &mut Reading, event: &TimelineEvent) -> Option<String> {
         EventPayload::Resolved(p) => resolved(reading, id, event.at, &p),
         EventPayload::Acknowledged(p) => acknowledged(reading, id, &p),
         EventPayload::Verdict(p) => verdict(reading, id, &p),
+        EventPayload::Evidence(p) => {
+            let line = format!(
+                "The analyzers read the cluster ({} finding(s)): {}.",
+                p.findings.len(),
+                p.conclusion.trim_end_matches('.')
+            );
+            reading.evidence = Some((id, p));
+            Some(line)
+        }
         EventPayload::Routed(p) => routed(reading, id, &p),
         EventPayload::StepSkipped(p) => step_skipped(reading, id, &p),
         EventPayload::ToolResult(p) => tool_result(reading, id, &p),

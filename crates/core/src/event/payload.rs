@@ -488,6 +488,10 @@ impl Payload for Resolved {}
 impl Payload for StaleAlert {}
 impl Payload for Acknowledged {}
 impl Payload for Verdict {}
+/// What the analyzers found around the alert, before routing (written by the responder).
+pub type Evidence = crate::evidence::Assessment;
+
+impl Payload for Evidence {}
 impl Payload for Routed {}
 impl Payload for StepStarted {}
 impl Payload for StepSkipped {}
@@ -574,6 +578,7 @@ event_payloads! {
     StaleAlert(StaleAlert),
     Acknowledged(Acknowledged),
     Verdict(Verdict),
+    Evidence(Evidence),
     Routed(Routed),
     StepStarted(StepStarted),
     StepSkipped(StepSkipped),

@@ -167,8 +167,9 @@ impl Scope {
             ) && !pod.starts_with(&format!("{}-", workload.name))
         });
         if exporter_pod || foreign_to_workload {
-            self.read_from
-                .push(format!("pod {pod} ignored: it is the exporter's, not the subject"));
+            self.read_from.push(format!(
+                "pod {pod} ignored: it is the exporter's, not the subject"
+            ));
             self.pod = None;
             if self
                 .container
@@ -202,7 +203,8 @@ impl Scope {
         let host = host.trim_start_matches('[').trim_end_matches(']');
         if !host.is_empty() {
             self.node = Some(host.to_owned());
-            self.read_from.push(format!("label instance={instance} read as node {host}"));
+            self.read_from
+                .push(format!("label instance={instance} read as node {host}"));
         }
     }
 
@@ -239,31 +241,122 @@ mod tests {
             .collect()
     }
 
+    /// Labels, annotations, then the namespace, pod, workload (kind, name) and node read.
+    type Row<'a> = (
+        &'a [(&'a str, &'a str)],
+        &'a [(&'a str, &'a str)],
+        Option<&'a str>,
+        Option<&'a str>,
+        Option<(&'a str, &'a str)>,
+        Option<&'a str>,
+    );
+
     #[test]
     fn spellings_of_real_senders() {
-        let cases: &[(&[(&str, &str)], &[(&str, &str)], Option<&str>, Option<&str>, Option<(&str, &str)>, Option<&str>)] = &[
+        let cases: &[Row] = &[
             // kube-state-metrics pod alert
-            (&[("namespace", "shop"), ("pod", "web-1"), ("job", "kube-state-metrics")], &[], Some("shop"), Some("web-1"), None, None),
+            (
+                &[
+                    ("namespace", "shop"),
+                    ("pod", "web-1"),
+                    ("job", "kube-state-metrics"),
+                ],
+                &[],
+                Some("shop"),
+                Some("web-1"),
+                None,
+                None,
+            ),
             // exported_* wins over the scrape target's own label
-            (&[("namespace", "monitoring"), ("exported_namespace", "shop"), ("pod", "ksm-0"), ("exported_pod", "web-1")], &[], Some("shop"), Some("web-1"), None, None),
+            (
+                &[
+                    ("namespace", "monitoring"),
+                    ("exported_namespace", "shop"),
+                    ("pod", "ksm-0"),
+                    ("exported_pod", "web-1"),
+                ],
+                &[],
+                Some("shop"),
+                Some("web-1"),
+                None,
+                None,
+            ),
             // Datadog-style tags in annotations
-            (&[("alertname", "X")], &[("kube_namespace", "pay"), ("kube_pod", "api-7-x"), ("kube_deployment", "api")], Some("pay"), Some("api-7-x"), Some(("Deployment", "api")), None),
+            (
+                &[("alertname", "X")],
+                &[
+                    ("kube_namespace", "pay"),
+                    ("kube_pod", "api-7-x"),
+                    ("kube_deployment", "api"),
+                ],
+                Some("pay"),
+                Some("api-7-x"),
+                Some(("Deployment", "api")),
+                None,
+            ),
             // workload_type + workload_name
-            (&[("namespace", "pay"), ("workload_type", "statefulset"), ("workload_name", "db")], &[], Some("pay"), None, Some(("StatefulSet", "db")), None),
+            (
+                &[
+                    ("namespace", "pay"),
+                    ("workload_type", "statefulset"),
+                    ("workload_name", "db"),
+                ],
+                &[],
+                Some("pay"),
+                None,
+                Some(("StatefulSet", "db")),
+                None,
+            ),
             // a deployment alert carries the kube-state-metrics pod in `pod`
-            (&[("namespace", "pay"), ("deployment", "api"), ("pod", "kube-state-metrics-5d-x"), ("container", "kube-state-metrics")], &[], Some("pay"), None, Some(("Deployment", "api")), None),
+            (
+                &[
+                    ("namespace", "pay"),
+                    ("deployment", "api"),
+                    ("pod", "kube-state-metrics-5d-x"),
+                    ("container", "kube-state-metrics"),
+                ],
+                &[],
+                Some("pay"),
+                None,
+                Some(("Deployment", "api")),
+                None,
+            ),
             // node by label, and by instance for node-exporter alerts
             (&[("node", "n1")], &[], None, None, None, Some("n1")),
-            (&[("alertname", "NodeFilesystemAlmostOutOfSpace"), ("instance", "n2:9100"), ("job", "node-exporter")], &[], None, None, None, Some("n2")),
+            (
+                &[
+                    ("alertname", "NodeFilesystemAlmostOutOfSpace"),
+                    ("instance", "n2:9100"),
+                    ("job", "node-exporter"),
+                ],
+                &[],
+                None,
+                None,
+                None,
+                Some("n2"),
+            ),
             // instance of an application alert is not a node
-            (&[("alertname", "HighErrorRate"), ("instance", "10.0.0.1:8080")], &[], None, None, None, None),
+            (
+                &[
+                    ("alertname", "HighErrorRate"),
+                    ("instance", "10.0.0.1:8080"),
+                ],
+                &[],
+                None,
+                None,
+                None,
+                None,
+            ),
         ];
         for (labels, annotations, namespace, pod, workload, node) in cases {
             let scope = Scope::of(&map(labels), &map(annotations));
             assert_eq!(scope.namespace.as_deref(), *namespace, "{labels:?}");
             assert_eq!(scope.pod.as_deref(), *pod, "{labels:?}");
             assert_eq!(
-                scope.workload.as_ref().map(|w| (w.kind.as_str(), w.name.as_str())),
+                scope
+                    .workload
+                    .as_ref()
+                    .map(|w| (w.kind.as_str(), w.name.as_str())),
                 *workload,
                 "{labels:?}"
             );

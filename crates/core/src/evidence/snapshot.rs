@@ -82,7 +82,9 @@ impl Snapshot {
         upsert(&mut self.pods, other.pods, |p| {
             (p.namespace.clone(), p.name.clone())
         });
-        upsert(&mut self.nodes, other.nodes, |n| (String::new(), n.name.clone()));
+        upsert(&mut self.nodes, other.nodes, |n| {
+            (String::new(), n.name.clone())
+        });
         upsert(&mut self.workloads, other.workloads, |w| {
             (w.namespace.clone(), format!("{}/{}", w.kind, w.name))
         });
@@ -140,7 +142,10 @@ impl Snapshot {
     pub fn logs_of(&self, pod: &Pod, container: &str, previous: bool) -> Option<&Logs> {
         self.logs.iter().find(|logs| {
             logs.pod == pod.name
-                && logs.namespace.as_deref().is_none_or(|ns| ns == pod.namespace)
+                && logs
+                    .namespace
+                    .as_deref()
+                    .is_none_or(|ns| ns == pod.namespace)
                 && logs.container.as_deref().is_none_or(|c| c == container)
                 && logs.previous == previous
         })
@@ -211,8 +216,7 @@ impl Pod {
         match condition(&self.conditions, "Ready") {
             Some(ready) => ready.is("True"),
             None => {
-                !self.containers.is_empty()
-                    && self.containers.iter().all(|c| c.ready == Some(true))
+                !self.containers.is_empty() && self.containers.iter().all(|c| c.ready == Some(true))
             }
         }
     }

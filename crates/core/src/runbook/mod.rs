@@ -14,7 +14,10 @@ pub use builtin::BUILTIN_SOURCES;
 pub use format::{Runbook, RunbookError, RunbookMatch, Step, parse_runbook};
 pub use gate::{Gate, GateContext, GateError};
 pub use library::{Library, LoadedRunbook, RunbookOrigin};
-pub use route::{Route, RouteBasis, RouteNote, route_live, route_static, routed_or_unknown};
+pub use route::{
+    Route, RouteBasis, RouteNote, route_evidence, route_live, route_static, route_with_evidence,
+    routed_or_unknown,
+};
 pub use tools::{ENGINE_TOOLS, READ_TOOLS, ToolKind, tool_kind};
 
 /// The runbook every alert falls back to when nothing else matches: an LLM investigation.

@@ -4,6 +4,7 @@
 
 use super::UNKNOWN_RUNBOOK;
 use super::library::Library;
+use crate::evidence::{Finding, Severity};
 use crate::live::{NodeFacts, PodFacts};
 use crate::model::Labels;
 use serde::{Deserialize, Serialize};
@@ -15,6 +16,8 @@ pub enum RouteBasis {
     Alertname,
     ReasonLabel,
     LiveState,
+    /// The analyzers' findings: what the cluster shows, over what the alert is called.
+    Evidence,
     Fallback,
 }
 
@@ -154,6 +157,70 @@ pub fn route_live(
         notes.push(format!("{seen}, which no runbook handles"));
     }
     Err(notes)
+}
+
+/// Routing by the analyzers' findings: the first finding (most telling first) whose reason a
+/// runbook handles. Recoveries and informational findings never route.
+pub fn route_evidence(
+    library: &Library,
+    findings: &[Finding],
+    mut notes: Vec<RouteNote>,
+) -> Result<Route, Vec<RouteNote>> {
+    for finding in findings.iter().filter(|f| f.severity >= Severity::Warning) {
+        let Some(reason) = &finding.reason else {
+            continue;
+        };
+        if let Some(loaded) = library.by_reason(reason) {
+            return Ok(Route {
+                runbook: loaded.runbook.id.clone(),
+                basis: RouteBasis::Evidence,
+                reason: format!("{} ({reason})", finding.summary),
+                notes,
+            });
+        }
+        notes.push(format!(
+            "the evidence shows {reason}, which no runbook handles"
+        ));
+    }
+    Err(notes)
+}
+
+/// Routing with the evidence in hand: a `runbook_id` label wins; an alertname mapping stands
+/// unless the most telling finding points at another runbook (a "CrashLooping" alert whose
+/// container was OOM-killed); then the findings; then RB_UNKNOWN.
+pub fn route_with_evidence(library: &Library, labels: &Labels, findings: &[Finding]) -> Route {
+    let notes = match route_static(library, labels) {
+        Ok(route) if route.basis == RouteBasis::RunbookIdLabel => return route,
+        Ok(route) => {
+            let primary = findings
+                .iter()
+                .find(|f| f.severity == Severity::Critical && f.reason.is_some());
+            let contradicted = primary.and_then(|finding| {
+                let reason = finding.reason.as_deref()?;
+                let loaded = library.by_reason(reason)?;
+                (loaded.runbook.id != route.runbook).then_some((finding, loaded))
+            });
+            match contradicted {
+                Some((finding, loaded)) => {
+                    let mut notes = route.notes;
+                    notes.push(format!("{}, but the evidence contradicts it", route.reason));
+                    return Route {
+                        runbook: loaded.runbook.id.clone(),
+                        basis: RouteBasis::Evidence,
+                        reason: format!(
+                            "{} ({})",
+                            finding.summary,
+                            finding.reason.as_deref().unwrap_or_default()
+                        ),
+                        notes,
+                    };
+                }
+                None => return route,
+            }
+        }
+        Err(notes) => notes,
+    };
+    routed_or_unknown(route_evidence(library, findings, notes))
 }
 
 /// The fallback when nothing matched.

@@ -69,6 +69,12 @@ fn line(payload: EventPayload) -> Option<String> {
         EventPayload::StaleAlert(p) => format!("alert {}: {}", p.alert_id, p.reason),
         EventPayload::Acknowledged(p) => format!("acknowledged by {}", p.by),
         EventPayload::Verdict(p) => format!("verdict {} by {}", p.verdict, p.by),
+        EventPayload::Evidence(p) => format!(
+            "evidence: {} ({}, {} finding(s))",
+            p.conclusion,
+            p.category,
+            p.findings.len()
+        ),
         EventPayload::Routed(p) => format!("→ {} ({}: {})", p.runbook, p.basis, p.reason),
         EventPayload::StepSkipped(p) => {
             format!("step {} ({}) skipped: {}", p.step, p.tool, p.because)
@@ -301,6 +307,14 @@ mod tests {
                     "alert_id": 8, "delivery_id": 4, "status": "firing",
                     "starts_at": "2026-11-25T09:58:00Z", "source": "alertmanager",
                 }),
+            ),
+            (
+                EventKind::Evidence,
+                serde_json::to_value(nightwatch_core::evidence::assess(
+                    &nightwatch_core::evidence::Snapshot::default(),
+                    &nightwatch_core::evidence::Scope::default(),
+                ))
+                .unwrap(),
             ),
             (
                 EventKind::Routed,

@@ -48,7 +48,21 @@ fn samples() -> Vec<(EventPayload, Value)> {
         "target": {"kind": "Deployment", "namespace": "shop", "name": "web"},
         "args": {},
     });
+    let assessment = crate::evidence::assess(
+        &crate::evidence::Snapshot::default(),
+        &crate::evidence::Scope::default(),
+    );
     vec![
+        (
+            EventPayload::Evidence(assessment),
+            json!({
+                "scope": {"namespace": null, "pod": null, "container": null, "workload": null,
+                          "node": null, "pvc": null, "hpa": null},
+                "findings": [], "healthy": null, "category": "unknown",
+                "conclusion": "nothing about the alert's subject could be read, so no cause is named",
+                "unseen": ["no cluster object could be read for this alert"],
+            }),
+        ),
         (
             EventPayload::Triggered(Triggered {
                 alert_id: 7,

@@ -8,7 +8,10 @@ use crate::evidence::finding::Category;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LogSignal {
     /// A hostname that does not exist (NXDOMAIN, ENOTFOUND, "no such host").
-    NameNotFound { host: Option<String>, line: String },
+    NameNotFound {
+        host: Option<String>,
+        line: String,
+    },
     /// The resolver itself failing or timing out.
     DnsUnavailable(String),
     /// A dependency refusing or timing out connections.
@@ -50,7 +53,9 @@ impl LogSignal {
             Self::NameNotFound { host: None, .. } => {
                 "DNS resolution fails: a name it connects to does not exist".to_owned()
             }
-            Self::DnsUnavailable(_) => "DNS resolution times out: the resolver is not answering".to_owned(),
+            Self::DnsUnavailable(_) => {
+                "DNS resolution times out: the resolver is not answering".to_owned()
+            }
             Self::ConnectionFailed(_) => "a dependency refuses or drops its connections".to_owned(),
             Self::OutOfMemory(_) => "it runs out of memory".to_owned(),
             Self::Misconfigured(_) => {
@@ -120,8 +125,10 @@ pub fn classify(line: &str) -> Option<LogSignal> {
             "eai_again",
             "i/o timeout",
         ],
-    ) && has_any(&l, &["lookup", "resolv", "dns", "name resolution", "eai_again"])
-    {
+    ) && has_any(
+        &l,
+        &["lookup", "resolv", "dns", "name resolution", "eai_again"],
+    ) {
         return Some(LogSignal::DnsUnavailable(line.to_owned()));
     }
     if has_any(
@@ -173,7 +180,13 @@ pub fn classify(line: &str) -> Option<LogSignal> {
     if has_any(
         &l,
         &[
-            "error", "exception", "fatal", "panic", "traceback", "failed", "segfault",
+            "error",
+            "exception",
+            "fatal",
+            "panic",
+            "traceback",
+            "failed",
+            "segfault",
         ],
     ) && !has_any(&l, &[" 0 errors", "error=0", "errors: 0", "level=info"])
     {
@@ -213,15 +226,36 @@ mod tests {
     #[test]
     fn lines_real_programs_print() {
         let table: &[(&str, &str)] = &[
-            ("Error: getaddrinfo ENOTFOUND postgres.production.svc.cluster.local", "name_not_found"),
-            ("dial tcp: lookup redis on 10.96.0.10:53: no such host", "name_not_found"),
-            ("dial tcp: lookup redis on 10.96.0.10:53: server misbehaving", "dns_unavailable"),
+            (
+                "Error: getaddrinfo ENOTFOUND postgres.production.svc.cluster.local",
+                "name_not_found",
+            ),
+            (
+                "dial tcp: lookup redis on 10.96.0.10:53: no such host",
+                "name_not_found",
+            ),
+            (
+                "dial tcp: lookup redis on 10.96.0.10:53: server misbehaving",
+                "dns_unavailable",
+            ),
             ("Temporary failure in name resolution", "dns_unavailable"),
-            ("[kernel] Memory cgroup out of memory: Killed process 1 (api)", "oom"),
+            (
+                "[kernel] Memory cgroup out of memory: Killed process 1 (api)",
+                "oom",
+            ),
             ("java.lang.OutOfMemoryError: Java heap space", "oom"),
-            ("dial tcp 10.0.0.5:5432: connect: connection refused", "connection"),
-            ("FATAL: environment variable DATABASE_URL is not set", "misconfigured"),
-            ("open /etc/app/config.yaml: no such file or directory", "misconfigured"),
+            (
+                "dial tcp 10.0.0.5:5432: connect: connection refused",
+                "connection",
+            ),
+            (
+                "FATAL: environment variable DATABASE_URL is not set",
+                "misconfigured",
+            ),
+            (
+                "open /etc/app/config.yaml: no such file or directory",
+                "misconfigured",
+            ),
             ("panic: runtime error: index out of range", "error"),
             ("GET /health 200 2ms", "none"),
         ];

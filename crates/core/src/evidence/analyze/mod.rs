@@ -99,7 +99,11 @@ fn belongs_to(snapshot: &Snapshot, pod: &Pod, workload: &ObjectRef) -> bool {
 }
 
 /// The pods the alert is about, and what was not found.
-fn subject_pods<'a>(snapshot: &'a Snapshot, scope: &Scope, unseen: &mut Vec<String>) -> Vec<&'a Pod> {
+fn subject_pods<'a>(
+    snapshot: &'a Snapshot,
+    scope: &Scope,
+    unseen: &mut Vec<String>,
+) -> Vec<&'a Pod> {
     if let Some(name) = &scope.pod {
         if let Some(pod) = snapshot.pod(scope.namespace.as_deref(), name) {
             return vec![pod];
@@ -134,20 +138,32 @@ fn subject_pods<'a>(snapshot: &'a Snapshot, scope: &Scope, unseen: &mut Vec<Stri
     snapshot
         .pods
         .iter()
-        .filter(|p| scope.namespace.as_deref().is_none_or(|ns| ns == p.namespace))
+        .filter(|p| {
+            scope
+                .namespace
+                .as_deref()
+                .is_none_or(|ns| ns == p.namespace)
+        })
         .collect()
 }
 
 /// The workloads the alert is about: the named one and the owners of its pods.
-fn subject_workloads<'a>(snapshot: &'a Snapshot, scope: &Scope, pods: &[&Pod]) -> Vec<&'a Workload> {
+fn subject_workloads<'a>(
+    snapshot: &'a Snapshot,
+    scope: &Scope,
+    pods: &[&Pod],
+) -> Vec<&'a Workload> {
     snapshot
         .workloads
         .iter()
         .filter(|w| {
-            let named = scope
-                .workload
-                .as_ref()
-                .is_some_and(|s| s.name == w.name && scope.namespace.as_deref().is_none_or(|ns| ns == w.namespace));
+            let named = scope.workload.as_ref().is_some_and(|s| {
+                s.name == w.name
+                    && scope
+                        .namespace
+                        .as_deref()
+                        .is_none_or(|ns| ns == w.namespace)
+            });
             let owns = pods
                 .iter()
                 .any(|p| p.namespace == w.namespace && belongs_to(snapshot, p, &w.object()));
@@ -162,29 +178,40 @@ fn in_scope(finding: &Finding, scope: &Scope, pods: &[&Pod], workloads: &[&Workl
     if scope.is_empty() {
         return true;
     }
-    finding.objects.iter().any(|object| match object.kind.as_str() {
-        "Pod" => pods.iter().any(|p| p.name == object.name),
-        "ReplicaSet" | "Deployment" | "StatefulSet" | "DaemonSet" | "Job" | "CronJob" => {
-            workloads.iter().any(|w| w.name == object.name)
-                || scope.workload.as_ref().is_some_and(|w| {
-                    object.name == w.name || object.name.starts_with(&format!("{}-", w.name))
-                })
-                || pods.iter().any(|p| p.owner.as_ref().is_some_and(|o| o.name == object.name))
-        }
-        "Node" => {
-            scope.node.as_deref() == Some(object.name.as_str())
-                || pods.iter().any(|p| p.node.as_deref() == Some(object.name.as_str()))
-        }
-        "PersistentVolumeClaim" => {
-            scope.pvc.as_deref() == Some(object.name.as_str())
-                || pods.iter().any(|p| p.claims.contains(&object.name))
-        }
-        "HorizontalPodAutoscaler" => {
-            scope.hpa.as_deref() == Some(object.name.as_str())
-                || scope.workload.is_some() || !workloads.is_empty()
-        }
-        _ => scope.namespace.as_deref().is_none_or(|ns| object.namespace.as_deref() == Some(ns)),
-    })
+    finding
+        .objects
+        .iter()
+        .any(|object| match object.kind.as_str() {
+            "Pod" => pods.iter().any(|p| p.name == object.name),
+            "ReplicaSet" | "Deployment" | "StatefulSet" | "DaemonSet" | "Job" | "CronJob" => {
+                workloads.iter().any(|w| w.name == object.name)
+                    || scope.workload.as_ref().is_some_and(|w| {
+                        object.name == w.name || object.name.starts_with(&format!("{}-", w.name))
+                    })
+                    || pods
+                        .iter()
+                        .any(|p| p.owner.as_ref().is_some_and(|o| o.name == object.name))
+            }
+            "Node" => {
+                scope.node.as_deref() == Some(object.name.as_str())
+                    || pods
+                        .iter()
+                        .any(|p| p.node.as_deref() == Some(object.name.as_str()))
+            }
+            "PersistentVolumeClaim" => {
+                scope.pvc.as_deref() == Some(object.name.as_str())
+                    || pods.iter().any(|p| p.claims.contains(&object.name))
+            }
+            "HorizontalPodAutoscaler" => {
+                scope.hpa.as_deref() == Some(object.name.as_str())
+                    || scope.workload.is_some()
+                    || !workloads.is_empty()
+            }
+            _ => scope
+                .namespace
+                .as_deref()
+                .is_none_or(|ns| object.namespace.as_deref() == Some(ns)),
+        })
 }
 
 /// Runs every analyzer over what `scope` points at in `snapshot`.
@@ -223,7 +250,10 @@ pub fn assess(snapshot: &Snapshot, scope: &Scope) -> Assessment {
     {
         for finding in &mut findings {
             if finding.category == Category::Unknown
-                && matches!(finding.analyzer.as_str(), "replicas_mismatch" | "rollout_stuck" | "old_replicaset_serving" | "job_failed")
+                && matches!(
+                    finding.analyzer.as_str(),
+                    "replicas_mismatch" | "rollout_stuck" | "old_replicaset_serving" | "job_failed"
+                )
             {
                 finding.category = cause;
             }
@@ -238,7 +268,9 @@ pub fn assess(snapshot: &Snapshot, scope: &Scope) -> Assessment {
     if snapshot.is_empty() {
         unseen.push("no cluster object could be read for this alert".to_owned());
     }
-    let problem = findings.first().filter(|f| f.severity >= Severity::Warning || healthy.is_none());
+    let problem = findings
+        .first()
+        .filter(|f| f.severity >= Severity::Warning || healthy.is_none());
     let (category, conclusion) = match (problem, &healthy) {
         (Some(first), _) => {
             let category = if first.category == Category::Unknown {
@@ -275,14 +307,22 @@ pub fn assess(snapshot: &Snapshot, scope: &Scope) -> Assessment {
 /// The subject, seen and healthy: its pods Running and Ready with nothing waiting, its
 /// workload's replicas all available. Says when restarts were last seen, so a recovery reads
 /// as one.
-fn healthy_now(snapshot: &Snapshot, scope: &Scope, pods: &[&Pod], workloads: &[&Workload]) -> Option<Healthy> {
+fn healthy_now(
+    snapshot: &Snapshot,
+    scope: &Scope,
+    pods: &[&Pod],
+    workloads: &[&Workload],
+) -> Option<Healthy> {
     if pods.is_empty() && workloads.is_empty() {
         return None;
     }
     let mut evidence = Vec::new();
     for pod in pods {
         let waiting = pod.all_containers().any(|c| c.state.waiting.is_some());
-        if !pod.phase_is("Running") && !pod.phase_is("Succeeded") || !pod.ready() && !pod.phase_is("Succeeded") || waiting {
+        if !pod.phase_is("Running") && !pod.phase_is("Succeeded")
+            || !pod.ready() && !pod.phase_is("Succeeded")
+            || waiting
+        {
             return None;
         }
         let restarts: i64 = pod.containers.iter().map(|c| c.restart_count).sum();
@@ -297,30 +337,44 @@ fn healthy_now(snapshot: &Snapshot, scope: &Scope, pods: &[&Pod], workloads: &[&
             "status",
             match (restarts, last) {
                 (0, _) => "Running and Ready, 0 restarts".to_owned(),
-                (n, Some(at)) => format!("Running and Ready; {n} restarts, the last instance ended {at}"),
+                (n, Some(at)) => {
+                    format!("Running and Ready; {n} restarts, the last instance ended {at}")
+                }
                 (n, None) => format!("Running and Ready; {n} restarts before"),
             },
         ));
     }
     for workload in workloads {
         match (workload.desired, workload.available.or(workload.ready)) {
-            (Some(desired), Some(available)) if available >= desired => evidence.push(Evidence::new(
-                &workload.object(),
-                "status.availableReplicas",
-                format!("{available} of {desired} available"),
-            )),
+            (Some(desired), Some(available)) if available >= desired => {
+                evidence.push(Evidence::new(
+                    &workload.object(),
+                    "status.availableReplicas",
+                    format!("{available} of {desired} available"),
+                ))
+            }
             (Some(_), Some(_)) => return None,
             _ => {}
         }
     }
-    let restarted = pods.iter().any(|p| p.containers.iter().any(|c| c.restart_count > 0));
+    let restarted = pods
+        .iter()
+        .any(|p| p.containers.iter().any(|c| c.restart_count > 0));
     let subject = scope
         .pod
         .as_ref()
         .map(|p| format!("pod {p}"))
-        .or_else(|| scope.workload.as_ref().map(|w| format!("{} {}", w.kind, w.name)))
+        .or_else(|| {
+            scope
+                .workload
+                .as_ref()
+                .map(|w| format!("{} {}", w.kind, w.name))
+        })
         .unwrap_or_else(|| format!("the {} pod(s) in scope", pods.len()));
-    let nodes_ok = snapshot.nodes.iter().all(|n| n.ready().is_none_or(|r| r.is("True")));
+    let nodes_ok = snapshot
+        .nodes
+        .iter()
+        .all(|n| n.ready().is_none_or(|r| r.is("True")));
     let summary = if restarted {
         format!(
             "{subject} has recovered: it is Running and Ready now, with no failure showing (earlier restarts have stopped); normal, no failure to fix"
@@ -328,7 +382,11 @@ fn healthy_now(snapshot: &Snapshot, scope: &Scope, pods: &[&Pod], workloads: &[&
     } else {
         format!(
             "{subject} is healthy: Running and Ready, no restarts, no warning events{}; normal operation, no failure found",
-            if nodes_ok && !snapshot.nodes.is_empty() { ", nodes Ready" } else { "" }
+            if nodes_ok && !snapshot.nodes.is_empty() {
+                ", nodes Ready"
+            } else {
+                ""
+            }
         )
     };
     Some(Healthy { summary, evidence })

@@ -15,7 +15,10 @@ pub(super) fn services(snapshot: &Snapshot, out: &mut Vec<Finding>) {
             .iter()
             .filter(|p| {
                 p.namespace == service.namespace
-                    && service.selector.iter().all(|(k, v)| p.labels.get(k) == Some(v))
+                    && service
+                        .selector
+                        .iter()
+                        .all(|(k, v)| p.labels.get(k) == Some(v))
             })
             .collect();
         let (category, cause) = if matching.is_empty() && !snapshot.pods.is_empty() {
@@ -57,7 +60,11 @@ pub(super) fn services(snapshot: &Snapshot, out: &mut Vec<Finding>) {
 
 pub(super) fn pvcs(snapshot: &Snapshot, out: &mut Vec<Finding>) {
     for pvc in &snapshot.pvcs {
-        if !pvc.phase.as_deref().is_some_and(|p| p.eq_ignore_ascii_case("Pending")) {
+        if !pvc
+            .phase
+            .as_deref()
+            .is_some_and(|p| p.eq_ignore_ascii_case("Pending"))
+        {
             continue;
         }
         let object = pvc.object();
@@ -67,8 +74,12 @@ pub(super) fn pvcs(snapshot: &Snapshot, out: &mut Vec<Finding>) {
             .last();
         let class = pvc.storage_class.as_deref().unwrap_or("(default)");
         let cause = match event {
-            Some(e) if e.message.contains("not found") => format!("its StorageClass {class} does not exist"),
-            Some(e) if e.reason == "FailedBinding" => "no PersistentVolume matches it and none can be provisioned".to_owned(),
+            Some(e) if e.message.contains("not found") => {
+                format!("its StorageClass {class} does not exist")
+            }
+            Some(e) if e.reason == "FailedBinding" => {
+                "no PersistentVolume matches it and none can be provisioned".to_owned()
+            }
             Some(_) => format!("StorageClass {class} fails to provision a volume"),
             None => format!("no volume has been bound (StorageClass {class})"),
         };
@@ -80,9 +91,15 @@ pub(super) fn pvcs(snapshot: &Snapshot, out: &mut Vec<Finding>) {
         )
         .reason("PVCPending")
         .evidence(Evidence::new(&object, "status.phase", "Pending"))
-        .remedy("name an existing StorageClass (or create the PersistentVolume) and recreate the claim");
+        .remedy(
+            "name an existing StorageClass (or create the PersistentVolume) and recreate the claim",
+        );
         if let Some(event) = event {
-            finding = finding.evidence(Evidence::new(&object, format!("event {}", event.reason), event.message.clone()));
+            finding = finding.evidence(Evidence::new(
+                &object,
+                format!("event {}", event.reason),
+                event.message.clone(),
+            ));
         }
         out.push(finding);
     }
@@ -97,7 +114,9 @@ pub(super) fn dependency_logs(snapshot: &Snapshot, subjects: &[&Pod], out: &mut 
     for entry in &snapshot.logs {
         let object = match subjects.iter().find(|p| p.name == entry.pod) {
             Some(pod) => pod.object(),
-            None if subjects.is_empty() => ObjectRef::new("Pod", entry.namespace.as_deref(), &entry.pod),
+            None if subjects.is_empty() => {
+                ObjectRef::new("Pod", entry.namespace.as_deref(), &entry.pod)
+            }
             None => continue,
         };
         for signal in logs::signals(&entry.lines) {
@@ -128,7 +147,12 @@ pub(super) fn dependency_logs(snapshot: &Snapshot, subjects: &[&Pod], out: &mut 
         )
         .reason("DNSFailure")
         .remedy("correct the hostname in the workload's configuration, or create the Service/DNS record it expects");
-        for (object, line) in first_per_object(&names.iter().map(|(o, l, _)| (o.clone(), l.clone())).collect::<Vec<_>>()) {
+        for (object, line) in first_per_object(
+            &names
+                .iter()
+                .map(|(o, l, _)| (o.clone(), l.clone()))
+                .collect::<Vec<_>>(),
+        ) {
             finding = finding.evidence(Evidence::new(&object, "logs", line));
         }
         out.push(finding);

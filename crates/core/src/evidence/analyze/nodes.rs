@@ -4,7 +4,12 @@
 use crate::evidence::finding::{Category, Evidence, Finding, Severity};
 use crate::evidence::snapshot::Node;
 
-const PRESSURES: &[&str] = &["MemoryPressure", "DiskPressure", "PIDPressure", "NetworkUnavailable"];
+const PRESSURES: &[&str] = &[
+    "MemoryPressure",
+    "DiskPressure",
+    "PIDPressure",
+    "NetworkUnavailable",
+];
 
 pub(super) fn analyze(node: &Node, out: &mut Vec<Finding>) {
     let object = node.object();
@@ -37,11 +42,17 @@ pub(super) fn analyze(node: &Node, out: &mut Vec<Finding>) {
                     ready.message.as_deref().unwrap_or("")
                 ),
             ))
-            .remedy("check the kubelet and the machine; cordon and drain it if it does not come back"),
+            .remedy(
+                "check the kubelet and the machine; cordon and drain it if it does not come back",
+            ),
         );
     }
     for pressure in PRESSURES {
-        let Some(condition) = node.conditions.iter().find(|c| c.kind == *pressure && c.is("True")) else {
+        let Some(condition) = node
+            .conditions
+            .iter()
+            .find(|c| c.kind == *pressure && c.is("True"))
+        else {
             continue;
         };
         out.push(
@@ -69,7 +80,10 @@ pub(super) fn analyze(node: &Node, out: &mut Vec<Finding>) {
             "node_cordoned",
             Severity::Warning,
             Category::Infrastructure,
-            format!("node {} is cordoned (spec.unschedulable): no new pods land on it", node.name),
+            format!(
+                "node {} is cordoned (spec.unschedulable): no new pods land on it",
+                node.name
+            ),
         )
         .reason("NodeUnschedulable")
         .evidence(Evidence::new(&object, "spec.unschedulable", "true"));

@@ -52,13 +52,25 @@ fn pull_cause(message: &str) -> (Category, &'static str) {
             Category::ConfigurationError,
             "the registry refused the pull (the repository does not exist or needs credentials)",
         )
-    } else if any(&["not found", "manifest unknown", "does not exist", "no such image"]) {
+    } else if any(&[
+        "not found",
+        "manifest unknown",
+        "does not exist",
+        "no such image",
+    ]) {
         (
             Category::ConfigurationError,
             "the image or tag does not exist in the registry",
         )
-    } else if any(&["invalid reference", "invalidimagename", "couldn't parse image"]) {
-        (Category::ConfigurationError, "the image reference is malformed")
+    } else if any(&[
+        "invalid reference",
+        "invalidimagename",
+        "couldn't parse image",
+    ]) {
+        (
+            Category::ConfigurationError,
+            "the image reference is malformed",
+        )
     } else if any(&["toomanyrequests", "rate limit"]) {
         (
             Category::DependencyFailure,
@@ -73,7 +85,10 @@ fn pull_cause(message: &str) -> (Category, &'static str) {
         "network is unreachable",
         "503 service unavailable",
     ]) {
-        (Category::DependencyFailure, "the registry cannot be reached")
+        (
+            Category::DependencyFailure,
+            "the registry cannot be reached",
+        )
     } else {
         (Category::ConfigurationError, "the image cannot be pulled")
     }
@@ -317,7 +332,10 @@ fn terminated(snapshot: &Snapshot, pod: &Pod, container: &Container, out: &mut V
         if let Some(limit) = limit {
             finding = finding.evidence(Evidence::new(
                 &object,
-                format!("spec.containers[{}].resources.limits.memory", container.name),
+                format!(
+                    "spec.containers[{}].resources.limits.memory",
+                    container.name
+                ),
                 limit.clone(),
             ));
         }
@@ -353,8 +371,12 @@ fn terminated(snapshot: &Snapshot, pod: &Pod, container: &Container, out: &mut V
     if !failed && !crash_looping {
         return;
     }
-    let log_lines = previous.map(|l| logs::tail_errors(&l.lines, 3)).unwrap_or_default();
-    let signals = previous.map(|l| logs::signals(&l.lines)).unwrap_or_default();
+    let log_lines = previous
+        .map(|l| logs::tail_errors(&l.lines, 3))
+        .unwrap_or_default();
+    let signals = previous
+        .map(|l| logs::signals(&l.lines))
+        .unwrap_or_default();
     let (category, cause) = if !failed {
         (
             Category::ConfigurationError,
@@ -374,7 +396,11 @@ fn terminated(snapshot: &Snapshot, pod: &Pod, container: &Container, out: &mut V
         )
     };
     let mut finding = Finding::new(
-        if crash_looping { "crash_loop" } else { "terminated" },
+        if crash_looping {
+            "crash_loop"
+        } else {
+            "terminated"
+        },
         if running_now {
             Severity::Info
         } else if restarted {
@@ -388,15 +414,24 @@ fn terminated(snapshot: &Snapshot, pod: &Pod, container: &Container, out: &mut V
             container.name,
             pod.name,
             if crash_looping {
-                format!("is in CrashLoopBackOff after {} restarts", container.restart_count)
+                format!(
+                    "is in CrashLoopBackOff after {} restarts",
+                    container.restart_count
+                )
             } else {
                 "terminated".to_owned()
             },
             describe_end()
         ),
     )
-    .evidence(Evidence::new(&object, field(container, state_field), describe_end()))
-    .remedy("read the error in the logs; restarting brings the same exit back until the cause is fixed");
+    .evidence(Evidence::new(
+        &object,
+        field(container, state_field),
+        describe_end(),
+    ))
+    .remedy(
+        "read the error in the logs; restarting brings the same exit back until the cause is fixed",
+    );
     if crash_looping {
         finding = finding.reason("CrashLoopBackOff");
     }
@@ -417,7 +452,13 @@ fn terminated(snapshot: &Snapshot, pod: &Pod, container: &Container, out: &mut V
 /// `exit code: 137`, `exit_code=137`, `exitCode 1` in a message.
 fn exit_code_in(message: &str) -> Option<i64> {
     let m = lower(message);
-    for key in ["exit code: ", "exit_code=", "exit code ", "exitcode ", "exitcode="] {
+    for key in [
+        "exit code: ",
+        "exit_code=",
+        "exit code ",
+        "exitcode ",
+        "exitcode=",
+    ] {
         if let Some(at) = m.find(key) {
             let digits: String = m[at + key.len()..]
                 .chars()
@@ -500,7 +541,11 @@ fn probes(snapshot: &Snapshot, pod: &Pod, out: &mut Vec<Finding>) {
             .events_of(&object)
             .find(|e| e.reason == "Killing" && lower(&e.message).contains(probe))
         {
-            finding = finding.evidence(Evidence::new(&object, "event Killing", kill.message.clone()));
+            finding = finding.evidence(Evidence::new(
+                &object,
+                "event Killing",
+                kill.message.clone(),
+            ));
         }
         out.push(finding);
     }
@@ -547,7 +592,11 @@ fn creating(snapshot: &Snapshot, pod: &Pod, out: &mut Vec<Finding>) {
                 format!("pod {} is stuck in ContainerCreating: {cause}", pod.name),
             )
             .reason("ContainerCreating")
-            .evidence(Evidence::new(&object, format!("event {}", event.reason), event.message.clone()))
+            .evidence(Evidence::new(
+                &object,
+                format!("event {}", event.reason),
+                event.message.clone(),
+            ))
             .remedy("create what the volume refers to, or fix the volume in the pod template"),
         );
         return;
@@ -597,6 +646,10 @@ fn evicted(pod: &Pod, out: &mut Vec<Finding>) {
             ),
         )
         .reason("Evicted")
-        .evidence(Evidence::new(&pod.object(), "status.reason", format!("Evicted: {message}"))),
+        .evidence(Evidence::new(
+            &pod.object(),
+            "status.reason",
+            format!("Evicted: {message}"),
+        )),
     );
 }

@@ -12,7 +12,13 @@ fn lower(text: &str) -> String {
 fn scheduling_cause(message: &str) -> (Category, String) {
     let m = lower(message);
     let mut insufficient: Vec<String> = Vec::new();
-    for resource in ["cpu", "memory", "ephemeral-storage", "nvidia.com/gpu", "pods"] {
+    for resource in [
+        "cpu",
+        "memory",
+        "ephemeral-storage",
+        "nvidia.com/gpu",
+        "pods",
+    ] {
         if m.contains(&format!("insufficient {resource}")) {
             insufficient.push(resource.to_owned());
         }
@@ -63,7 +69,10 @@ fn scheduling_cause(message: &str) -> (Category, String) {
             "the nodes are cordoned (unschedulable)".to_owned(),
         );
     }
-    (Category::Unknown, "the scheduler cannot place it".to_owned())
+    (
+        Category::Unknown,
+        "the scheduler cannot place it".to_owned(),
+    )
 }
 
 pub(super) fn unschedulable(snapshot: &Snapshot, pod: &Pod, out: &mut Vec<Finding>) {
@@ -108,14 +117,21 @@ pub(super) fn unschedulable(snapshot: &Snapshot, pod: &Pod, out: &mut Vec<Findin
         ));
     }
     if let Some(event) = event {
-        finding = finding.evidence(Evidence::new(&object, "event FailedScheduling", event.message.clone()));
+        finding = finding.evidence(Evidence::new(
+            &object,
+            "event FailedScheduling",
+            event.message.clone(),
+        ));
     }
     for resource in ["cpu", "memory"] {
         for container in &pod.containers {
             if let Some(request) = container.requests.get(resource) {
                 finding = finding.evidence(Evidence::new(
                     &object,
-                    format!("spec.containers[{}].resources.requests.{resource}", container.name),
+                    format!(
+                        "spec.containers[{}].resources.requests.{resource}",
+                        container.name
+                    ),
                     request.clone(),
                 ));
             }
@@ -128,7 +144,11 @@ pub(super) fn unschedulable(snapshot: &Snapshot, pod: &Pod, out: &mut Vec<Findin
 /// webhook, pod security).
 pub(super) fn refused_pods(snapshot: &Snapshot, out: &mut Vec<Finding>) {
     let mut seen = std::collections::BTreeSet::new();
-    for event in snapshot.events.iter().filter(|e| e.reason == "FailedCreate") {
+    for event in snapshot
+        .events
+        .iter()
+        .filter(|e| e.reason == "FailedCreate")
+    {
         if !seen.insert(event.object.clone()) {
             continue;
         }
@@ -140,7 +160,8 @@ pub(super) fn refused_pods(snapshot: &Snapshot, out: &mut Vec<Finding>) {
                 format!(
                     "the namespace's ResourceQuota{} is exhausted: {}",
                     quota.map(|q| format!(" {q}")).unwrap_or_default(),
-                    quota_numbers(&event.message).unwrap_or_else(|| "no room for another pod".to_owned())
+                    quota_numbers(&event.message)
+                        .unwrap_or_else(|| "no room for another pod".to_owned())
                 ),
                 "QuotaExceeded",
             )
@@ -229,7 +250,10 @@ fn quota_name(message: &str) -> Option<String> {
 fn quota_numbers(message: &str) -> Option<String> {
     let at = message.find("requested: ")?;
     let rest = &message[at..];
-    let end = rest.find(" —").or_else(|| rest.find(" -")).unwrap_or(rest.len());
+    let end = rest
+        .find(" —")
+        .or_else(|| rest.find(" -"))
+        .unwrap_or(rest.len());
     Some(rest[..end].trim().to_owned())
 }
 
@@ -240,12 +264,30 @@ mod tests {
     #[test]
     fn scheduler_messages() {
         let table: &[(&str, Category)] = &[
-            ("0/3 nodes are available: 3 Insufficient memory.", Category::ResourceExhaustion),
-            ("0/2 nodes are available: 2 Insufficient cpu. preemption: 0/2 nodes are available", Category::ResourceExhaustion),
-            ("0/1 nodes are available: 1 node(s) had untolerated taint {dedicated: gpu}.", Category::ConfigurationError),
-            ("0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector.", Category::ConfigurationError),
-            ("0/1 nodes are available: pod has unbound immediate PersistentVolumeClaims.", Category::ConfigurationError),
-            ("0/1 nodes are available: 1 node(s) had untolerated taint {node.kubernetes.io/not-ready: }.", Category::Infrastructure),
+            (
+                "0/3 nodes are available: 3 Insufficient memory.",
+                Category::ResourceExhaustion,
+            ),
+            (
+                "0/2 nodes are available: 2 Insufficient cpu. preemption: 0/2 nodes are available",
+                Category::ResourceExhaustion,
+            ),
+            (
+                "0/1 nodes are available: 1 node(s) had untolerated taint {dedicated: gpu}.",
+                Category::ConfigurationError,
+            ),
+            (
+                "0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector.",
+                Category::ConfigurationError,
+            ),
+            (
+                "0/1 nodes are available: pod has unbound immediate PersistentVolumeClaims.",
+                Category::ConfigurationError,
+            ),
+            (
+                "0/1 nodes are available: 1 node(s) had untolerated taint {node.kubernetes.io/not-ready: }.",
+                Category::Infrastructure,
+            ),
         ];
         for (message, category) in table {
             assert_eq!(scheduling_cause(message).0, *category, "{message}");

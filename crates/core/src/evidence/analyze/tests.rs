@@ -87,7 +87,9 @@ fn workload_scope() -> Scope {
 }
 
 fn first(assessment: &Assessment) -> &Finding {
-    assessment.primary().unwrap_or_else(|| panic!("no finding: {assessment:#?}"))
+    assessment
+        .primary()
+        .unwrap_or_else(|| panic!("no finding: {assessment:#?}"))
 }
 
 #[test]
@@ -109,14 +111,25 @@ fn a_healthy_workload_yields_no_finding_and_says_it_is_healthy() {
     let assessment = assess(&snapshot, &workload_scope());
     assert!(assessment.findings.is_empty(), "{:#?}", assessment.findings);
     assert_eq!(assessment.category, Category::Healthy);
-    assert!(assessment.conclusion.contains("healthy"), "{}", assessment.conclusion);
-    assert_eq!(assessment.healthy.as_ref().map(|h| h.evidence.len()), Some(3));
+    assert!(
+        assessment.conclusion.contains("healthy"),
+        "{}",
+        assessment.conclusion
+    );
+    assert_eq!(
+        assessment.healthy.as_ref().map(|h| h.evidence.len()),
+        Some(3)
+    );
 }
 
 #[test]
 fn image_pull_with_the_registry_answer() {
     let snapshot = Snapshot {
-        pods: vec![waiting(pod("web-5d8-a"), "ImagePullBackOff", "Back-off pulling image \"shop/web:9.9\"")],
+        pods: vec![waiting(
+            pod("web-5d8-a"),
+            "ImagePullBackOff",
+            "Back-off pulling image \"shop/web:9.9\"",
+        )],
         events: vec![event(
             "Pod",
             "web-5d8-a",
@@ -129,14 +142,30 @@ fn image_pull_with_the_registry_answer() {
     let finding = first(&assessment);
     assert_eq!(finding.reason.as_deref(), Some("ImagePullBackOff"));
     assert_eq!(finding.category, Category::ConfigurationError);
-    assert!(finding.summary.contains("does not exist"), "{}", finding.summary);
-    assert!(finding.evidence.iter().any(|e| e.detail.contains("manifest unknown")));
+    assert!(
+        finding.summary.contains("does not exist"),
+        "{}",
+        finding.summary
+    );
+    assert!(
+        finding
+            .evidence
+            .iter()
+            .any(|e| e.detail.contains("manifest unknown"))
+    );
 
     let unreachable = Snapshot {
-        pods: vec![waiting(pod("web-5d8-a"), "ErrImagePull", "dial tcp 10.0.0.9:443: i/o timeout")],
+        pods: vec![waiting(
+            pod("web-5d8-a"),
+            "ErrImagePull",
+            "dial tcp 10.0.0.9:443: i/o timeout",
+        )],
         ..Snapshot::default()
     };
-    assert_eq!(assess(&unreachable, &pod_scope("web-5d8-a")).category, Category::DependencyFailure);
+    assert_eq!(
+        assess(&unreachable, &pod_scope("web-5d8-a")).category,
+        Category::DependencyFailure
+    );
 }
 
 #[test]
@@ -144,13 +173,22 @@ fn missing_config_map_and_secret() {
     for (message, named) in [
         ("configmap \"web-config\" not found", "ConfigMap web-config"),
         ("secret \"db-password\" not found", "Secret db-password"),
-        ("couldn't find key url in ConfigMap shop/web-config", "key url in ConfigMap shop/web-config"),
+        (
+            "couldn't find key url in ConfigMap shop/web-config",
+            "key url in ConfigMap shop/web-config",
+        ),
     ] {
         let snapshot = Snapshot {
-            pods: vec![waiting(pod("web-5d8-a"), "CreateContainerConfigError", message)],
+            pods: vec![waiting(
+                pod("web-5d8-a"),
+                "CreateContainerConfigError",
+                message,
+            )],
             ..Snapshot::default()
         };
-        let finding = assess(&snapshot, &pod_scope("web-5d8-a")).findings.remove(0);
+        let finding = assess(&snapshot, &pod_scope("web-5d8-a"))
+            .findings
+            .remove(0);
         assert_eq!(finding.category, Category::ConfigurationError);
         assert!(finding.summary.contains(named), "{}", finding.summary);
     }
@@ -158,9 +196,15 @@ fn missing_config_map_and_secret() {
 
 #[test]
 fn oom_killed_with_limit_and_crash_loop_from_logs() {
-    let mut oom = waiting(pod("web-5d8-a"), "CrashLoopBackOff", "back-off 5m0s restarting failed container");
+    let mut oom = waiting(
+        pod("web-5d8-a"),
+        "CrashLoopBackOff",
+        "back-off 5m0s restarting failed container",
+    );
     oom.containers[0].restart_count = 8;
-    oom.containers[0].limits.insert("memory".into(), "512Mi".into());
+    oom.containers[0]
+        .limits
+        .insert("memory".into(), "512Mi".into());
     oom.containers[0].last_state = Some(Terminated {
         reason: Some("OOMKilled".into()),
         exit_code: Some(137),
@@ -174,7 +218,11 @@ fn oom_killed_with_limit_and_crash_loop_from_logs() {
     let finding = first(&assessment);
     assert_eq!(finding.reason.as_deref(), Some("OOMKilled"));
     assert_eq!(assessment.category, Category::ResourceExhaustion);
-    assert!(finding.summary.contains("512Mi") && finding.summary.contains("137"), "{}", finding.summary);
+    assert!(
+        finding.summary.contains("512Mi") && finding.summary.contains("137"),
+        "{}",
+        finding.summary
+    );
 
     let mut crash = waiting(pod("web-5d8-a"), "CrashLoopBackOff", "");
     crash.containers[0].restart_count = 4;
@@ -187,16 +235,26 @@ fn oom_killed_with_limit_and_crash_loop_from_logs() {
         logs: vec![Logs {
             pod: "web-5d8-a".into(),
             previous: true,
-            lines: vec!["starting".into(), "FATAL: environment variable DATABASE_URL is not set".into()],
+            lines: vec![
+                "starting".into(),
+                "FATAL: environment variable DATABASE_URL is not set".into(),
+            ],
             ..Logs::default()
         }],
         pods: vec![crash],
         ..Snapshot::default()
     };
-    let finding = assess(&snapshot, &pod_scope("web-5d8-a")).findings.remove(0);
+    let finding = assess(&snapshot, &pod_scope("web-5d8-a"))
+        .findings
+        .remove(0);
     assert_eq!(finding.reason.as_deref(), Some("CrashLoopBackOff"));
     assert_eq!(finding.category, Category::ConfigurationError);
-    assert!(finding.evidence.iter().any(|e| e.detail.contains("DATABASE_URL")));
+    assert!(
+        finding
+            .evidence
+            .iter()
+            .any(|e| e.detail.contains("DATABASE_URL"))
+    );
 }
 
 #[test]
@@ -211,15 +269,30 @@ fn liveness_kills_are_the_probe_not_a_crash() {
     let snapshot = Snapshot {
         pods: vec![restarting],
         events: vec![
-            event("Pod", "web-5d8-a", "Unhealthy", "Liveness probe failed: HTTP probe failed with statuscode: 500"),
-            event("Pod", "web-5d8-a", "Killing", "Container app failed liveness probe, will be restarted"),
+            event(
+                "Pod",
+                "web-5d8-a",
+                "Unhealthy",
+                "Liveness probe failed: HTTP probe failed with statuscode: 500",
+            ),
+            event(
+                "Pod",
+                "web-5d8-a",
+                "Killing",
+                "Container app failed liveness probe, will be restarted",
+            ),
         ],
         ..Snapshot::default()
     };
     let assessment = assess(&snapshot, &pod_scope("web-5d8-a"));
     assert_eq!(first(&assessment).analyzer, "liveness_probe");
     assert_eq!(assessment.category, Category::ConfigurationError);
-    assert!(assessment.findings.iter().all(|f| f.analyzer != "oom_killed"));
+    assert!(
+        assessment
+            .findings
+            .iter()
+            .all(|f| f.analyzer != "oom_killed")
+    );
 }
 
 #[test]
@@ -238,8 +311,13 @@ fn scheduling_quota_and_rollouts() {
         pods: vec![pending],
         ..Snapshot::default()
     };
-    let finding = assess(&snapshot, &pod_scope("web-5d8-p")).findings.remove(0);
-    assert_eq!((finding.reason.as_deref(), finding.category), (Some("Unschedulable"), Category::ResourceExhaustion));
+    let finding = assess(&snapshot, &pod_scope("web-5d8-p"))
+        .findings
+        .remove(0);
+    assert_eq!(
+        (finding.reason.as_deref(), finding.category),
+        (Some("Unschedulable"), Category::ResourceExhaustion)
+    );
 
     let snapshot = Snapshot {
         pods: vec![pod("web-5d8-a")],
@@ -255,8 +333,15 @@ fn scheduling_quota_and_rollouts() {
     let assessment = assess(&snapshot, &workload_scope());
     assert_eq!(first(&assessment).reason.as_deref(), Some("QuotaExceeded"));
     assert_eq!(assessment.category, Category::ResourceExhaustion);
-    let mismatch = assessment.findings.iter().find(|f| f.analyzer == "replicas_mismatch");
-    assert_eq!(mismatch.map(|f| f.category), Some(Category::ResourceExhaustion), "the cause's class");
+    let mismatch = assessment
+        .findings
+        .iter()
+        .find(|f| f.analyzer == "replicas_mismatch");
+    assert_eq!(
+        mismatch.map(|f| f.category),
+        Some(Category::ResourceExhaustion),
+        "the cause's class"
+    );
 }
 
 #[test]
@@ -284,7 +369,12 @@ fn nodes_dns_services_and_pvcs() {
     let assessment = assess(&snapshot, &scope);
     assert_eq!(first(&assessment).reason.as_deref(), Some("NodeNotReady"));
     assert!(first(&assessment).summary.contains("2026-12-01T03:00:00Z"));
-    assert!(assessment.findings.iter().any(|f| f.reason.as_deref() == Some("NodeUnschedulable")));
+    assert!(
+        assessment
+            .findings
+            .iter()
+            .any(|f| f.reason.as_deref() == Some("NodeUnschedulable"))
+    );
 
     let snapshot = Snapshot {
         pods: vec![pod("web-5d8-a")],
@@ -298,7 +388,11 @@ fn nodes_dns_services_and_pvcs() {
     };
     let assessment = assess(&snapshot, &workload_scope());
     assert_eq!(first(&assessment).analyzer, "dns_name_not_found");
-    assert!(first(&assessment).summary.contains("postgres.db.svc.cluster.local"));
+    assert!(
+        first(&assessment)
+            .summary
+            .contains("postgres.db.svc.cluster.local")
+    );
     assert!(assessment.healthy.is_none());
 
     let mut with_claim = waiting(pod("web-5d8-a"), "ContainerCreating", "");
@@ -327,11 +421,31 @@ fn nodes_dns_services_and_pvcs() {
         }],
         ..Snapshot::default()
     };
-    let assessment = assess(&snapshot, &Scope { namespace: Some("shop".into()), ..Scope::default() });
-    let pvc = assessment.findings.iter().find(|f| f.analyzer == "pvc_pending");
-    assert!(pvc.is_some_and(|f| f.summary.contains("fast does not exist")), "{:#?}", assessment.findings);
-    let service = assessment.findings.iter().find(|f| f.analyzer == "service_no_endpoints");
-    assert_eq!(service.map(|f| f.category), Some(Category::ConfigurationError), "selector matches nothing");
+    let assessment = assess(
+        &snapshot,
+        &Scope {
+            namespace: Some("shop".into()),
+            ..Scope::default()
+        },
+    );
+    let pvc = assessment
+        .findings
+        .iter()
+        .find(|f| f.analyzer == "pvc_pending");
+    assert!(
+        pvc.is_some_and(|f| f.summary.contains("fast does not exist")),
+        "{:#?}",
+        assessment.findings
+    );
+    let service = assessment
+        .findings
+        .iter()
+        .find(|f| f.analyzer == "service_no_endpoints");
+    assert_eq!(
+        service.map(|f| f.category),
+        Some(Category::ConfigurationError),
+        "selector matches nothing"
+    );
 }
 
 #[test]
@@ -350,9 +464,20 @@ fn recovery_is_said_instead_of_a_cause() {
     };
     let assessment = assess(&snapshot, &pod_scope("web-5d8-a"));
     // An old error exit on a container running now is history, not the problem.
-    assert!(assessment.findings.iter().all(|f| f.severity < Severity::Warning), "{:#?}", assessment.findings);
+    assert!(
+        assessment
+            .findings
+            .iter()
+            .all(|f| f.severity < Severity::Warning),
+        "{:#?}",
+        assessment.findings
+    );
     assert_eq!(assessment.category, Category::Healthy);
-    assert!(assessment.conclusion.contains("recovered"), "{}", assessment.conclusion);
+    assert!(
+        assessment.conclusion.contains("recovered"),
+        "{}",
+        assessment.conclusion
+    );
 }
 
 #[test]

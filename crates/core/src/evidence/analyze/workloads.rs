@@ -30,10 +30,9 @@ pub(super) fn rollout(snapshot: &Snapshot, workload: &Workload, out: &mut Vec<Fi
             .remedy("find why the new pods fail (the findings about them), then fix forward or `kubectl rollout undo`"),
         );
     }
-    if let (Some(desired), Some(available)) = (
-        workload.desired,
-        workload.available.or(workload.ready),
-    ) && available < desired
+    if let (Some(desired), Some(available)) =
+        (workload.desired, workload.available.or(workload.ready))
+        && available < desired
         && workload.kind != "ReplicaSet"
     {
         out.push(
@@ -97,18 +96,25 @@ pub(super) fn rollout(snapshot: &Snapshot, workload: &Workload, out: &mut Vec<Fi
             }
         }
         // A rollback already happened: the controller says so.
-        if let Some(event) = snapshot
-            .events_of(&object)
-            .find(|e| e.reason == "DeploymentRollback" || e.message.to_ascii_lowercase().contains("rolled back"))
-        {
+        if let Some(event) = snapshot.events_of(&object).find(|e| {
+            e.reason == "DeploymentRollback"
+                || e.message.to_ascii_lowercase().contains("rolled back")
+        }) {
             out.push(
                 Finding::new(
                     "rolled_back",
                     Severity::Info,
                     Category::Unknown,
-                    format!("Deployment {} was already rolled back: {}", workload.name, event.message),
+                    format!(
+                        "Deployment {} was already rolled back: {}",
+                        workload.name, event.message
+                    ),
                 )
-                .evidence(Evidence::new(&object, format!("event {}", event.reason), event.message.clone())),
+                .evidence(Evidence::new(
+                    &object,
+                    format!("event {}", event.reason),
+                    event.message.clone(),
+                )),
             );
         }
     }
@@ -130,7 +136,9 @@ pub(super) fn jobs(snapshot: &Snapshot, out: &mut Vec<Finding>) {
                 format!(
                     "its pods failed {} times, past its backoffLimit{}",
                     job.failed.unwrap_or(0),
-                    job.backoff_limit.map(|b| format!(" of {b}")).unwrap_or_default()
+                    job.backoff_limit
+                        .map(|b| format!(" of {b}"))
+                        .unwrap_or_default()
                 ),
             ),
         };

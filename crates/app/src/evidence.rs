@@ -1,0 +1,22 @@
+//! Where the analyzers' snapshot comes from: a case's recordings in a replay; the cluster, read
+//! through the Kubernetes adapter, when one is configured.
+
+use async_trait::async_trait;
+use nightwatch_core::evidence::{Scope, Snapshot};
+
+/// Reads the objects around an alert's scope.
+#[async_trait]
+pub trait EvidenceReader: Send + Sync {
+    async fn snapshot(&self, scope: &Scope) -> Snapshot;
+}
+
+/// A recorded snapshot (a replayed case's): the same whatever the scope, as the recording is
+/// all there is.
+pub struct RecordedEvidence(pub Snapshot);
+
+#[async_trait]
+impl EvidenceReader for RecordedEvidence {
+    async fn snapshot(&self, _scope: &Scope) -> Snapshot {
+        self.0.clone()
+    }
+}
