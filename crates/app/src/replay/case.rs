@@ -63,6 +63,9 @@ pub struct Recording {
     pub variant: Option<String>,
     /// The file it came from, for the record.
     pub file: String,
+    /// The arguments the tool was called with, when the recording names them (HolmesGPT's
+    /// header): which pod a log or an event list is about is often said nowhere else.
+    pub params: Value,
     pub output: String,
 }
 
@@ -232,6 +235,7 @@ fn nightwatch(dir: &Path, name: String, source: Option<Source>) -> Result<Case, 
                 tool,
                 variant,
                 file: format!("tools/{file}"),
+                params: Value::Null,
                 output: read_text(&path)?,
             });
         }
@@ -287,6 +291,65 @@ impl Default for ExpectedOutput {
     }
 }
 
+/// A HolmesGPT case folder's `*.txt` tool outputs (`test_investigate` and `test_ask_holmes`
+/// alike): a JSON header naming the tool and its parameters, an optional JSON result envelope,
+/// then the output. Files without a readable header are skipped.
+pub(crate) fn holmesgpt_recordings(dir: &Path) -> Result<Vec<Recording>, CaseError> {
+    let mut recordings = Vec::new();
+    for path in files(dir)? {
+        let file = file_name(&path);
+        if !file.ends_with(".txt") {
+            continue;
+        }
+        let text = read_text(&path)?;
+        let mut lines = text.lines();
+        let Some(header) = lines
+            .next()
+            .and_then(|line| serde_json::from_str::<Value>(line).ok())
+        else {
+            continue;
+        };
+        let Some(tool_name) = header["tool_name"].as_str() else {
+            continue;
+        };
+        // A second JSON line is the tool's result envelope; the output follows it.
+        let rest: Vec<&str> = lines.collect();
+        let envelope = rest
+            .first()
+            .and_then(|line| serde_json::from_str::<Value>(line).ok())
+            .filter(Value::is_object);
+        let mut output = match envelope {
+            Some(_) => rest[1..].join("\n"),
+            None => rest.join("\n"),
+        };
+        // A failed call recorded with nothing after its envelope: its error is its output.
+        if output.trim().is_empty()
+            && let Some(error) = envelope
+                .as_ref()
+                .filter(|e| e["status"] == "error")
+                .and_then(|e| e["error"].as_str())
+        {
+            output = error.to_owned();
+        }
+        let params = match &header["match_params"] {
+            Value::Object(_) => header["match_params"].clone(),
+            _ => envelope
+                .as_ref()
+                .map(|e| e["params"].clone())
+                .unwrap_or(Value::Null),
+        };
+        let (tool, variant) = holmes_tool(tool_name);
+        recordings.push(Recording {
+            tool,
+            variant,
+            file,
+            params,
+            output,
+        });
+    }
+    Ok(recordings)
+}
+
 fn holmesgpt(dir: &Path, name: String) -> Result<Case, CaseError> {
     let issue = read_json(&dir.join("issue_data.json"))?;
     let request_file = dir.join("investigate_request.json");
@@ -315,10 +378,25 @@ fn holmesgpt(dir: &Path, name: String) -> Result<Case, CaseError> {
                 labels.insert(label.into(), json!(value));
             }
         }
-        if subject["kind"].as_str() == Some("pod")
-            && let Some(pod) = subject["name"].as_str()
-        {
-            labels.insert("pod".into(), json!(pod));
+        // Findings name their subject's kind as `kind` or `subject_type`; the label is the one
+        // kube-state-metrics would carry for it.
+        let kind = subject["kind"]
+            .as_str()
+            .or(subject["subject_type"].as_str())
+            .map(str::to_ascii_lowercase);
+        let label = match kind.as_deref() {
+            Some("pod") => Some("pod"),
+            Some("deployment") => Some("deployment"),
+            Some("statefulset") => Some("statefulset"),
+            Some("daemonset") => Some("daemonset"),
+            Some("job") => Some("job_name"),
+            _ => None,
+        };
+        if let (Some(label), Some(name)) = (label, subject["name"].as_str()) {
+            labels.insert(label.into(), json!(name));
+        }
+        if let Some(container) = subject["container"].as_str() {
+            labels.insert("container".into(), json!(container));
         }
         let description = issue["description"]
             .as_str()
@@ -330,37 +408,11 @@ fn holmesgpt(dir: &Path, name: String) -> Result<Case, CaseError> {
             issue["starts_at"].as_str(),
         )
     };
-    let mut recordings = Vec::new();
-    for path in files(dir)? {
-        let file = file_name(&path);
-        if !file.ends_with(".txt") {
-            continue;
-        }
-        let text = read_text(&path)?;
-        let mut lines = text.lines();
-        let Some(header) = lines
-            .next()
-            .and_then(|line| serde_json::from_str::<Value>(line).ok())
-        else {
-            continue;
-        };
-        let Some(tool_name) = header["tool_name"].as_str() else {
-            continue;
-        };
-        // A second JSON line is the tool's result envelope; the output follows it.
-        let rest: Vec<&str> = lines.collect();
-        let output = match rest.first() {
-            Some(line) if serde_json::from_str::<Value>(line).is_ok() => rest[1..].join("\n"),
-            _ => rest.join("\n"),
-        };
-        let (tool, variant) = holmes_tool(tool_name);
-        recordings.push(Recording {
-            tool,
-            variant,
-            file,
-            output,
-        });
-    }
+    let recordings = holmesgpt_recordings(dir)?;
+    let namespace = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|b| b["alerts"][0]["labels"]["namespace"].as_str().map(str::to_owned));
+    let snapshot = super::holmesgpt::snapshot(&recordings, namespace.as_deref());
     let test_case: HolmesTestCase = read_yaml(&dir.join("test_case.yaml"))?;
     let expected = match test_case.expected_output {
         ExpectedOutput::One(line) => vec![line],
@@ -376,7 +428,7 @@ fn holmesgpt(dir: &Path, name: String) -> Result<Case, CaseError> {
             expected,
             ..Expectations::default()
         },
-        snapshot: Snapshot::default(),
+        snapshot,
     })
 }
 
@@ -425,6 +477,7 @@ fn opensre(dir: &Path, name: String) -> Result<Case, CaseError> {
             tool: tool.to_owned(),
             variant: None,
             file: file.clone(),
+            params: Value::Null,
             output: read_text(&path)?,
         });
     }

@@ -5,6 +5,7 @@
 //! and the model's token counts: the base for comparing models and versions on the same cases.
 
 mod case;
+pub mod holmesgpt;
 mod opensre;
 mod recorded;
 mod report;

@@ -129,6 +129,7 @@ mod tests {
             tool: tool.into(),
             variant: variant.map(str::to_owned),
             file: format!("{tool}.txt"),
+            params: serde_json::Value::Null,
             output: output.into(),
         }
     }
