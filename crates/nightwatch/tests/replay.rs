@@ -73,7 +73,11 @@ fn every_third_party_case_replays_with_the_scripted_model() {
             let totals = &incident["totals"];
             // The model writes the analysis; it investigates too when no runbook handles the
             // alert (cases the evidence routes to a runbook are not investigated).
-            let least = if incident["runbook"] == "RB_UNKNOWN" { 2 } else { 1 };
+            let least = if incident["runbook"] == "RB_UNKNOWN" {
+                2
+            } else {
+                1
+            };
             assert!(
                 totals["llm_calls"].as_u64().unwrap() >= least,
                 "{name}: {totals}"
@@ -129,19 +133,33 @@ fn opensre_oom_case_is_routed_by_its_evidence_and_scored() {
 #[test]
 fn the_quality_table_has_a_row_per_third_party_case_and_totals() {
     let out = Command::new(BIN)
-        .args(["replay", "--quality", "--provider", "none", "--format", "json"])
+        .args([
+            "replay",
+            "--quality",
+            "--provider",
+            "none",
+            "--format",
+            "json",
+        ])
         .arg(third_party_fixtures())
         .env("DATABASE_URL", "sqlite::memory:")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(rows.len(), 15, "8 HolmesGPT + 7 OpenSRE cases");
     for row in &rows {
         assert!(row["tool_calls"].is_u64(), "{row}");
         assert!(row["category"].is_string(), "{row}");
     }
-    let judged = rows.iter().filter(|r| r["category_expected"].is_string()).count();
+    let judged = rows
+        .iter()
+        .filter(|r| r["category_expected"].is_string())
+        .count();
     assert_eq!(judged, 7, "every OpenSRE case expects a category");
 }
 

@@ -409,9 +409,11 @@ fn holmesgpt(dir: &Path, name: String) -> Result<Case, CaseError> {
         )
     };
     let recordings = holmesgpt_recordings(dir)?;
-    let namespace = serde_json::from_slice::<Value>(&body)
-        .ok()
-        .and_then(|b| b["alerts"][0]["labels"]["namespace"].as_str().map(str::to_owned));
+    let namespace = serde_json::from_slice::<Value>(&body).ok().and_then(|b| {
+        b["alerts"][0]["labels"]["namespace"]
+            .as_str()
+            .map(str::to_owned)
+    });
     let snapshot = super::holmesgpt::snapshot(&recordings, namespace.as_deref());
     let test_case: HolmesTestCase = read_yaml(&dir.join("test_case.yaml"))?;
     let expected = match test_case.expected_output {

@@ -58,9 +58,12 @@ impl LogSignal {
             }
             Self::ConnectionFailed(_) => "a dependency refuses or drops its connections".to_owned(),
             Self::OutOfMemory(_) => "it runs out of memory".to_owned(),
-            Self::Misconfigured(_) => {
-                "it stops at start-up on missing or wrong configuration".to_owned()
-            }
+            Self::Misconfigured(line) => match executable_in(line) {
+                Some(command) => format!(
+                    "its command `{command}` is not found in the image (a typo in the command, or a binary the image lacks)"
+                ),
+                None => "it stops at start-up on missing or wrong configuration".to_owned(),
+            },
             Self::Error(_) => "the program reports an error".to_owned(),
         }
     }
@@ -93,6 +96,14 @@ fn host_in(line: &str) -> Option<String> {
         .map(|w| w.trim_end_matches(':').trim_end_matches('.'))
         .find(|w| w.contains(".svc") || w.ends_with(".local") || w.ends_with(".internal"))
         .map(str::to_owned)
+}
+
+/// The command of `exec: "X": executable file not found`.
+fn executable_in(line: &str) -> Option<String> {
+    let at = line.find("exec: \"")? + "exec: \"".len();
+    let rest = &line[at..];
+    let end = rest.find('"')?;
+    line.contains("not found").then(|| rest[..end].to_owned())
 }
 
 /// Classifies one line; `None` for an ordinary line.
@@ -156,6 +167,12 @@ pub fn classify(line: &str) -> Option<LogSignal> {
             "connect: timeout",
             "deadline exceeded",
             "etimedout",
+            "no available connection",
+            "failed to connect",
+            "could not connect",
+            "unable to connect",
+            "connection timed out",
+            "host(s) tried",
         ],
     ) {
         return Some(LogSignal::ConnectionFailed(line.to_owned()));
@@ -163,6 +180,8 @@ pub fn classify(line: &str) -> Option<LogSignal> {
     if has_any(
         &l,
         &[
+            "executable file not found",
+            "exec format error",
             "no such file or directory",
             "environment variable",
             "env var",

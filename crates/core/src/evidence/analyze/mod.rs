@@ -45,6 +45,15 @@ impl Assessment {
     }
 }
 
+/// Findings about a workload's state that another finding's cause explains.
+const SYMPTOMS: &[&str] = &[
+    "replicas_mismatch",
+    "rollout_stuck",
+    "old_replicaset_serving",
+    "job_failed",
+    "rolled_back",
+];
+
 /// How telling a finding is: the cause of trouble ranks before what it leads to (a
 /// replica count, a stuck rollout).
 fn rank(finding: &Finding) -> (std::cmp::Reverse<Severity>, bool, u8) {
@@ -244,7 +253,8 @@ pub fn assess(snapshot: &Snapshot, scope: &Scope) -> Assessment {
     // the cause's category.
     if let Some(cause) = findings
         .iter()
-        .filter(|f| f.category != Category::Unknown && f.severity == Severity::Critical)
+        .filter(|f| f.category != Category::Unknown && f.severity >= Severity::Warning)
+        .filter(|f| !SYMPTOMS.contains(&f.analyzer.as_str()))
         .map(|f| f.category)
         .next()
     {
@@ -256,6 +266,22 @@ pub fn assess(snapshot: &Snapshot, scope: &Scope) -> Assessment {
                 )
             {
                 finding.category = cause;
+            }
+        }
+    }
+    // …and cites the cause's facts, so the workload's finding reads whole on its own.
+    let cause_evidence: Vec<Evidence> = findings
+        .iter()
+        .filter(|f| !SYMPTOMS.contains(&f.analyzer.as_str()) && f.severity >= Severity::Warning)
+        .flat_map(|f| f.evidence.iter().take(3).cloned())
+        .take(3)
+        .collect();
+    for finding in &mut findings {
+        if matches!(finding.analyzer.as_str(), "job_failed" | "rollout_stuck") {
+            for evidence in &cause_evidence {
+                if !finding.evidence.contains(evidence) {
+                    finding.evidence.push(evidence.clone());
+                }
             }
         }
     }

@@ -374,9 +374,20 @@ fn terminated(snapshot: &Snapshot, pod: &Pod, container: &Container, out: &mut V
     let log_lines = previous
         .map(|l| logs::tail_errors(&l.lines, 3))
         .unwrap_or_default();
-    let signals = previous
-        .map(|l| logs::signals(&l.lines))
-        .unwrap_or_default();
+    // The runtime's own message (a command that does not exist) says more than any log line:
+    // the program never ran.
+    let end_message = end
+        .and_then(|t| t.message.clone())
+        .filter(|m| !m.is_empty());
+    let mut signals: Vec<LogSignal> = end_message
+        .iter()
+        .filter_map(|m| logs::classify(m))
+        .collect();
+    signals.extend(
+        previous
+            .map(|l| logs::signals(&l.lines))
+            .unwrap_or_default(),
+    );
     let (category, cause) = if !failed {
         (
             Category::ConfigurationError,
@@ -427,7 +438,10 @@ fn terminated(snapshot: &Snapshot, pod: &Pod, container: &Container, out: &mut V
     .evidence(Evidence::new(
         &object,
         field(container, state_field),
-        describe_end(),
+        match &end_message {
+            Some(message) => format!("{}: {message}", describe_end()),
+            None => describe_end(),
+        },
     ))
     .remedy(
         "read the error in the logs; restarting brings the same exit back until the cause is fixed",
