@@ -7,15 +7,8 @@ use k8s_openapi::api::core::v1::{
 use nightwatch_core::live::{ContainerFacts, NodeFacts, PodFacts};
 use std::collections::BTreeMap;
 
-/// Waiting reasons of a container that cannot get its image.
-pub const IMAGE_PULL_REASONS: &[&str] = &[
-    "ImagePullBackOff",
-    "ErrImagePull",
-    "ErrImageNeverPull",
-    "InvalidImageName",
-    "RegistryUnavailable",
-    "ErrImageInspect",
-];
+/// Waiting reasons of a container that cannot get its image (the analyzers' list).
+pub use nightwatch_core::evidence::analyze::IMAGE_PULL_REASONS;
 
 /// Waiting reasons that mean a workload's pod is failing, not just starting.
 pub const FAILING_REASONS: &[&str] = &[

@@ -1,7 +1,7 @@
 //! What an analyzer concludes: a problem (or a recovery) with its severity, the class of cause,
 //! the objects involved and the evidence it rests on, so an analysis can cite each fact.
 
-use super::snapshot::ObjectRef;
+use super::snapshot::{Event, ObjectRef};
 use serde::{Deserialize, Serialize};
 
 /// The class of cause, in the words SRE post-mortems (and other agents' evaluations) use.
@@ -63,6 +63,15 @@ pub struct Evidence {
 }
 
 impl Evidence {
+    /// An event about `object`, quoted.
+    pub fn event(object: &ObjectRef, event: &Event) -> Self {
+        Evidence::new(
+            object,
+            format!("event {}", event.reason),
+            event.message.clone(),
+        )
+    }
+
     pub fn new(object: &ObjectRef, source: impl Into<String>, detail: impl Into<String>) -> Self {
         Evidence {
             object: object.clone(),

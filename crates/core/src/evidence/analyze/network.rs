@@ -95,11 +95,7 @@ pub(super) fn pvcs(snapshot: &Snapshot, out: &mut Vec<Finding>) {
             "name an existing StorageClass (or create the PersistentVolume) and recreate the claim",
         );
         if let Some(event) = event {
-            finding = finding.evidence(Evidence::new(
-                &object,
-                format!("event {}", event.reason),
-                event.message.clone(),
-            ));
+            finding = finding.evidence(Evidence::event(&object, event));
         }
         out.push(finding);
     }

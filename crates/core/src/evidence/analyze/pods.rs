@@ -146,11 +146,7 @@ fn waiting(snapshot: &Snapshot, pod: &Pod, container: &Container, out: &mut Vec<
             "correct the image reference or the pull credentials (imagePullSecrets), or roll back to the last image that ran",
         );
         for event in pull_events.iter().take(2) {
-            finding = finding.evidence(Evidence::new(
-                &object,
-                format!("event {}", event.reason),
-                event.message.clone(),
-            ));
+            finding = finding.evidence(Evidence::event(&object, event));
         }
         out.push(finding);
         return;
@@ -351,11 +347,7 @@ fn terminated(snapshot: &Snapshot, pod: &Pod, container: &Container, out: &mut V
             .events_of(&object)
             .find(|e| lower(&e.message).contains("oomkilled"))
         {
-            finding = finding.evidence(Evidence::new(
-                &object,
-                format!("event {}", event.reason),
-                event.message.clone(),
-            ));
+            finding = finding.evidence(Evidence::event(&object, event));
         }
         out.push(finding);
         return;
@@ -545,11 +537,7 @@ fn probes(snapshot: &Snapshot, pod: &Pod, out: &mut Vec<Finding>) {
         .reason(if kills { "LivenessProbeFailed" } else { "ReadinessProbeFailed" })
         .remedy("fix the probe (path, port, timeoutSeconds, initialDelaySeconds) or the endpoint it checks");
         for event in failing.iter().take(2) {
-            finding = finding.evidence(Evidence::new(
-                &object,
-                format!("event {}", event.reason),
-                event.message.clone(),
-            ));
+            finding = finding.evidence(Evidence::event(&object, event));
         }
         if let Some(kill) = snapshot
             .events_of(&object)
@@ -606,11 +594,7 @@ fn creating(snapshot: &Snapshot, pod: &Pod, out: &mut Vec<Finding>) {
                 format!("pod {} is stuck in ContainerCreating: {cause}", pod.name),
             )
             .reason("ContainerCreating")
-            .evidence(Evidence::new(
-                &object,
-                format!("event {}", event.reason),
-                event.message.clone(),
-            ))
+            .evidence(Evidence::event(&object, event))
             .remedy("create what the volume refers to, or fix the volume in the pod template"),
         );
         return;
@@ -632,7 +616,7 @@ fn creating(snapshot: &Snapshot, pod: &Pod, out: &mut Vec<Finding>) {
                 ),
             )
             .reason("ContainerCreating")
-            .evidence(Evidence::new(&object, format!("event {}", event.reason), event.message.clone()))
+            .evidence(Evidence::event(&object, event))
             .remedy("check the node's CNI plugin and container runtime; deleting the pod moves it only if the node is the problem"),
         );
     }

@@ -110,11 +110,7 @@ pub(super) fn rollout(snapshot: &Snapshot, workload: &Workload, out: &mut Vec<Fi
                         workload.name, event.message
                     ),
                 )
-                .evidence(Evidence::new(
-                    &object,
-                    format!("event {}", event.reason),
-                    event.message.clone(),
-                )),
+                .evidence(Evidence::event(&object, event)),
             );
         }
     }
