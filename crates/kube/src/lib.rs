@@ -1,11 +1,12 @@
 //! nightwatch's Kubernetes adapter.
 //!
 //! Pure core, thin edges: what a tool reports, which object an action targets, the patch bodies,
-//! which pods a drain evicts, the new memory limit and whether an action worked are plain
-//! functions over Kubernetes objects ([`tools`], [`owner`], [`plan`], [`verify`], [`quantity`],
-//! [`facts`]), tested with tables. [`Kube`] only fetches objects and hands them to those
-//! functions; [`Actuator`] is the only code that writes to the cluster, and it takes nothing but
-//! a policy [`Permit`](nightwatch_core::policy::Permit).
+//! which pods a drain evicts, the new memory limit, whether an action worked and the analyzers'
+//! views of objects are plain functions over Kubernetes objects ([`tools`], [`owner`],
+//! [`plan`], [`verify`], [`quantity`], [`facts`], [`snapshot`]), tested with tables. [`Kube`]
+//! only fetches objects and hands them to those functions; [`Actuator`] is the only code that
+//! writes to the cluster, and it takes nothing but a policy
+//! [`Permit`](nightwatch_core::policy::Permit).
 
 pub mod actuator;
 pub mod agent;
@@ -14,6 +15,8 @@ pub mod facts;
 pub mod owner;
 pub mod plan;
 pub mod quantity;
+mod read_snapshot;
+pub mod snapshot;
 pub mod tools;
 pub mod verify;
 

@@ -20,7 +20,7 @@ pub const MAX_EVENTS: usize = 50;
 pub const MAX_LOG_LINE: usize = 2000;
 
 /// Milliseconds used to order events: last seen, else event time, first seen, creation.
-fn event_time(event: &Event) -> i64 {
+pub(crate) fn event_time(event: &Event) -> i64 {
     event
         .last_timestamp
         .as_ref()
