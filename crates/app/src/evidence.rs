@@ -20,3 +20,13 @@ impl EvidenceReader for RecordedEvidence {
         self.0.clone()
     }
 }
+
+/// The cluster, read through the Kubernetes adapter (every failed read is a gap).
+pub struct LiveEvidence(pub nightwatch_kube::Kube);
+
+#[async_trait]
+impl EvidenceReader for LiveEvidence {
+    async fn snapshot(&self, scope: &Scope) -> Snapshot {
+        self.0.snapshot(scope).await
+    }
+}

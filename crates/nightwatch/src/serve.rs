@@ -62,6 +62,11 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             ))
         })
         .collect();
+    // With cluster access the analyzers read the objects around each alert before routing.
+    let evidence = cluster.as_ref().map(|cluster| {
+        Arc::new(nightwatch_app::evidence::LiveEvidence(cluster.kube.clone()))
+            as Arc<dyn nightwatch_app::evidence::EvidenceReader>
+    });
     let responder = Arc::new(nightwatch_app::respond::Responder {
         store: store.clone(),
         clock: clock.clone(),
@@ -74,7 +79,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         llm,
         sources,
         recorded_tools: None,
-        evidence: None,
+        evidence,
         decision_turn: tokio::sync::Mutex::new(()),
     });
     let responder_handle = tokio::spawn(responder.run(wake_responder.clone(), stop_signal.clone()));
