@@ -304,32 +304,26 @@ impl Reader<'_> {
                 }
             }
             "StatefulSet" => {
-                let api = self.api::<StatefulSet>(Some(namespace));
-                let Some(set) = self.get(api, &what, name).await else {
-                    return Vec::new();
-                };
-                self.push_workload(views::statefulset_view(&set));
-                if !with_pods {
-                    return Vec::new();
-                }
-                let owners = uid_of(&set.metadata).into_iter().collect();
-                let selector = Some(&set.spec.selector);
-                self.controlled_pods(namespace, selector, &owners, &what)
-                    .await
+                self.selected_workload::<StatefulSet>(
+                    namespace,
+                    name,
+                    &what,
+                    with_pods,
+                    views::statefulset_view,
+                    |set| &set.spec.selector,
+                )
+                .await
             }
             "DaemonSet" => {
-                let api = self.api::<DaemonSet>(Some(namespace));
-                let Some(set) = self.get(api, &what, name).await else {
-                    return Vec::new();
-                };
-                self.push_workload(views::daemonset_view(&set));
-                if !with_pods {
-                    return Vec::new();
-                }
-                let owners = uid_of(&set.metadata).into_iter().collect();
-                let selector = Some(&set.spec.selector);
-                self.controlled_pods(namespace, selector, &owners, &what)
-                    .await
+                self.selected_workload::<DaemonSet>(
+                    namespace,
+                    name,
+                    &what,
+                    with_pods,
+                    views::daemonset_view,
+                    |set| &set.spec.selector,
+                )
+                .await
             }
             "Job" => {
                 let api = self.api::<Job>(Some(namespace));
@@ -431,6 +425,37 @@ impl Reader<'_> {
             }
         }
         pods
+    }
+
+    /// A controller that picks its pods by selector (StatefulSet, DaemonSet): its view, then,
+    /// when `with_pods`, the pods its selector finds and it owns.
+    async fn selected_workload<K>(
+        &mut self,
+        namespace: &str,
+        name: &str,
+        what: &str,
+        with_pods: bool,
+        view: fn(&K) -> nightwatch_core::evidence::snapshot::Workload,
+        selector: fn(&K) -> &LabelSelector,
+    ) -> Vec<Pod>
+    where
+        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>
+            + Clone
+            + DeserializeOwned
+            + Debug,
+        <K as kube::Resource>::DynamicType: Default,
+    {
+        let api = self.api::<K>(Some(namespace));
+        let Some(object) = self.get(api, what, name).await else {
+            return Vec::new();
+        };
+        self.push_workload(view(&object));
+        if !with_pods {
+            return Vec::new();
+        }
+        let owners = uid_of(object.meta()).into_iter().collect();
+        self.controlled_pods(namespace, Some(selector(&object)), &owners, what)
+            .await
     }
 
     fn push_workload(&mut self, workload: nightwatch_core::evidence::snapshot::Workload) {
