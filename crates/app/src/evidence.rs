@@ -2,7 +2,9 @@
 //! through the Kubernetes adapter, when one is configured.
 
 use async_trait::async_trait;
+use nightwatch_core::Clock;
 use nightwatch_core::evidence::{Scope, Snapshot};
+use std::sync::Arc;
 
 /// Reads the objects around an alert's scope.
 #[async_trait]
@@ -21,12 +23,19 @@ impl EvidenceReader for RecordedEvidence {
     }
 }
 
-/// The cluster, read through the Kubernetes adapter (every failed read is a gap).
-pub struct LiveEvidence(pub nightwatch_kube::Kube);
+/// The cluster, read through the Kubernetes adapter (every failed read is a gap), stamped
+/// with the time it was read.
+pub struct LiveEvidence {
+    pub kube: nightwatch_kube::Kube,
+    pub clock: Arc<dyn Clock>,
+}
 
 #[async_trait]
 impl EvidenceReader for LiveEvidence {
     async fn snapshot(&self, scope: &Scope) -> Snapshot {
-        self.0.snapshot(scope).await
+        let taken_at = self.clock.now();
+        let mut snapshot = self.kube.snapshot(scope).await;
+        snapshot.taken_at = Some(taken_at);
+        snapshot
     }
 }

@@ -66,6 +66,7 @@ impl Env {
             escalation_classes: &[],
             approved_by: None,
             history: &history,
+            premise: None,
             now: Utc::now(),
         };
         let decision = decide(&self.policy, &input);

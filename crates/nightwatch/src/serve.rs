@@ -64,8 +64,10 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .collect();
     // With cluster access the analyzers read the objects around each alert before routing.
     let evidence = cluster.as_ref().map(|cluster| {
-        Arc::new(nightwatch_app::evidence::LiveEvidence(cluster.kube.clone()))
-            as Arc<dyn nightwatch_app::evidence::EvidenceReader>
+        Arc::new(nightwatch_app::evidence::LiveEvidence {
+            kube: cluster.kube.clone(),
+            clock: clock.clone(),
+        }) as Arc<dyn nightwatch_app::evidence::EvidenceReader>
     });
     let responder = Arc::new(nightwatch_app::respond::Responder {
         store: store.clone(),

@@ -205,6 +205,90 @@ fn the_documented_example_case_routes_gates_and_proposes_without_a_model() {
         .assert_eq(&redact_times(&markdown));
 }
 
+/// A case about `shop/api-1`, said to be crash looping by its alert, whose recorded pod is in
+/// `state` (a container status as `kubectl get -o yaml` prints it).
+fn crash_loop_case(dir: &Path, ready: bool, state: &str) {
+    std::fs::create_dir_all(dir.join("tools")).unwrap();
+    std::fs::create_dir_all(dir.join("objects")).unwrap();
+    let alert = json!({
+        "version": "4", "status": "firing", "receiver": "nightwatch",
+        "groupLabels": {}, "commonLabels": {}, "commonAnnotations": {},
+        "externalURL": "http://alertmanager.example:9093",
+        "alerts": [{
+            "status": "firing",
+            "labels": {"alertname": "KubePodCrashLooping", "namespace": "shop", "pod": "api-1", "container": "app", "severity": "warning"},
+            "annotations": {"summary": "Pod shop/api-1 is crash looping"},
+            "startsAt": "2026-11-30T10:00:00Z", "endsAt": "0001-01-01T00:00:00Z"
+        }]
+    });
+    std::fs::write(dir.join("alert.json"), alert.to_string()).unwrap();
+    std::fs::write(
+        dir.join("tools/get_owner_chain.json"),
+        json!({"summary": "owned by Deployment api", "data": {"workload": {"kind": "Deployment", "name": "api"}}}).to_string(),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("tools/check_oom.json"),
+        json!({"summary": "not OOM-killed", "data": {"oom_killed": false, "restarts": 2}})
+            .to_string(),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("objects/pod.yaml"),
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: api-1\n  namespace: shop\n  ownerReferences:\n    - {{kind: ReplicaSet, name: api-5f6d, controller: true}}\n\
+             spec:\n  containers:\n    - {{name: app, image: registry.example/api:1}}\n\
+             status:\n  phase: Running\n  conditions:\n    - {{type: Ready, status: \"{}\"}}\n\
+             \x20 containerStatuses:\n    - name: app\n      ready: {ready}\n      restartCount: 2\n      state: {state}\n\
+             \x20     lastState:\n        terminated: {{reason: Error, exitCode: 1, finishedAt: \"2026-11-30T09:00:00Z\"}}\n",
+            if ready { "True" } else { "False" },
+        ),
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_restart_is_refused_for_a_pod_that_is_healthy_now_and_proposed_for_one_that_crashes() {
+    let root = tempfile::tempdir().unwrap();
+    // The alert says crash looping; the pod runs and is ready (the crashes were an hour ago).
+    let healthy = root.path().join("healthy");
+    crash_loop_case(
+        &healthy,
+        true,
+        "{running: {startedAt: \"2026-11-30T09:00:05Z\"}}",
+    );
+    let report = json_report(&healthy, "none");
+    let incident = &report["incidents"][0];
+    assert_eq!(incident["runbook"], "RB_CRASHLOOP", "{incident}");
+    assert_eq!(incident["category"], "healthy", "{incident}");
+    let analysis = incident["analysis"].as_str().unwrap();
+    assert!(
+        analysis.contains("rule premise") && analysis.contains("Running and Ready now"),
+        "the restart is refused on the evidence: {analysis}"
+    );
+    assert!(
+        !analysis.contains("the policy does not let nightwatch restart"),
+        "a refused premise is not a denial to escalate: {analysis}"
+    );
+
+    // The same alert while the container really is in CrashLoopBackOff: the restart is proposed.
+    let crashing = root.path().join("crashing");
+    crash_loop_case(
+        &crashing,
+        false,
+        "{waiting: {reason: CrashLoopBackOff, message: \"back-off 40s restarting failed container=app\"}}",
+    );
+    let report = json_report(&crashing, "none");
+    let incident = &report["incidents"][0];
+    assert_eq!(incident["runbook"], "RB_CRASHLOOP", "{incident}");
+    let analysis = incident["analysis"].as_str().unwrap();
+    assert!(
+        analysis.contains("rollout_restart") && analysis.contains("rule class_approval"),
+        "the restart waits for a human: {analysis}"
+    );
+    assert!(!analysis.contains("rule premise"), "{analysis}");
+}
+
 #[test]
 fn the_documented_example_case_reports_the_same_with_the_scripted_model() {
     let (ok, markdown, stderr) = replay(&[

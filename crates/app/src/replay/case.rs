@@ -240,6 +240,19 @@ fn nightwatch(dir: &Path, name: String, source: Option<Source>) -> Result<Case, 
             });
         }
     }
+    // The cluster objects around the alert, as `kubectl get -o yaml|json` prints them: what
+    // the analyzers read (and the policy's premise rests on).
+    let mut snapshot = Snapshot::default();
+    let objects = dir.join("objects");
+    if objects.is_dir() {
+        for path in files(&objects)? {
+            if let Err(why) = super::holmesgpt::manifest(&read_text(&path)?, &mut snapshot) {
+                snapshot
+                    .gaps
+                    .push(format!("objects/{}: {why}", file_name(&path)));
+            }
+        }
+    }
     Ok(Case {
         name,
         format: CaseFormat::Nightwatch,
@@ -252,7 +265,7 @@ fn nightwatch(dir: &Path, name: String, source: Option<Source>) -> Result<Case, 
             expected: meta.expected,
             ..Expectations::default()
         },
-        snapshot: Snapshot::default(),
+        snapshot,
     })
 }
 

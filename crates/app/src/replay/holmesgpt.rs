@@ -1477,7 +1477,9 @@ fn describe_node(d: &Described<'_>, name: String, out: &mut Snapshot) {
 // ---------------------------------------------------------------------------------------------
 // `-o yaml` / `-o json`
 
-fn manifest(body: &str, out: &mut Snapshot) -> Result<(), String> {
+/// Objects as `kubectl get -o yaml|json` prints them (one, several, or a `List`), added to
+/// `out`; what cannot be mapped is an error naming it.
+pub(super) fn manifest(body: &str, out: &mut Snapshot) -> Result<(), String> {
     let mut documents: Vec<Value> = Vec::new();
     if body.trim_start().starts_with('{') {
         let value: Value =

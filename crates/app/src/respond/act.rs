@@ -8,6 +8,8 @@ use nightwatch_core::event::EventKind;
 use nightwatch_core::event::payload::{
     ActionDecided, ActionStage, Payload, PolicyDecision, StepSkipped,
 };
+use nightwatch_core::evidence::Assessment;
+use nightwatch_core::evidence::premise::premise;
 use nightwatch_core::policy::{ActionHistory, Decision, DecisionInput, Outcome, Permit, decide};
 use nightwatch_core::runbook::Step;
 use nightwatch_kube::{ToolTarget, VerifyStatus};
@@ -15,8 +17,16 @@ use nightwatch_store::{ActionRow, ActionState, ActionUpdate, IncidentRow, NewAct
 use serde_json::json;
 use std::collections::BTreeMap;
 
+/// The policy rule that refuses an action whose fault the cluster does not show.
+const PREMISE_RULE: &str = "premise";
+/// The step outcome for such an action: nothing to fix now, so the run neither acts nor
+/// escalates, and looks again later.
+pub(super) const UNFOUNDED: &str = "unfounded";
+
 impl Responder {
-    /// Returns the word recorded as the step's outcome.
+    /// Returns the word recorded as the step's outcome: the action's state, or `unfounded`
+    /// when the evidence does not show the fault the action answers (`assessment`: what the
+    /// analyzers made of the cluster at the start of this run).
     pub(super) async fn action_step(
         &self,
         incident: &IncidentRow,
@@ -24,6 +34,7 @@ impl Responder {
         escalation_classes: &[String],
         step: &Step,
         target: &ToolTarget,
+        assessment: Option<&Assessment>,
     ) -> Result<&'static str, StoreError> {
         // A retried job must not propose (or run) the same step's action twice.
         let earlier = self.store.actions(None, Some(incident.id), 500).await?;
@@ -88,7 +99,7 @@ impl Responder {
         // one before it recorded.
         let _turn = self.decision_turn.lock().await;
         let decision = self
-            .decide(&request, escalation_classes, None, None)
+            .decide(&request, escalation_classes, None, None, assessment)
             .await?;
         let resolvable = resolve_note.is_none();
         let state = match (&decision.outcome, resolvable) {
@@ -141,10 +152,12 @@ impl Responder {
             .await?;
         drop(_turn);
         self.metrics.actions_decided(decision.outcome.as_str());
+        let unfounded = decision.rule == PREMISE_RULE;
         match decision.into_permit() {
             Some(permit) if resolvable => {
                 Ok(self.run_permitted(incident.id, action_id, &permit).await?)
             }
+            _ if unfounded => Ok(UNFOUNDED),
             _ => Ok(state.as_str()),
         }
     }
@@ -184,12 +197,24 @@ impl Responder {
             .clone()
             .unwrap_or_else(|| "unknown".to_owned());
         let request = action.request();
+        // The pod may have recovered (or the node come back) while the approval waited: the
+        // premise is judged on what the cluster shows now.
+        let assessment = match self.store.incident(action.incident_id).await? {
+            Some(incident) => self.assess(&incident).await,
+            None => None,
+        };
         // The action is already `running` (counted by other decisions); take the turn so this
         // decision also sees every decision before it.
         let decision = {
             let _turn = self.decision_turn.lock().await;
-            self.decide(&request, &classes, Some(&by), Some(action.id))
-                .await?
+            self.decide(
+                &request,
+                &classes,
+                Some(&by),
+                Some(action.id),
+                assessment.as_ref(),
+            )
+            .await?
         };
         let redecided = ActionDecided {
             action_id: Some(action.id),
@@ -251,7 +276,10 @@ impl Responder {
         escalation_classes: &[String],
         approved_by: Option<&str>,
         exclude: Option<i64>,
+        assessment: Option<&Assessment>,
     ) -> Result<Decision, StoreError> {
+        let premise =
+            assessment.and_then(|assessment| premise(&request.action, &request.target, assessment));
         let now = self.clock.now();
         let window = chrono::Duration::from_std(self.policy.limits.breaker.window)
             .unwrap_or(chrono::Duration::hours(24))
@@ -273,6 +301,7 @@ impl Responder {
                 escalation_classes,
                 approved_by,
                 history: &history,
+                premise: premise.as_ref(),
                 now,
             },
         ))

@@ -84,7 +84,9 @@ impl Responder {
             // The library always has RB_UNKNOWN, and routes only name loaded runbooks.
             return Ok(None);
         };
-        let (mut summary, waiting) = self.run_steps(&incident, loaded).await?;
+        let (mut summary, waiting) = self
+            .run_steps(&incident, loaded, assessment.as_ref())
+            .await?;
         if loaded.runbook.id == UNKNOWN_RUNBOOK
             && let Some(llm) = &self.llm
         {
@@ -171,7 +173,7 @@ impl Responder {
 
     /// The analyzers over what the alert's labels and annotations point at; `None` without an
     /// evidence reader.
-    async fn assess(&self, incident: &IncidentRow) -> Option<Assessment> {
+    pub(super) async fn assess(&self, incident: &IncidentRow) -> Option<Assessment> {
         let reader = self.evidence.as_ref()?;
         let scope = Scope::of(&incident.labels, &incident.annotations);
         let snapshot = reader.snapshot(&scope).await;
@@ -216,9 +218,15 @@ impl Responder {
         &self,
         incident: &IncidentRow,
         loaded: &LoadedRunbook,
+        assessment: Option<&Assessment>,
     ) -> Result<(Final, bool), StoreError> {
         let runbook = &loaded.runbook;
         let mut context = GateContext::new();
+        // Gates may read the analyzers' findings (`evidence.findings`, `evidence.category`).
+        context.bind(
+            "evidence",
+            assessment.map_or(serde_json::Value::Null, |a| a.to_json()),
+        );
         context.bind(
             "alert",
             json!({
@@ -288,12 +296,17 @@ impl Responder {
                             &runbook.escalation_classes,
                             step,
                             &target,
+                            assessment,
                         )
                         .await?;
                     // Later steps may gate on what became of the action (`restart.outcome ==
                     // "denied"` → escalate).
                     context.bind(&step.id, json!({"outcome": outcome}));
                     escalated |= matches!(outcome, "escalated" | "failed");
+                    // Nothing to fix now; a later look may find the fault back.
+                    if outcome == super::act::UNFOUNDED {
+                        gated_actions.push(step.id.clone());
+                    }
                     outcomes
                         .push(json!({"step": step.id, "action": step.tool, "outcome": outcome}));
                 }

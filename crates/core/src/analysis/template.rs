@@ -167,6 +167,9 @@ impl Facts<'_> {
                 ActionStatus::Denied | ActionStatus::Forbidden => {
                     format!("The policy refused {what} {at}.")
                 }
+                ActionStatus::Unfounded => format!(
+                    "nightwatch did not do {what}: the cluster does not show the fault it answers now {at}."
+                ),
                 ActionStatus::Escalated => format!("{what} was escalated to a human {at}."),
                 ActionStatus::NotRun => format!("{what} was not run {at}."),
             });
@@ -616,6 +619,9 @@ impl Facts<'_> {
                 )),
                 ActionStatus::Denied | ActionStatus::Forbidden => lines.push(format!(
                     "A human decides whether {what} is needed; nightwatch may not do it {at}."
+                )),
+                ActionStatus::Unfounded => lines.push(format!(
+                    "Nothing to fix now: {what} was not needed by what the cluster shows {at}; if the fault comes back, nightwatch looks again."
                 )),
                 ActionStatus::Verified if incident.state.is_open() => lines.push(format!(
                     "Confirm the alert resolves now that {what} verified {at}."

@@ -96,6 +96,8 @@ pub(crate) enum ActionStatus {
     Rejected,
     Expired,
     Denied,
+    /// Denied because the cluster did not show the fault the action answers (rule `premise`).
+    Unfounded,
     Forbidden,
     Escalated,
     NotRun,
@@ -130,12 +132,10 @@ impl ActionTrack {
                 ActionStatus::Rejected
             };
         }
-        let outcome = self
-            .redecision
-            .as_ref()
-            .or(self.decision.as_ref())
-            .map(|decision| decision.outcome.as_str());
+        let last = self.redecision.as_ref().or(self.decision.as_ref());
+        let outcome = last.map(|decision| decision.outcome.as_str());
         match outcome {
+            Some("deny") if last.is_some_and(|d| d.rule == "premise") => ActionStatus::Unfounded,
             Some("forbidden") => ActionStatus::Forbidden,
             Some("deny") => ActionStatus::Denied,
             Some("escalate") => ActionStatus::Escalated,

@@ -5,10 +5,11 @@
 //!
 //! Files: `snapshot` (what is read), `scope` (what an alert is about, from its labels),
 //! `finding` (what analyzers conclude), `analyze` (the analyzers and the assessment),
-//! `quantity` (Kubernetes quantities).
+//! `premise` (whether an action's fault shows now), `quantity` (Kubernetes quantities).
 
 pub mod analyze;
 pub mod finding;
+pub mod premise;
 pub mod quantity;
 pub mod scope;
 pub mod snapshot;

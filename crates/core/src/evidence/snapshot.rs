@@ -33,6 +33,10 @@ impl std::fmt::Display for ObjectRef {
     }
 }
 
+/// How long after a container's failure it still counts as the trouble now, even if the
+/// container runs again: a crash loop's back-off leaves the container running between crashes.
+pub const RECENT: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
+
 /// Everything read about one alert's surroundings, and what could not be read.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -51,6 +55,11 @@ pub struct Snapshot {
     /// What could not be read or mapped, in a sentence each (a recording that is not JSON, a
     /// tool that failed): the analysis says what it could not see.
     pub gaps: Vec<String>,
+    /// When it was read from a live cluster (`None` for a recording): what "recently" is
+    /// measured from, so a container that crashed a minute ago and runs again between crashes
+    /// is not taken for recovered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub taken_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl Snapshot {
@@ -114,6 +123,17 @@ impl Snapshot {
             }
         }
         self.gaps.extend(other.gaps);
+        self.taken_at = self.taken_at.max(other.taken_at);
+    }
+
+    /// True when `at` (an RFC 3339 time from a status) lies within [`RECENT`] before the
+    /// reading. Without a reading time (a recording) nothing counts as recent.
+    pub fn is_recent(&self, at: Option<&str>) -> bool {
+        let (Some(taken_at), Some(at)) = (self.taken_at, at) else {
+            return false;
+        };
+        chrono::DateTime::parse_from_rfc3339(at)
+            .is_ok_and(|at| taken_at.signed_duration_since(at) <= RECENT)
     }
 
     pub fn pod(&self, namespace: Option<&str>, name: &str) -> Option<&Pod> {

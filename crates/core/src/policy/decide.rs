@@ -5,6 +5,7 @@ use super::config::{Mode, PolicyConfig};
 use super::duration;
 use super::{Authority, Permit};
 use crate::action::{ActionRequest, ActionTarget};
+use crate::evidence::premise::Premise;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -27,6 +28,10 @@ pub struct DecisionInput<'a> {
     pub approved_by: Option<&'a str>,
     /// What already ran.
     pub history: &'a ActionHistory,
+    /// Whether the cluster shows, now, the fault the action answers (see
+    /// [`crate::evidence::premise`]); `None` where nothing could be assessed (no cluster
+    /// access, so nothing can run either).
+    pub premise: Option<&'a Premise>,
     pub now: DateTime<Utc>,
 }
 
@@ -124,12 +129,14 @@ impl Decision {
 /// 4. the target's labels could not be read → `Deny` (`labels_unknown`); else its
 ///    environment class is found;
 /// 5. action in neither of the class's lists → `Deny` (`not_permitted`);
-/// 6. limits, approved or not: per target → `Deny` (`limit_per_target`), global → `Deny`
+/// 6. the cluster does not show the fault the action answers (a healthy pod, a Ready node)
+///    → `Deny` (`premise`), approved or not: an alert is a claim, the evidence is what is;
+/// 7. limits, approved or not: per target → `Deny` (`limit_per_target`), global → `Deny`
 ///    (`limit_global`), breaker → `Escalate` (`breaker`);
-/// 7. approved by a human → `Allow` with [`Authority::Human`] (`approved`);
-/// 8. on the approval list → `NeedsApproval` (`class_approval`);
-/// 9. on the auto list → `Allow` with [`Authority::Auto`] in auto mode (`class_auto`), else
-///    `NeedsApproval` (`recommend_mode`).
+/// 8. approved by a human → `Allow` with [`Authority::Human`] (`approved`);
+/// 9. on the approval list → `NeedsApproval` (`class_approval`);
+/// 10. on the auto list → `Allow` with [`Authority::Auto`] in auto mode (`class_auto`), else
+///     `NeedsApproval` (`recommend_mode`).
 ///
 /// Action names are compared in canonical spelling (see [`normalize_action`]); an allowed
 /// request's permit carries the canonical name.
@@ -211,10 +218,21 @@ pub fn decide(config: &PolicyConfig, input: &DecisionInput<'_>) -> Decision {
         return decision(Outcome::Deny, "not_permitted", format!("{what}: {why}"));
     }
     // 6.
+    if let Some(premise) = input.premise.filter(|premise| !premise.holds) {
+        return decision(
+            Outcome::Deny,
+            "premise",
+            format!(
+                "{what}: the cluster does not show the fault it answers now: {}",
+                premise.because
+            ),
+        );
+    }
+    // 7.
     if let Some((outcome, rule, why)) = over_limit(config, input, &action) {
         return decision(outcome, rule, format!("{what}: {why}"));
     }
-    // 7.
+    // 8.
     if let Some(name) = input.approved_by.map(str::trim).filter(|n| !n.is_empty()) {
         return decision(
             Outcome::Allow(permit(
@@ -227,7 +245,7 @@ pub fn decide(config: &PolicyConfig, input: &DecisionInput<'_>) -> Decision {
             format!("{what}: approved by {name}"),
         );
     }
-    // 8.
+    // 9.
     if in_approval {
         return decision(
             Outcome::NeedsApproval,
@@ -235,7 +253,7 @@ pub fn decide(config: &PolicyConfig, input: &DecisionInput<'_>) -> Decision {
             format!("{what}: the class allows it with a human's approval"),
         );
     }
-    // 9.
+    // 10.
     match config.mode {
         Mode::Auto => decision(
             Outcome::Allow(permit(request, &action, &class, Authority::Auto)),

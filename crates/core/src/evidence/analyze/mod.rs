@@ -351,6 +351,12 @@ fn healthy_now(
         {
             return None;
         }
+        // A container that ended moments ago is crashing between runs, not recovered.
+        if pod.all_containers().any(|c| {
+            snapshot.is_recent(c.last_state.as_ref().and_then(|t| t.finished_at.as_deref()))
+        }) {
+            return None;
+        }
         let restarts: i64 = pod.containers.iter().map(|c| c.restart_count).sum();
         let last = pod
             .containers

@@ -267,8 +267,11 @@ fn terminated(snapshot: &Snapshot, pod: &Pod, container: &Container, out: &mut V
     });
     let oom = end_reason.as_deref() == Some("OOMKilled") || events_say_oom || log_oom;
     let restarted = container.restart_count > 0 || crash_looping;
-    // Running and ready again: an earlier error exit is history, not the trouble now.
-    let running_now = container.state.running.is_some() && container.ready != Some(false);
+    // Running and ready again: an earlier error exit is history, not the trouble now — unless
+    // it ended moments before the reading (a crash loop runs between its crashes).
+    let running_now = container.state.running.is_some()
+        && container.ready != Some(false)
+        && !snapshot.is_recent(end.and_then(|t| t.finished_at.as_deref()));
     if end.is_none() && exit_code.is_none() && !crash_looping {
         return;
     }

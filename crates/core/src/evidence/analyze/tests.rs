@@ -481,6 +481,37 @@ fn recovery_is_said_instead_of_a_cause() {
 }
 
 #[test]
+fn a_crash_moments_before_the_reading_is_not_a_recovery() {
+    // A crash loop between two crashes: running and ready, the last exit a minute ago.
+    let mut between_crashes = pod("web-5d8-a");
+    between_crashes.containers[0].restart_count = 4;
+    between_crashes.containers[0].last_state = Some(Terminated {
+        reason: Some("Error".into()),
+        exit_code: Some(1),
+        finished_at: Some("2026-12-01T02:00:00Z".into()),
+        ..Terminated::default()
+    });
+    let read_at = |at: &str| Snapshot {
+        pods: vec![between_crashes.clone()],
+        taken_at: Some(at.parse().unwrap()),
+        ..Snapshot::default()
+    };
+    let scope = pod_scope("web-5d8-a");
+    let moments_after = assess(&read_at("2026-12-01T02:01:00Z"), &scope);
+    assert!(moments_after.healthy.is_none(), "{moments_after:#?}");
+    assert_eq!(first(&moments_after).analyzer, "terminated");
+    assert!(first(&moments_after).severity >= Severity::Warning);
+    // The same pod read an hour later has recovered; a recording (no reading time) too.
+    let hour_after = assess(&read_at("2026-12-01T03:00:00Z"), &scope);
+    assert_eq!(hour_after.category, Category::Healthy, "{hour_after:#?}");
+    let recorded = Snapshot {
+        taken_at: None,
+        ..read_at("2026-12-01T02:01:00Z")
+    };
+    assert_eq!(assess(&recorded, &scope).category, Category::Healthy);
+}
+
+#[test]
 fn nothing_read_names_no_cause() {
     let assessment = assess(&Snapshot::default(), &pod_scope("gone"));
     assert!(assessment.findings.is_empty());

@@ -302,6 +302,52 @@ fn table() -> Vec<(&'static str, Ask, &'static str, &'static str, &'static str)>
             "dev",
         ),
         (
+            "premise holds: the class decides as usual",
+            Ask::new("delete_pod", "Pod/dev-a/x")
+                .auto()
+                .premise(true, "pod dev-a/x is in CrashLoopBackOff"),
+            "allow",
+            "class_auto",
+            "dev",
+        ),
+        (
+            "premise fails: denied, even in an auto class",
+            Ask::new("delete_pod", "Pod/dev-a/x")
+                .auto()
+                .premise(false, "pod dev-a/x is healthy: Running and Ready"),
+            "deny",
+            "premise",
+            "dev",
+        ),
+        (
+            "premise fails: a human's approval does not make a healthy pod sick",
+            Ask::new("rollout_restart", PROD_DEPLOY)
+                .approved("alice")
+                .premise(false, "Deployment api is healthy"),
+            "deny",
+            "premise",
+            "prod",
+        ),
+        (
+            "premise fails: said before any limit",
+            Ask::new("rollout_restart", DEPLOY)
+                .auto()
+                .premise(false, "Deployment api is healthy")
+                .ran(3, "delete_pod", DEPLOY, 5),
+            "deny",
+            "premise",
+            "dev",
+        ),
+        (
+            "premise fails: a forbidden action is still forbidden",
+            Ask::new("drain", "Node/worker-1")
+                .config(|c| c.forbidden.push("drain".to_owned()))
+                .premise(false, "node worker-1 is Ready"),
+            "forbidden",
+            "forbidden",
+            "infra",
+        ),
+        (
             "node target by name glob",
             Ask::new("cordon", "Node/worker-1").auto(),
             "needs_approval",

@@ -6,6 +6,7 @@ mod props;
 
 use super::*;
 use crate::action::{ActionRequest, ActionTarget};
+use crate::evidence::premise::Premise;
 use chrono::{DateTime, TimeZone, Utc};
 use std::collections::BTreeMap;
 
@@ -73,6 +74,7 @@ pub(super) struct Ask {
     pub escalation: Vec<String>,
     pub approved_by: Option<String>,
     pub history: ActionHistory,
+    pub premise: Option<Premise>,
 }
 
 impl Ask {
@@ -87,6 +89,7 @@ impl Ask {
             escalation: Vec::new(),
             approved_by: None,
             history: ActionHistory::default(),
+            premise: None,
         }
     }
 
@@ -117,6 +120,15 @@ impl Ask {
 
     pub fn node_labels(mut self, pairs: &[(&str, &str)]) -> Self {
         self.node_labels = labels(pairs);
+        self
+    }
+
+    /// What the evidence says of the action's premise.
+    pub fn premise(mut self, holds: bool, because: &str) -> Self {
+        self.premise = Some(Premise {
+            holds,
+            because: because.to_owned(),
+        });
         self
     }
 
@@ -154,6 +166,7 @@ impl Ask {
                 escalation_classes: &self.escalation,
                 approved_by: self.approved_by.as_deref(),
                 history: &self.history,
+                premise: self.premise.as_ref(),
                 now: now(),
             },
         )
