@@ -75,15 +75,20 @@ steps:
 Flood test runbook.
 ";
 
-/// An Alertmanager webhook body with one firing alert per `(alertname, runbook_id)`, about `pod`.
+/// An Alertmanager webhook body with one firing alert per `(alertname, runbook_id)` (no
+/// `runbook_id` label when empty: routed by name and evidence), about `pod` of Deployment `web`.
 fn crafted_alerts(namespace: &str, pod: &str, alerts: &[(String, &str)]) -> Value {
     let alerts: Vec<Value> = alerts
         .iter()
         .map(|(alertname, runbook_id)| {
+            let mut labels = json!({"alertname": alertname, "namespace": namespace,
+                           "pod": pod, "deployment": "web", "container": "web", "severity": "critical"});
+            if !runbook_id.is_empty() {
+                labels["runbook_id"] = json!(runbook_id);
+            }
             json!({
                 "status": "firing",
-                "labels": {"alertname": alertname, "runbook_id": runbook_id, "namespace": namespace,
-                           "pod": pod, "container": "web", "severity": "critical"},
+                "labels": labels,
                 "annotations": {"summary": "crafted"},
                 "startsAt": chrono::Utc::now().to_rfc3339(),
                 "endsAt": "0001-01-01T00:00:00Z",
@@ -270,6 +275,8 @@ fn runbooks_fix_every_scenario_in_auto_classes_and_wait_for_approval_elsewhere()
         "rec-oom",
         "prod-web",
         "flood",
+        "healthy",
+        "manual-reroute",
     ] {
         lab.create_namespace(namespace);
     }
@@ -289,7 +296,12 @@ fn runbooks_fix_every_scenario_in_auto_classes_and_wait_for_approval_elsewhere()
     );
     lab.kube_create(
         &deployments("manual-oom"),
-        &deployment("worker", "registry.lab/worker:2.0", oom, "128Mi"),
+        &deployment("worker", "registry.lab/worker:2.0", oom.clone(), "128Mi"),
+    );
+    // OOM-killed, with a `web` container a crafted crash-loop alert names.
+    lab.kube_create(
+        &deployments("manual-reroute"),
+        &deployment("web", "registry.lab/web:1.0", oom, "128Mi"),
     );
     lab.kube_create(
         &deployments("creating"),
@@ -300,12 +312,19 @@ fn runbooks_fix_every_scenario_in_auto_classes_and_wait_for_approval_elsewhere()
             "128Mi",
         ),
     );
-    for namespace in ["prod-web", "flood"] {
+    for namespace in ["prod-web", "healthy"] {
         lab.kube_create(
             &deployments(namespace),
             &deployment("web", "registry.lab/web:1.0", json!({}), "128Mi"),
         );
     }
+    // No pod of this one can be scheduled (it asks for a node that does not exist), which no
+    // shipped rule alerts on: a restart's premise (a failing pod) holds each time, and it
+    // fixes nothing.
+    let mut unschedulable = deployment("web", "registry.lab/web:1.0", json!({}), "128Mi");
+    unschedulable["spec"]["template"]["spec"]["nodeSelector"] =
+        json!({"kubernetes.io/hostname": "no-such-node"});
+    lab.kube_create(&deployments("flood"), &unschedulable);
     lab.kube_create(
         &deployments("crashloop"),
         &deployment("billing", "registry.lab/billing:5.0", json!({}), "128Mi"),
@@ -497,7 +516,10 @@ fn runbooks_fix_every_scenario_in_auto_classes_and_wait_for_approval_elsewhere()
     // there, over Socket Mode.
     let approval = lab.wait_until("the approval in Slack", TIMEOUT, context, || {
         slack.messages("#alerts").into_iter().find(|m| {
-            m.text.contains("Approval needed") && m.text.contains("increase_memory_limit")
+            m.text.contains("Approval needed")
+                && m.blocks
+                    .to_string()
+                    .contains(&format!("action #{action_id}:"))
         })
     });
     assert!(approval.thread_ts.is_some(), "in the incident's thread");
@@ -695,8 +717,8 @@ fn runbooks_fix_every_scenario_in_auto_classes_and_wait_for_approval_elsewhere()
     }
     assert_eq!(
         states["rollout_restart"],
-        ("pending".to_owned(), "class_approval".to_owned()),
-        "prod waits for a human"
+        ("denied".to_owned(), "premise".to_owned()),
+        "the pod is healthy: there is nothing for a restart to fix, approval or not"
     );
     assert!(
         evil.iter().all(|a| a["executed_at"].is_null()),
@@ -714,10 +736,124 @@ fn runbooks_fix_every_scenario_in_auto_classes_and_wait_for_approval_elsewhere()
     assert_eq!(prod["spec"]["replicas"], 1);
     assert_eq!(first_running_pod(&lab, "prod-web"), Some(prod_pod));
 
+    // --- a forged (or stale) crash-loop alert about a healthy pod in an auto class: routed by
+    // its name, but the restart's premise does not hold, so nothing is restarted or escalated
+    let healthy_pod = lab.wait_until("healthy pod running", TIMEOUT, context, || {
+        first_running_pod(&lab, "healthy")
+    });
+    let (status, body) = post(
+        &nightwatch.url("/webhook/alertmanager"),
+        crafted_alerts(
+            "healthy",
+            &healthy_pod,
+            &[("KubePodCrashLooping".to_owned(), "")],
+        ),
+    );
+    assert_eq!(status, 200, "{body}");
+    let refused = lab.wait_until("the forged crash loop decided", TIMEOUT, context, || {
+        let incident = incident(&nightwatch, "KubePodCrashLooping", "namespace=healthy")?;
+        let id = incident["id"].as_i64()?;
+        event_kinds(&nightwatch, id)
+            .iter()
+            .any(|kind| kind == "final")
+            .then(|| (id, actions(&nightwatch, id)))
+    });
+    let (healthy_id, healthy_actions) = refused;
+    assert_eq!(
+        nightwatch.incident(healthy_id)["incident"]["runbook"],
+        "RB_CRASHLOOP"
+    );
+    assert!(!healthy_actions.is_empty(), "the restart was asked for");
+    for action in &healthy_actions {
+        assert_eq!(
+            (
+                action["action"].as_str(),
+                action["state"].as_str(),
+                action["rule"].as_str()
+            ),
+            (Some("rollout_restart"), Some("denied"), Some("premise")),
+            "{action}"
+        );
+        assert!(action["executed_at"].is_null(), "{action}");
+    }
+    assert!(
+        !event_kinds(&nightwatch, healthy_id)
+            .iter()
+            .any(|kind| kind == "escalated"),
+        "a healthy pod is not a human's problem either"
+    );
+    assert!(
+        deployment_of(&lab, "healthy", "web")["spec"]["template"]["metadata"]["annotations"]
+            ["kubectl.kubernetes.io/restartedAt"]
+            .is_null(),
+        "the healthy Deployment was not restarted"
+    );
+    assert_eq!(first_running_pod(&lab, "healthy"), Some(healthy_pod));
+
+    // --- a crash-loop alert whose container is really OOM-killed: the evidence routes it to
+    // RB_OOM, and the memory bump (an approval class here) waits for a human
+    let reroute_pod = lab.wait_until("manual-reroute pod OOM-killed", TIMEOUT, context, || {
+        let pods = lab
+            .kube_get("/api/v1/namespaces/manual-reroute/pods")
+            .ok()?;
+        let pod = pods["items"].as_array()?.iter().find(|pod| {
+            pod["status"]["containerStatuses"][0]["lastState"]["terminated"]["reason"]
+                == "OOMKilled"
+        })?;
+        pod["metadata"]["name"].as_str().map(str::to_owned)
+    });
+    let (status, body) = post(
+        &nightwatch.url("/webhook/alertmanager"),
+        crafted_alerts(
+            "manual-reroute",
+            &reroute_pod,
+            &[("KubePodCrashLooping".to_owned(), "")],
+        ),
+    );
+    assert_eq!(status, 200, "{body}");
+    let rerouted = lab.wait_until("the crash loop rerouted", TIMEOUT, context, || {
+        let incident = incident(
+            &nightwatch,
+            "KubePodCrashLooping",
+            "namespace=manual-reroute",
+        )?;
+        let id = incident["id"].as_i64()?;
+        let detail = nightwatch.incident(id);
+        let pending = actions(&nightwatch, id)
+            .into_iter()
+            .find(|a| a["action"] == "increase_memory_limit")?;
+        Some((detail, pending))
+    });
+    let (detail, pending) = rerouted;
+    assert_eq!(detail["incident"]["runbook"], "RB_OOM", "{detail:#}");
+    let routed = detail["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "routed")
+        .unwrap()
+        .clone();
+    assert_eq!(routed["payload"]["basis"], "evidence", "{routed:#}");
+    assert!(
+        routed.to_string().contains("contradicts"),
+        "the timeline says the name was overruled: {routed:#}"
+    );
+    assert_eq!(
+        (pending["state"].as_str(), pending["rule"].as_str()),
+        (Some("pending"), Some("class_approval")),
+        "{pending}"
+    );
+
     // --- a flood: the same alert 20 times and 8 distinct alerts, all asking to restart one
     // Deployment in an auto class: one incident per alert, and the per-target limit (3/h) holds.
-    let flood_pod = lab.wait_until("flood pod running", TIMEOUT, context, || {
-        first_running_pod(&lab, "flood")
+    let flood_pod = lab.wait_until("flood pod unschedulable", TIMEOUT, context, || {
+        let pods = lab.kube_get("/api/v1/namespaces/flood/pods").ok()?;
+        let pod = pods["items"].as_array()?.iter().find(|pod| {
+            pod["status"]["conditions"]
+                .as_array()
+                .is_some_and(|c| c.iter().any(|c| c["reason"] == "Unschedulable"))
+        })?;
+        pod["metadata"]["name"].as_str().map(str::to_owned)
     });
     let distinct: Vec<(String, &str)> = (1..=8)
         .map(|n| (format!("Flood{n}"), "RB_RESTART"))

@@ -36,12 +36,14 @@ impl Responder {
         target: &ToolTarget,
         assessment: Option<&Assessment>,
     ) -> Result<&'static str, StoreError> {
-        // A retried job must not propose (or run) the same step's action twice.
+        // A retried job must not propose (or run) the same step's action twice. One refused
+        // for want of evidence was not proposed: a later look decides afresh.
         let earlier = self.store.actions(None, Some(incident.id), 500).await?;
-        if let Some(done) = earlier
-            .iter()
-            .find(|action| action.step_id == step.id && action.runbook == runbook)
-        {
+        if let Some(done) = earlier.iter().find(|action| {
+            action.step_id == step.id
+                && action.runbook == runbook
+                && action.rule.as_deref() != Some(PREMISE_RULE)
+        }) {
             let skipped = StepSkipped {
                 step: step.id.clone(),
                 tool: step.tool.clone(),
