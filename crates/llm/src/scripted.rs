@@ -4,6 +4,11 @@
 //! events when asked for an analysis, a findings list otherwise. It measures nightwatch's side
 //! of an investigation (prompt sizes, tool output sizes, calls) with no model's judgement in it.
 //! Token counts are estimated as bytes / 4.
+//!
+//! It follows the investigation prompt's one rule a model can follow mechanically: when the
+//! analyzers' findings quoted first name a cause (a warning or critical finding), it reports
+//! from them without calling tools. Replays with and without the analyzers then measure what
+//! reading the evidence first saves, for a model that does as it is told.
 
 use crate::message::{
     ChatRequest, ChatResponse, ContentBlock, Message, Role, StopReason, ToolCall, ToolChoice, Usage,
@@ -83,9 +88,31 @@ fn arguments(schema: &Value, prompt: &str) -> Value {
     Value::Object(args)
 }
 
+/// A finding line of the analyzers' section that names a cause.
+fn names_a_cause(line: &str) -> bool {
+    line.starts_with("- [critical]") || line.starts_with("- [warning]")
+}
+
+/// The analyzers' section leads the prompt with a warning or critical finding.
+fn findings_name_a_cause(prompt: &str) -> bool {
+    let Some(start) = prompt.find(nightwatch_core::analysis::EVIDENCE_HEADING) else {
+        return false;
+    };
+    let section = &prompt[start..];
+    let section = section.find("\n## ").map_or(section, |end| &section[..end]);
+    section.lines().any(names_a_cause)
+}
+
 fn answer(request: &ChatRequest, results: &[String]) -> String {
     let prompt = first_prompt(request);
-    let findings = if results.is_empty() {
+    let quoted: Vec<&str> = prompt.lines().filter(|line| names_a_cause(line)).collect();
+    let findings = if results.is_empty() && !quoted.is_empty() {
+        quoted
+            .iter()
+            .map(|line| format!("{line} (the analyzers)"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    } else if results.is_empty() {
         "- no tool results".to_owned()
     } else {
         results
@@ -130,6 +157,7 @@ impl Provider for ScriptedProvider {
         let prompt = first_prompt(request);
         let next = match request.tool_choice {
             ToolChoice::None => None,
+            _ if findings_name_a_cause(&prompt) => None,
             _ => request
                 .tools
                 .iter()
@@ -187,6 +215,32 @@ mod tests {
             tool_choice: ToolChoice::Auto,
             max_tokens: 100,
         }
+    }
+
+    #[tokio::test]
+    async fn answers_from_findings_that_name_a_cause_without_calling_tools() {
+        let named = "## What the cluster shows (…)\nConclusion: x\nFindings, most telling first:\n- [critical] pod web-1 was OOM-killed\n\n## Incident\n{\"namespace\":\"shop\",\"pod\":\"web-1\"}";
+        let answer = ScriptedProvider
+            .complete(&request(vec![Message::user_text(named)], "investigate"))
+            .await
+            .unwrap();
+        assert_eq!(answer.stop_reason, StopReason::EndTurn);
+        assert!(
+            answer
+                .message
+                .text()
+                .contains("pod web-1 was OOM-killed (the analyzers)")
+        );
+        // Only informational findings: it reads for itself.
+        let informational = named.replace("[critical]", "[info]");
+        let first = ScriptedProvider
+            .complete(&request(
+                vec![Message::user_text(&informational)],
+                "investigate",
+            ))
+            .await
+            .unwrap();
+        assert_eq!(first.stop_reason, StopReason::ToolUse);
     }
 
     #[tokio::test]

@@ -76,6 +76,11 @@ pub struct ReplayArgs {
     /// totals, instead of each report.
     #[arg(long)]
     pub quality: bool,
+    /// Replay as if the analyzers had read nothing (routing by name only, no findings in the
+    /// model's prompt, no action premise): compare with a normal replay to measure what reading
+    /// the evidence first changes.
+    #[arg(long)]
+    pub without_evidence: bool,
 }
 
 #[derive(Debug, Subcommand)]

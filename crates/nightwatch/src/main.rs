@@ -67,9 +67,24 @@ async fn run(cli: Cli, config: config::Config) -> anyhow::Result<()> {
                 })
                 .transpose()?;
             if args.quality {
-                return replay_cmd::quality(&args.path, args.provider, args.format, &config).await;
+                return replay_cmd::quality(
+                    &args.path,
+                    args.provider,
+                    args.format,
+                    !args.without_evidence,
+                    &config,
+                )
+                .await;
             }
-            replay_cmd::run(&args.path, source, args.provider, args.format, &config).await
+            replay_cmd::run(
+                &args.path,
+                source,
+                args.provider,
+                args.format,
+                !args.without_evidence,
+                &config,
+            )
+            .await
         }
         Command::Incidents(command) => {
             let store = open_store(&config).await?;

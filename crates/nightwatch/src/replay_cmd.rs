@@ -92,10 +92,11 @@ pub async fn run(
     source: Option<Source>,
     provider: ReplayProvider,
     format: ReplayFormat,
+    evidence: bool,
     config: &Config,
 ) -> anyhow::Result<()> {
     let case = case_of(path, source, config).await?;
-    let report = replay_with(&case, provider, config).await?;
+    let report = replay_with(&case, provider, evidence, config).await?;
     match format {
         ReplayFormat::Markdown => print!("{}", render_markdown(&report)),
         ReplayFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
@@ -108,6 +109,7 @@ pub async fn run(
 pub async fn replay_with(
     case: &Case,
     provider: ReplayProvider,
+    evidence: bool,
     config: &Config,
 ) -> anyhow::Result<nightwatch_app::replay::Report> {
     let llm = model(provider, config)?.map(Arc::new);
@@ -116,6 +118,7 @@ pub async fn replay_with(
         policy: crate::setup::load_policy(config.policy_file.as_deref(), None)?,
         llm,
         fingerprints: config.fingerprint.clone(),
+        evidence,
     };
     Ok(replay(case, setup).await?)
 }
@@ -164,6 +167,7 @@ pub async fn quality(
     root: &str,
     provider: ReplayProvider,
     format: ReplayFormat,
+    evidence: bool,
     config: &Config,
 ) -> anyhow::Result<()> {
     let cases = case_folders(std::path::Path::new(root));
@@ -176,7 +180,7 @@ pub async fn quality(
         let case = load(&path, None)?;
         // Wall time of one replay, for the table.
         let started = tokio::time::Instant::now();
-        let report = replay_with(&case, provider, config).await?;
+        let report = replay_with(&case, provider, evidence, config).await?;
         rows.push(nightwatch_app::replay::QualityRow::of(
             &report,
             started.elapsed().as_millis(),

@@ -29,6 +29,10 @@ pub struct ReplaySetup {
     pub policy: PolicyConfig,
     pub llm: Option<Arc<Llm>>,
     pub fingerprints: FingerprintConfig,
+    /// Read the case's recorded cluster objects with the analyzers (routing by evidence,
+    /// findings first in prompts, action premises); `false` replays as if there were none, to
+    /// measure what the analyzers change.
+    pub evidence: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +52,7 @@ pub async fn replay(case: &Case, setup: ReplaySetup) -> Result<Report, ReplayErr
         mut policy,
         llm,
         fingerprints,
+        evidence,
     } = setup;
     let clock: Arc<dyn Clock> = Arc::new(nightwatch_core::SystemClock);
     let dir = tempfile::tempdir().map_err(ReplayError::ScratchDir)?;
@@ -103,9 +108,10 @@ pub async fn replay(case: &Case, setup: ReplaySetup) -> Result<Report, ReplayErr
             &case.recordings,
             library,
         ))),
-        evidence: Some(Arc::new(crate::evidence::RecordedEvidence(
-            case.snapshot.clone(),
-        ))),
+        evidence: evidence.then(|| {
+            Arc::new(crate::evidence::RecordedEvidence(case.snapshot.clone()))
+                as Arc<dyn crate::evidence::EvidenceReader>
+        }),
         decision_turn: tokio::sync::Mutex::new(()),
     };
     responder.run_pending().await?;

@@ -358,6 +358,10 @@ pub struct QualityRow {
     pub facts_total: usize,
     pub findings: usize,
     pub tool_calls: usize,
+    /// The model's calls and tokens (all zero without a model).
+    pub llm_calls: usize,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
     pub millis: u128,
 }
 
@@ -480,6 +484,9 @@ impl QualityRow {
             facts_total,
             findings: first.map(|i| i.findings).unwrap_or(0),
             tool_calls: report.totals.tool_calls,
+            llm_calls: report.totals.llm_calls,
+            input_tokens: report.totals.input_tokens,
+            output_tokens: report.totals.output_tokens,
             millis,
         }
     }
@@ -495,11 +502,11 @@ fn percent(part: usize, whole: usize) -> String {
 /// The quality table: one row per case, then the totals.
 pub fn render_quality(rows: &[QualityRow]) -> String {
     let mut out = String::from(
-        "| case | alert | runbook (basis) | category (expected) | keywords | facts | forbidden category | findings | tool calls | ms |\n|---|---|---|---|---|---|---|---|---|---|\n",
+        "| case | alert | runbook (basis) | category (expected) | keywords | facts | forbidden category | findings | tool calls | model calls | tokens in/out | ms |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for row in rows {
         out.push_str(&format!(
-            "| {} | {} | {} ({}) | {}{} | {} | {} | {} | {} | {} | {} |\n",
+            "| {} | {} | {} ({}) | {}{} | {} | {} | {} | {} | {} | {} | {}/{} | {} |\n",
             row.case,
             row.alertname,
             row.runbook,
@@ -523,6 +530,9 @@ pub fn render_quality(rows: &[QualityRow]) -> String {
             if row.forbidden_category { "yes" } else { "no" },
             row.findings,
             row.tool_calls,
+            row.llm_calls,
+            row.input_tokens,
+            row.output_tokens,
             row.millis
         ));
     }
@@ -546,7 +556,7 @@ pub fn render_quality(rows: &[QualityRow]) -> String {
         .filter(|r| r.facts_found * 2 > r.facts_total)
         .count();
     out.push_str(&format!(
-        "\nTotals over {} cases: category right {right}/{} ({}); required keywords {kf}/{kt} ({}); expected facts named {ff}/{ft} ({}), cases with most facts named {most_facts}/{}; forbidden categories hit {}; findings {}; tool calls {}.\n",
+        "\nTotals over {} cases: category right {right}/{} ({}); required keywords {kf}/{kt} ({}); expected facts named {ff}/{ft} ({}), cases with most facts named {most_facts}/{}; forbidden categories hit {}; findings {}; tool calls {}; model calls {}, tokens {} in + {} out.\n",
         rows.len(),
         judged.len(),
         percent(right, judged.len()),
@@ -556,6 +566,9 @@ pub fn render_quality(rows: &[QualityRow]) -> String {
         rows.iter().filter(|r| r.forbidden_category).count(),
         rows.iter().map(|r| r.findings).sum::<usize>(),
         rows.iter().map(|r| r.tool_calls).sum::<usize>(),
+        rows.iter().map(|r| r.llm_calls).sum::<usize>(),
+        rows.iter().map(|r| r.input_tokens).sum::<u64>(),
+        rows.iter().map(|r| r.output_tokens).sum::<u64>(),
     ));
     out
 }

@@ -6,6 +6,7 @@ use super::input::AnalysisInput;
 use super::report::SECTION_TITLES;
 use super::words::{clip, duration_secs, time};
 use crate::event::EventKind;
+use crate::evidence::Assessment;
 use chrono::{DateTime, Utc};
 
 /// Longest payload (compact JSON) quoted per event; tool data beyond this is rarely read and
@@ -60,9 +61,15 @@ pub fn investigation_prompt(input: &AnalysisInput, now: DateTime<Utc>) -> (Strin
          you did.\n\
          \n\
          How to work:\n\
-         - Start from the alert: which object, which symptom. Form one or two hypotheses and \
-           check them with targeted tool calls (status, events, logs of the affected pod or \
-           node first). Do not repeat a call you already made.\n\
+         - Start from what the cluster shows: nightwatch's analyzers read the objects around \
+           the alert before you were called, and their findings come first in the facts. When \
+           they name the cause, confirm it with a call or two at most (or none) and report; \
+           spend tool calls on what they could not see, never on re-reading what they quote. \
+           A subject they find healthy does not explain an alert about something else \
+           (latency, errors, traffic): look there.\n\
+         - Otherwise start from the alert: which object, which symptom. Form one or two \
+           hypotheses and check them with targeted tool calls (status, events, logs of the \
+           affected pod or node first). Do not repeat a call you already made.\n\
          - Stop when the evidence points to a cause, or when the tools show nothing more.\n\
          - Never invent a tool result. If a tool fails or a source is not configured, say so.\n\
          \n\
@@ -101,10 +108,67 @@ fn user_prompt(input: &AnalysisInput, now: DateTime<Utc>) -> String {
 /// it rests on are quoted beside it.
 const MAX_INVESTIGATION_TEXT: usize = 6_000;
 
+/// Heading of the analyzers' section; the scripted stand-in model looks for it.
+pub const EVIDENCE_HEADING: &str = "## What the cluster shows";
+
+/// The latest assessment in the timeline, rendered first: the model starts from the facts the
+/// analyzers read (and what they could not see) instead of rediscovering them with tools.
+fn evidence_section(input: &AnalysisInput) -> Option<(i64, String)> {
+    let event = input
+        .timeline
+        .iter()
+        .filter(|event| event.kind == EventKind::Evidence)
+        .max_by_key(|event| (event.at, event.id))?;
+    let assessment: Assessment = serde_json::from_value(event.payload.clone()).ok()?;
+    let mut out = format!(
+        "{EVIDENCE_HEADING} (nightwatch's analyzers read it before this call; cite [event {}])\n",
+        event.id
+    );
+    out.push_str(&format!(
+        "Conclusion: {} (category {})\n",
+        assessment.conclusion, assessment.category
+    ));
+    if !assessment.findings.is_empty() {
+        out.push_str("Findings, most telling first:\n");
+    }
+    for finding in assessment.findings.iter().take(MAX_FINDINGS) {
+        out.push_str(&format!(
+            "- [{}] {}\n",
+            finding.severity.as_str(),
+            clip(&finding.summary, 400)
+        ));
+        for fact in finding.evidence.iter().take(MAX_FACTS) {
+            out.push_str(&format!(
+                "  - {} {}: {}\n",
+                fact.object,
+                fact.source,
+                clip(&fact.detail, 300)
+            ));
+        }
+    }
+    if let Some(healthy) = &assessment.healthy {
+        out.push_str(&format!("Healthy now: {}\n", healthy.summary));
+    }
+    for unseen in &assessment.unseen {
+        out.push_str(&format!("Could not see: {unseen}\n"));
+    }
+    Some((event.id, out))
+}
+
+/// Findings and facts per finding quoted in the prompt; the rest is in the event.
+const MAX_FINDINGS: usize = 8;
+const MAX_FACTS: usize = 4;
+
 /// The incident, its timeline, related history and the computed history facts.
 fn facts(input: &AnalysisInput, now: DateTime<Utc>) -> String {
     let incident = &input.incident;
-    let mut out = "## Incident\n".to_owned();
+    let evidence = evidence_section(input);
+    let mut out = String::new();
+    if let Some((_, section)) = &evidence {
+        out.push_str(section);
+        out.push('\n');
+    }
+    out.push_str("## Incident\n");
     out.push_str(&serde_json::to_string(incident).unwrap_or_default());
     out.push_str("\n\n## Timeline (oldest first; cite these ids)\n");
     let mut events: Vec<_> = input.timeline.iter().collect();
@@ -119,6 +183,15 @@ fn facts(input: &AnalysisInput, now: DateTime<Utc>) -> String {
                 if suppressed > MAX_SUPPRESSED {
                     continue;
                 }
+            }
+            // Quoted in full at the top.
+            EventKind::Evidence if evidence.as_ref().is_some_and(|(id, _)| *id == event.id) => {
+                out.push_str(&format!(
+                    "[event {}] {} evidence: the analyzers' assessment, quoted at the top\n",
+                    event.id,
+                    time(event.at)
+                ));
+                continue;
             }
             // A model's conclusions, not a tool's facts: quoted whole and labelled so.
             EventKind::Investigation => {

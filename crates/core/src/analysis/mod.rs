@@ -33,7 +33,7 @@ pub use history::{
 pub use input::{
     ActionOutcome, AnalysisInput, IncidentInfo, PastIncident, TakenAction, TimelineEvent,
 };
-pub use llm::{investigation_prompt, llm_prompt};
+pub use llm::{EVIDENCE_HEADING, investigation_prompt, llm_prompt};
 pub use parse::parse_llm_analysis;
 pub use report::{Analysis, AnalysisError, AnalysisSource, Citation, SECTION_TITLES, Section};
 pub use template::template_analysis;

@@ -1050,6 +1050,51 @@ fn investigation_prompt_has_the_facts_and_no_section_demand() {
     // It investigates; the analysis that follows is what demands sections.
     assert!(!user.contains("Required sections"));
 
+    // The analyzers' findings come first, quoted once; the timeline points at them.
+    let mut with_evidence = input.clone();
+    let mut finding = crate::evidence::Finding::new(
+        "replicas_mismatch",
+        crate::evidence::Severity::Critical,
+        crate::evidence::Category::ResourceExhaustion,
+        "Deployment shop/api has 1 of 3 replicas: exceeded quota compute-quota",
+    );
+    finding.evidence.push(crate::evidence::Evidence::new(
+        &crate::evidence::ObjectRef::new("ReplicaSet", Some("shop"), "api-5f6d"),
+        "event FailedCreate",
+        "exceeded quota: compute-quota, requested: cpu=500m",
+    ));
+    let assessment = crate::evidence::Assessment {
+        scope: crate::evidence::Scope::default(),
+        findings: vec![finding],
+        healthy: None,
+        category: crate::evidence::Category::ResourceExhaustion,
+        conclusion: "Deployment shop/api has 1 of 3 replicas".to_owned(),
+        unseen: vec!["logs of pod api-1 could not be read".to_owned()],
+    };
+    with_evidence.timeline.insert(
+        1,
+        ev(
+            5,
+            EventKind::Evidence,
+            1,
+            serde_json::to_value(&assessment).unwrap(),
+        ),
+    );
+    let (_, user) = investigation_prompt(&with_evidence, at(60));
+    let section = user
+        .find(super::EVIDENCE_HEADING)
+        .expect("findings section");
+    assert!(section < user.find("## Incident").unwrap(), "{user}");
+    assert!(user.contains("- [critical] Deployment shop/api has 1 of 3 replicas"));
+    assert!(user.contains("ReplicaSet shop/api-5f6d event FailedCreate: exceeded quota"));
+    assert!(user.contains("Could not see: logs of pod api-1"));
+    assert!(user.contains("[event 5] ") && user.contains("quoted at the top"));
+    assert_eq!(
+        user.matches("exceeded quota: compute-quota").count(),
+        1,
+        "{user}"
+    );
+
     // The analysis writer reads the investigation's report whole, labelled as a model's.
     let report = format!(
         "## Findings\n- {}\n## Likely cause\nquota",
