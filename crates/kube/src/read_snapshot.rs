@@ -166,8 +166,15 @@ impl Reader<'_> {
             }
             None => {}
         }
+        // A node's pods are all listed, so they are counted too (against its pod capacity).
+        let mut on_node = None;
         if no_pod_or_workload && let Some(node) = &scope.node {
             pods = self.pods_on_node(node).await;
+            on_node = Some(
+                pods.iter()
+                    .filter(|p| !matches!(facts::pod_phase(p), Some("Succeeded" | "Failed")))
+                    .count() as i64,
+            );
         }
 
         let mut subjects: Vec<_> = pods.iter().map(views::pod_view).collect();
@@ -181,6 +188,11 @@ impl Reader<'_> {
 
         self.controllers().await;
         self.nodes(scope.node.as_deref()).await;
+        if let (Some(count), Some(name)) = (on_node, scope.node.as_deref()) {
+            for node in self.snapshot.nodes.iter_mut().filter(|n| n.name == name) {
+                node.pods = Some(count);
+            }
+        }
         if let Some(ns) = namespace.as_deref() {
             self.claims(ns, scope.pvc.as_deref()).await;
             self.services(ns).await;

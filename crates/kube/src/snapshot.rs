@@ -92,6 +92,24 @@ fn template_images(template: Option<&PodTemplateSpec>) -> Vec<String> {
         .unwrap_or_default()
 }
 
+fn template_requests(template: Option<&PodTemplateSpec>) -> BTreeMap<String, String> {
+    let mut requests = BTreeMap::new();
+    let containers = template
+        .and_then(|t| t.spec.as_ref())
+        .map(|spec| spec.containers.as_slice())
+        .unwrap_or_default();
+    for container in containers {
+        let asked = container
+            .resources
+            .as_ref()
+            .and_then(|r| r.requests.as_ref());
+        for (resource, quantity) in asked.into_iter().flatten() {
+            view::add_request(&mut requests, resource, &quantity.0);
+        }
+    }
+    requests
+}
+
 fn revision_of(meta: &ObjectMeta) -> Option<i64> {
     meta.annotations
         .as_ref()?
@@ -408,6 +426,7 @@ pub fn node_view(node: &Node) -> view::Node {
         labels: node.metadata.labels.clone().unwrap_or_default(),
         allocatable: quantities(status.and_then(|s| s.allocatable.as_ref())),
         capacity: quantities(status.and_then(|s| s.capacity.as_ref())),
+        pods: None,
     }
 }
 
@@ -488,6 +507,7 @@ pub fn deployment_view(deployment: &Deployment) -> view::Workload {
             })
             .collect(),
         images: template_images(Some(&spec.template)),
+        requests: template_requests(Some(&spec.template)),
         selector: match_labels(Some(&spec.selector)),
     }
 }
@@ -523,6 +543,7 @@ pub fn replicaset_view(replicaset: &ReplicaSet) -> view::Workload {
             })
             .collect(),
         images: template_images(spec.template.as_ref()),
+        requests: template_requests(spec.template.as_ref()),
         selector: match_labels(Some(&spec.selector)),
     }
 }
@@ -558,6 +579,7 @@ pub fn statefulset_view(statefulset: &StatefulSet) -> view::Workload {
             })
             .collect(),
         images: template_images(Some(&spec.template)),
+        requests: template_requests(Some(&spec.template)),
         selector: match_labels(Some(&spec.selector)),
     }
 }
@@ -596,6 +618,7 @@ pub fn daemonset_view(daemonset: &DaemonSet) -> view::Workload {
             })
             .collect(),
         images: template_images(Some(&spec.template)),
+        requests: template_requests(Some(&spec.template)),
         selector: match_labels(Some(&spec.selector)),
     }
 }

@@ -399,6 +399,7 @@ fn holmesgpt(dir: &Path, name: String) -> Result<Case, CaseError> {
             .map(str::to_ascii_lowercase);
         let label = match kind.as_deref() {
             Some("pod") => Some("pod"),
+            Some("node") => Some("node"),
             Some("deployment") => Some("deployment"),
             Some("statefulset") => Some("statefulset"),
             Some("daemonset") => Some("daemonset"),

@@ -12,7 +12,7 @@
 use super::case::Recording;
 use nightwatch_core::evidence::snapshot::{
     Condition, Container, ContainerState, Event, Hpa, Job, Logs, Node, ObjectRef, Pod, Pvc, Quota,
-    Running, Service, Snapshot, Terminated, Waiting, Workload,
+    Running, Service, Snapshot, Terminated, Waiting, Workload, add_request,
 };
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -1398,6 +1398,25 @@ fn describe_workload(d: &Described<'_>, name: String, namespace: String, out: &m
             (line.key == Some("Image")).then(|| line.value.to_owned())
         })
         .collect();
+    // `Requests:` under each container of the template, its resources indented below it.
+    let mut requests = BTreeMap::new();
+    let mut under: Option<usize> = None;
+    for l in d.section("Pod Template") {
+        let indent = l.len() - l.trim_start().len();
+        let line = split_line(l);
+        match under {
+            Some(depth) if indent > depth => {
+                if let Some(resource) = line.key {
+                    add_request(&mut requests, resource, line.value);
+                }
+                continue;
+            }
+            _ => under = None,
+        }
+        if line.key == Some("Requests") {
+            under = Some(indent);
+        }
+    }
     let workload = Workload {
         kind: kind.into(),
         namespace: namespace.clone(),
@@ -1414,6 +1433,7 @@ fn describe_workload(d: &Described<'_>, name: String, namespace: String, out: &m
             .field("Selector")
             .map(|s| key_values(&s))
             .unwrap_or_default(),
+        requests,
     };
     events_section(d, &workload.object(), out);
     // `NewReplicaSet:  web-5d98ffcfd (1/1 replicas created)`: the ReplicaSets it owns, so its
@@ -1469,6 +1489,13 @@ fn describe_node(d: &Described<'_>, name: String, out: &mut Snapshot) {
         labels: d.map("Labels"),
         allocatable: resources("Allocatable"),
         capacity: resources("Capacity"),
+        // `Non-terminated Pods:          (17 in total)`
+        pods: d.field("Non-terminated Pods").and_then(|text| {
+            text.trim_start_matches('(')
+                .split_whitespace()
+                .next()
+                .and_then(|n| n.parse().ok())
+        }),
     };
     events_section(d, &node.object(), out);
     out.nodes.push(node);
@@ -1538,6 +1565,7 @@ pub(super) fn manifest(body: &str, out: &mut Snapshot) -> Result<(), String> {
                 labels: string_map(&doc["metadata"]["labels"]),
                 allocatable: string_map(&doc["status"]["allocatable"]),
                 capacity: string_map(&doc["status"]["capacity"]),
+                pods: None,
             }),
             "PersistentVolumeClaim" => out.pvcs.push(Pvc {
                 namespace: namespace_of(&doc),
@@ -1837,6 +1865,19 @@ fn manifest_workload(doc: &Value, kind: &str) -> Workload {
             .filter_map(|c| text(&c["image"]))
             .collect(),
         selector: string_map(&spec["selector"]["matchLabels"]),
+        requests: {
+            let mut requests = BTreeMap::new();
+            for container in spec["template"]["spec"]["containers"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
+                for (resource, value) in string_map(&container["resources"]["requests"]) {
+                    add_request(&mut requests, &resource, &value);
+                }
+            }
+            requests
+        },
     }
 }
 

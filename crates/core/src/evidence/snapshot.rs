@@ -308,6 +308,10 @@ pub struct Node {
     pub labels: BTreeMap<String, String>,
     pub allocatable: BTreeMap<String, String>,
     pub capacity: BTreeMap<String, String>,
+    /// Pods on it that have not terminated, when they were counted (`kubectl describe node`'s
+    /// "Non-terminated Pods", or the pods listed on it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pods: Option<i64>,
 }
 
 impl Node {
@@ -360,6 +364,21 @@ pub struct Workload {
     /// Images of its pod template.
     pub images: Vec<String>,
     pub selector: BTreeMap<String, String>,
+    /// Resource requests of its pod template's containers (`cpu`, `memory`,
+    /// `nvidia.com/gpu`…); a resource several containers request is joined with `+`.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub requests: BTreeMap<String, String>,
+}
+
+/// Adds `value` of `resource` to a template's requests (see [`Workload::requests`]).
+pub fn add_request(requests: &mut BTreeMap<String, String>, resource: &str, value: &str) {
+    requests
+        .entry(resource.to_owned())
+        .and_modify(|existing| {
+            existing.push('+');
+            existing.push_str(value);
+        })
+        .or_insert_with(|| value.to_owned());
 }
 
 impl Workload {

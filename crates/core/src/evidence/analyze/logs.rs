@@ -56,12 +56,24 @@ impl LogSignal {
             Self::DnsUnavailable(_) => {
                 "DNS resolution times out: the resolver is not answering".to_owned()
             }
-            Self::ConnectionFailed(_) => "a dependency refuses or drops its connections".to_owned(),
+            Self::ConnectionFailed(line) => match endpoint_in(line) {
+                Some(endpoint) => {
+                    format!(
+                        "connecting to {endpoint} fails: the dependency refuses or drops its connections"
+                    )
+                }
+                None => "a dependency refuses or drops its connections".to_owned(),
+            },
             Self::OutOfMemory(_) => "it runs out of memory".to_owned(),
             Self::Misconfigured(line) => match executable_in(line) {
-                Some(command) => format!(
-                    "its command `{command}` is not found in the image (a typo in the command, or a binary the image lacks)"
-                ),
+                Some(command) => match likely_meant(&command) {
+                    Some(meant) => format!(
+                        "its command `{command}` cannot be executed: it is not found in the image, likely a typo (the intended command is probably `{meant}`) or a binary the image lacks"
+                    ),
+                    None => format!(
+                        "its command `{command}` cannot be executed: it is not found in the image (a typo in the command, or a binary the image lacks)"
+                    ),
+                },
                 None => "it stops at start-up on missing or wrong configuration".to_owned(),
             },
             Self::Error(_) => "the program reports an error".to_owned(),
@@ -238,9 +250,72 @@ pub fn tail_errors(lines: &[String], n: usize) -> Vec<String> {
         .collect()
 }
 
+/// The first `host:port` a log line names (`prod-db:3333`, `http://api.shop:8080/x`,
+/// `10.0.0.7:5432`): where a failing connection went.
+pub fn endpoint_in(line: &str) -> Option<String> {
+    line.split(|c: char| c.is_whitespace() || "()[]{}<>,;\"'`=".contains(c))
+        .map(|token| {
+            let token = token.split("://").last().unwrap_or(token);
+            token
+                .split('/')
+                .next()
+                .unwrap_or(token)
+                .trim_end_matches(['.', ':'])
+        })
+        .find_map(|token| {
+            let (host, port) = token.rsplit_once(':')?;
+            let port_ok = (2..=5).contains(&port.len()) && port.chars().all(|c| c.is_ascii_digit());
+            let host_ok = !host.is_empty()
+                && host
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+                && host.chars().any(|c| c.is_ascii_alphabetic() || c == '.')
+                && !host.chars().all(|c| c.is_ascii_digit());
+            (port_ok && host_ok).then(|| token.to_owned())
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_endpoint_a_failing_connection_went_to() {
+        let table = [
+            (
+                "All host(s) tried for db query failed (tried: prod-db:3333) - no available connection",
+                Some("prod-db:3333"),
+            ),
+            (
+                "dial tcp 10.0.0.7:5432: connect: connection refused",
+                Some("10.0.0.7:5432"),
+            ),
+            (
+                "GET http://api.shop.svc:8080/v1/x failed: ECONNREFUSED",
+                Some("api.shop.svc:8080"),
+            ),
+            ("2024-05-01T10:00:00Z connection refused", None),
+            ("connection refused", None),
+        ];
+        for (line, endpoint) in table {
+            assert_eq!(endpoint_in(line).as_deref(), endpoint, "{line}");
+        }
+    }
+
+    #[test]
+    fn a_missing_command_near_a_common_one_is_named_as_its_likely_typo() {
+        let table = [
+            ("wge", Some("wget")),
+            ("/usr/bin/pyhton", Some("python")),
+            ("ngnix", Some("nginx")),
+            ("curl", None),
+            ("my-server", None),
+            ("ls", None),
+        ];
+        for (command, meant) in table {
+            assert_eq!(likely_meant(command), meant, "{command}");
+        }
+    }
 
     #[test]
     fn lines_real_programs_print() {
@@ -298,5 +373,103 @@ mod tests {
             host_in("dial tcp: lookup redis on 10.96.0.10:53: no such host"),
             Some("redis".to_owned())
         );
+    }
+}
+
+/// Programs container commands commonly run; a missing command one edit away from one of these
+/// is most likely that one mistyped.
+const COMMON_COMMANDS: &[&str] = &[
+    "sh",
+    "bash",
+    "ash",
+    "zsh",
+    "env",
+    "sleep",
+    "echo",
+    "cat",
+    "ls",
+    "cp",
+    "mv",
+    "rm",
+    "mkdir",
+    "chmod",
+    "chown",
+    "tar",
+    "gzip",
+    "unzip",
+    "grep",
+    "sed",
+    "awk",
+    "find",
+    "xargs",
+    "tee",
+    "curl",
+    "wget",
+    "nc",
+    "ping",
+    "dig",
+    "nslookup",
+    "ssh",
+    "rsync",
+    "git",
+    "jq",
+    "yq",
+    "python",
+    "python3",
+    "pip",
+    "node",
+    "npm",
+    "npx",
+    "yarn",
+    "java",
+    "ruby",
+    "perl",
+    "php",
+    "go",
+    "dotnet",
+    "gunicorn",
+    "uvicorn",
+    "celery",
+    "nginx",
+    "httpd",
+    "apache2",
+    "caddy",
+    "envoy",
+    "haproxy",
+    "redis-server",
+    "redis-cli",
+    "postgres",
+    "psql",
+    "mysqld",
+    "mysql",
+    "mongod",
+    "mongosh",
+    "kubectl",
+    "helm",
+    "aws",
+    "gcloud",
+    "az",
+    "terraform",
+    "supervisord",
+    "tini",
+    "dumb-init",
+    "entrypoint.sh",
+    "docker-entrypoint.sh",
+];
+
+/// The one common command `command` is one edit (or one swap of neighbours) away from; none
+/// when it is a common command itself, too short to tell, or near several.
+fn likely_meant(command: &str) -> Option<&'static str> {
+    let name = command.rsplit('/').next().unwrap_or(command);
+    if name.len() < 3 || COMMON_COMMANDS.contains(&name) {
+        return None;
+    }
+    let mut near = COMMON_COMMANDS
+        .iter()
+        .copied()
+        .filter(|known| known.len() >= 3 && strsim::damerau_levenshtein(name, known) == 1);
+    match (near.next(), near.next()) {
+        (Some(meant), None) => Some(meant),
+        _ => None,
     }
 }

@@ -175,8 +175,21 @@ pub(super) fn dependency_logs(snapshot: &Snapshot, subjects: &[&Pod], out: &mut 
             Severity::Warning,
             Category::DependencyFailure,
             format!(
-                "{} pod(s) cannot connect to a dependency (connections refused or timing out)",
-                distinct(refused.iter().map(|(o, _)| o))
+                "{} pod(s) cannot connect to {} (connections refused or timing out)",
+                distinct(refused.iter().map(|(o, _)| o)),
+                {
+                    let mut endpoints: Vec<String> = refused
+                        .iter()
+                        .filter_map(|(_, l)| logs::endpoint_in(l))
+                        .collect();
+                    endpoints.sort();
+                    endpoints.dedup();
+                    if endpoints.is_empty() {
+                        "a dependency".to_owned()
+                    } else {
+                        endpoints.join(", ")
+                    }
+                }
             ),
         );
         for (object, line) in first_per_object(&refused) {

@@ -1,5 +1,5 @@
 //! Nodes: Ready False or Unknown (with the last heartbeat), memory/disk/PID pressure, cordons
-//! and the taints that keep pods off.
+//! and the taints that keep pods off, and a pod count at the node's pod capacity.
 
 use crate::evidence::finding::{Category, Evidence, Finding, Severity};
 use crate::evidence::snapshot::Node;
@@ -13,6 +13,7 @@ const PRESSURES: &[&str] = &[
 
 pub(super) fn analyze(node: &Node, out: &mut Vec<Finding>) {
     let object = node.object();
+    pod_capacity(node, out);
     if let Some(ready) = node.ready().filter(|c| !c.is("True")) {
         let heartbeat = ready
             .last_heartbeat
@@ -92,4 +93,45 @@ pub(super) fn analyze(node: &Node, out: &mut Vec<Finding>) {
         }
         out.push(finding);
     }
+}
+
+/// The node runs as many pods as it may (`allocatable.pods`, the kubelet's `maxPods`): the
+/// scheduler puts no more there, whatever CPU and memory are free.
+fn pod_capacity(node: &Node, out: &mut Vec<Finding>) {
+    let (Some(running), Some(allowed)) = (
+        node.pods,
+        node.allocatable
+            .get("pods")
+            .or(node.capacity.get("pods"))
+            .and_then(|p| p.trim().parse::<i64>().ok()),
+    ) else {
+        return;
+    };
+    if allowed <= 0 || running * 10 < allowed * 9 {
+        return;
+    }
+    let full = running >= allowed;
+    out.push(
+        Finding::new(
+            "node_pod_capacity",
+            if full { Severity::Warning } else { Severity::Info },
+            Category::ResourceExhaustion,
+            format!(
+                "node {} is running {running} pods against its capacity of {allowed} pods{}",
+                node.name,
+                if full {
+                    ": too many pods for its capacity, so no new pod can be scheduled there"
+                } else {
+                    ": close to its capacity"
+                }
+            ),
+        )
+        .reason("NodePodCapacity")
+        .evidence(Evidence::new(
+            &node.object(),
+            "status.allocatable.pods",
+            format!("{allowed} pods allowed, {running} not terminated"),
+        ))
+        .remedy("spread the pods over more nodes (add nodes, or raise the kubelet's maxPods where the pod network has addresses for it)"),
+    );
 }

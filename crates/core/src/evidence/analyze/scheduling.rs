@@ -85,7 +85,10 @@ pub(super) fn unschedulable(snapshot: &Snapshot, pod: &Pod, out: &mut Vec<Findin
     let message = event
         .map(|e| e.message.clone())
         .or_else(|| condition.and_then(|c| c.message.clone()));
-    let Some(message) = message else { return };
+    let Some(message) = message else {
+        placed_nowhere(snapshot, pod, out);
+        return;
+    };
     // A pod that got placed after all has no scheduling problem now.
     if condition.is_none() && pod.node.is_some() && !pod.phase_is("Pending") {
         return;
@@ -303,4 +306,85 @@ mod tests {
             Some("requested: limits.cpu=2, used: limits.cpu=8, limited: limits.cpu=10")
         );
     }
+}
+
+/// A pending pod on no node whose scheduler message was not read: what its template asks for
+/// is the best lead. A resource only some nodes have (a GPU: any name with a `/`) that no
+/// node read advertises is named as the likely shortage.
+fn placed_nowhere(snapshot: &Snapshot, pod: &Pod, out: &mut Vec<Finding>) {
+    if !pod.phase_is("Pending") || pod.node.is_some() {
+        return;
+    }
+    if pod
+        .all_containers()
+        .any(|c| c.state.waiting.is_some() || c.state.running.is_some())
+    {
+        return;
+    }
+    let Some(workload) = snapshot
+        .workloads
+        .iter()
+        .filter(|w| !w.requests.is_empty())
+        .find(|w| super::belongs_to(snapshot, pod, &w.object()))
+    else {
+        return;
+    };
+    let asked: Vec<String> = workload
+        .requests
+        .iter()
+        .map(|(resource, value)| format!("{resource} {value}"))
+        .collect();
+    let scarce: Vec<&String> = workload
+        .requests
+        .keys()
+        .filter(|resource| resource.contains('/'))
+        .filter(|resource| {
+            !snapshot.nodes.iter().any(|n| {
+                n.allocatable.contains_key(*resource) || n.capacity.contains_key(*resource)
+            })
+        })
+        .collect();
+    let (category, cause) = if scarce.is_empty() {
+        (
+            Category::Unknown,
+            "the scheduler's reason was not read; compare its requests with the nodes' free capacity, taints and its nodeSelector".to_owned(),
+        )
+    } else {
+        (
+            Category::ResourceExhaustion,
+            format!(
+                "likely insufficient resources: it requests {} that no node read advertises (such resources exist only on nodes whose device plugin offers them)",
+                scarce
+                    .iter()
+                    .map(|r| r.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )
+    };
+    out.push(
+        Finding::new(
+            "scheduling",
+            // A named shortage is as sure as the scheduler's own word; a bare pending pod less.
+            if category == Category::Unknown {
+                Severity::Warning
+            } else {
+                Severity::Critical
+            },
+            category,
+            format!(
+                "pod {} is Pending on no node: {cause}; its template requests {}",
+                pod.name,
+                asked.join(", ")
+            ),
+        )
+        .reason("Unschedulable")
+        .evidence(Evidence::new(&pod.object(), "status.phase", "Pending, no node assigned"))
+        .evidence(Evidence::new(
+            &workload.object(),
+            "spec.template.spec.containers[].resources.requests",
+            asked.join(", "),
+        ))
+        .remedy("read the pod's FailedScheduling event; add nodes with the resource, or lower the requests"),
+    );
 }

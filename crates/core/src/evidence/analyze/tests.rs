@@ -518,3 +518,87 @@ fn nothing_read_names_no_cause() {
     assert_eq!(assessment.category, Category::Unknown);
     assert!(assessment.unseen.iter().any(|u| u.contains("gone")));
 }
+
+#[test]
+fn a_pending_pod_with_no_scheduler_message_is_explained_by_its_template_requests() {
+    let mut pending = pod("web-5d8-a");
+    pending.phase = Some("Pending".into());
+    pending.node = None;
+    pending.conditions.clear();
+    pending.containers[0].state = ContainerState::default();
+    pending.containers[0].ready = Some(false);
+    let mut web = deployment(1, 0);
+    web.requests = [("cpu", "3"), ("nvidia.com/gpu", "2")]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    let rs = Workload {
+        kind: "ReplicaSet".into(),
+        namespace: "shop".into(),
+        name: "web-5d8".into(),
+        owner: Some(ObjectRef::new("Deployment", Some("shop"), "web")),
+        ..Workload::default()
+    };
+    let snapshot = Snapshot {
+        pods: vec![pending.clone()],
+        workloads: vec![web.clone(), rs.clone()],
+        ..Snapshot::default()
+    };
+    let assessment = assess(&snapshot, &workload_scope());
+    let finding = first(&assessment);
+    assert_eq!(finding.analyzer, "scheduling");
+    assert_eq!(finding.category, Category::ResourceExhaustion);
+    assert!(
+        finding.summary.contains("nvidia.com/gpu"),
+        "{}",
+        finding.summary
+    );
+    // A node that offers the resource: the shortage is no longer named, only the requests.
+    let gpu_node = Node {
+        name: "n1".into(),
+        allocatable: [("nvidia.com/gpu".to_owned(), "4".to_owned())].into(),
+        ..Node::default()
+    };
+    let with_gpu = Snapshot {
+        nodes: vec![gpu_node],
+        ..snapshot.clone()
+    };
+    let scheduling = assess(&with_gpu, &workload_scope())
+        .findings
+        .into_iter()
+        .find(|f| f.analyzer == "scheduling")
+        .unwrap();
+    assert_eq!(scheduling.category, Category::Unknown);
+    assert_eq!(scheduling.severity, Severity::Warning);
+}
+
+#[test]
+fn a_node_at_its_pod_capacity_is_said_to_be_full() {
+    let node = |pods: i64| Node {
+        name: "n1".into(),
+        allocatable: [("pods".to_owned(), "110".to_owned())].into(),
+        pods: Some(pods),
+        ..Node::default()
+    };
+    let scope = Scope {
+        node: Some("n1".into()),
+        ..Scope::default()
+    };
+    let full = assess(
+        &Snapshot {
+            nodes: vec![node(110)],
+            ..Snapshot::default()
+        },
+        &scope,
+    );
+    assert_eq!(first(&full).analyzer, "node_pod_capacity");
+    assert_eq!(full.category, Category::ResourceExhaustion);
+    let roomy = assess(
+        &Snapshot {
+            nodes: vec![node(40)],
+            ..Snapshot::default()
+        },
+        &scope,
+    );
+    assert!(roomy.findings.is_empty(), "{:#?}", roomy.findings);
+}
