@@ -275,6 +275,104 @@ pub fn endpoint_in(line: &str) -> Option<String> {
         })
 }
 
+/// Programs container commands commonly run; a missing command one edit away from one of these
+/// is most likely that one mistyped.
+const COMMON_COMMANDS: &[&str] = &[
+    "sh",
+    "bash",
+    "ash",
+    "zsh",
+    "env",
+    "sleep",
+    "echo",
+    "cat",
+    "ls",
+    "cp",
+    "mv",
+    "rm",
+    "mkdir",
+    "chmod",
+    "chown",
+    "tar",
+    "gzip",
+    "unzip",
+    "grep",
+    "sed",
+    "awk",
+    "find",
+    "xargs",
+    "tee",
+    "curl",
+    "wget",
+    "nc",
+    "ping",
+    "dig",
+    "nslookup",
+    "ssh",
+    "rsync",
+    "git",
+    "jq",
+    "yq",
+    "python",
+    "python3",
+    "pip",
+    "node",
+    "npm",
+    "npx",
+    "yarn",
+    "java",
+    "ruby",
+    "perl",
+    "php",
+    "go",
+    "dotnet",
+    "gunicorn",
+    "uvicorn",
+    "celery",
+    "nginx",
+    "httpd",
+    "apache2",
+    "caddy",
+    "envoy",
+    "haproxy",
+    "redis-server",
+    "redis-cli",
+    "postgres",
+    "psql",
+    "mysqld",
+    "mysql",
+    "mongod",
+    "mongosh",
+    "kubectl",
+    "helm",
+    "aws",
+    "gcloud",
+    "az",
+    "terraform",
+    "supervisord",
+    "tini",
+    "dumb-init",
+    "entrypoint.sh",
+    "docker-entrypoint.sh",
+];
+
+/// The one common command `command` is one edit (or one swap of neighbours) away from; none
+/// when it is a common command itself, too short to tell, or near several.
+fn likely_meant(command: &str) -> Option<&'static str> {
+    let name = command.rsplit('/').next().unwrap_or(command);
+    if name.len() < 3 || COMMON_COMMANDS.contains(&name) {
+        return None;
+    }
+    let mut near = COMMON_COMMANDS
+        .iter()
+        .copied()
+        .filter(|known| known.len() >= 3 && strsim::damerau_levenshtein(name, known) == 1);
+    match (near.next(), near.next()) {
+        (Some(meant), None) => Some(meant),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -373,103 +471,5 @@ mod tests {
             host_in("dial tcp: lookup redis on 10.96.0.10:53: no such host"),
             Some("redis".to_owned())
         );
-    }
-}
-
-/// Programs container commands commonly run; a missing command one edit away from one of these
-/// is most likely that one mistyped.
-const COMMON_COMMANDS: &[&str] = &[
-    "sh",
-    "bash",
-    "ash",
-    "zsh",
-    "env",
-    "sleep",
-    "echo",
-    "cat",
-    "ls",
-    "cp",
-    "mv",
-    "rm",
-    "mkdir",
-    "chmod",
-    "chown",
-    "tar",
-    "gzip",
-    "unzip",
-    "grep",
-    "sed",
-    "awk",
-    "find",
-    "xargs",
-    "tee",
-    "curl",
-    "wget",
-    "nc",
-    "ping",
-    "dig",
-    "nslookup",
-    "ssh",
-    "rsync",
-    "git",
-    "jq",
-    "yq",
-    "python",
-    "python3",
-    "pip",
-    "node",
-    "npm",
-    "npx",
-    "yarn",
-    "java",
-    "ruby",
-    "perl",
-    "php",
-    "go",
-    "dotnet",
-    "gunicorn",
-    "uvicorn",
-    "celery",
-    "nginx",
-    "httpd",
-    "apache2",
-    "caddy",
-    "envoy",
-    "haproxy",
-    "redis-server",
-    "redis-cli",
-    "postgres",
-    "psql",
-    "mysqld",
-    "mysql",
-    "mongod",
-    "mongosh",
-    "kubectl",
-    "helm",
-    "aws",
-    "gcloud",
-    "az",
-    "terraform",
-    "supervisord",
-    "tini",
-    "dumb-init",
-    "entrypoint.sh",
-    "docker-entrypoint.sh",
-];
-
-/// The one common command `command` is one edit (or one swap of neighbours) away from; none
-/// when it is a common command itself, too short to tell, or near several.
-fn likely_meant(command: &str) -> Option<&'static str> {
-    let name = command.rsplit('/').next().unwrap_or(command);
-    if name.len() < 3 || COMMON_COMMANDS.contains(&name) {
-        return None;
-    }
-    let mut near = COMMON_COMMANDS
-        .iter()
-        .copied()
-        .filter(|known| known.len() >= 3 && strsim::damerau_levenshtein(name, known) == 1);
-    match (near.next(), near.next()) {
-        (Some(meant), None) => Some(meant),
-        _ => None,
     }
 }

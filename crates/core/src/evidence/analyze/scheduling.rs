@@ -260,54 +260,6 @@ fn quota_numbers(message: &str) -> Option<String> {
     Some(rest[..end].trim().to_owned())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn scheduler_messages() {
-        let table: &[(&str, Category)] = &[
-            (
-                "0/3 nodes are available: 3 Insufficient memory.",
-                Category::ResourceExhaustion,
-            ),
-            (
-                "0/2 nodes are available: 2 Insufficient cpu. preemption: 0/2 nodes are available",
-                Category::ResourceExhaustion,
-            ),
-            (
-                "0/1 nodes are available: 1 node(s) had untolerated taint {dedicated: gpu}.",
-                Category::ConfigurationError,
-            ),
-            (
-                "0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector.",
-                Category::ConfigurationError,
-            ),
-            (
-                "0/1 nodes are available: pod has unbound immediate PersistentVolumeClaims.",
-                Category::ConfigurationError,
-            ),
-            (
-                "0/1 nodes are available: 1 node(s) had untolerated taint {node.kubernetes.io/not-ready: }.",
-                Category::Infrastructure,
-            ),
-        ];
-        for (message, category) in table {
-            assert_eq!(scheduling_cause(message).0, *category, "{message}");
-        }
-    }
-
-    #[test]
-    fn quota_messages() {
-        let message = "Error creating: pods \"x\" is forbidden: exceeded quota: default-quota, requested: limits.cpu=2, used: limits.cpu=8, limited: limits.cpu=10";
-        assert_eq!(quota_name(message).as_deref(), Some("default-quota"));
-        assert_eq!(
-            quota_numbers(message).as_deref(),
-            Some("requested: limits.cpu=2, used: limits.cpu=8, limited: limits.cpu=10")
-        );
-    }
-}
-
 /// A pending pod on no node whose scheduler message was not read: what its template asks for
 /// is the best lead. A resource only some nodes have (a GPU: any name with a `/`) that no
 /// node read advertises is named as the likely shortage.
@@ -387,4 +339,52 @@ fn placed_nowhere(snapshot: &Snapshot, pod: &Pod, out: &mut Vec<Finding>) {
         ))
         .remedy("read the pod's FailedScheduling event; add nodes with the resource, or lower the requests"),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scheduler_messages() {
+        let table: &[(&str, Category)] = &[
+            (
+                "0/3 nodes are available: 3 Insufficient memory.",
+                Category::ResourceExhaustion,
+            ),
+            (
+                "0/2 nodes are available: 2 Insufficient cpu. preemption: 0/2 nodes are available",
+                Category::ResourceExhaustion,
+            ),
+            (
+                "0/1 nodes are available: 1 node(s) had untolerated taint {dedicated: gpu}.",
+                Category::ConfigurationError,
+            ),
+            (
+                "0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector.",
+                Category::ConfigurationError,
+            ),
+            (
+                "0/1 nodes are available: pod has unbound immediate PersistentVolumeClaims.",
+                Category::ConfigurationError,
+            ),
+            (
+                "0/1 nodes are available: 1 node(s) had untolerated taint {node.kubernetes.io/not-ready: }.",
+                Category::Infrastructure,
+            ),
+        ];
+        for (message, category) in table {
+            assert_eq!(scheduling_cause(message).0, *category, "{message}");
+        }
+    }
+
+    #[test]
+    fn quota_messages() {
+        let message = "Error creating: pods \"x\" is forbidden: exceeded quota: default-quota, requested: limits.cpu=2, used: limits.cpu=8, limited: limits.cpu=10";
+        assert_eq!(quota_name(message).as_deref(), Some("default-quota"));
+        assert_eq!(
+            quota_numbers(message).as_deref(),
+            Some("requested: limits.cpu=2, used: limits.cpu=8, limited: limits.cpu=10")
+        );
+    }
 }
