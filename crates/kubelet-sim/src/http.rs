@@ -69,6 +69,21 @@ async fn metrics_handler(State(shared): State<Arc<Shared>>) -> Response {
             .iter()
             .filter_map(|n| metrics::node_metrics(n))
             .collect(),
+        workloads: shared
+            .stores
+            .deployments
+            .state()
+            .iter()
+            .filter_map(|d| metrics::deployment_metrics(d))
+            .chain(
+                shared
+                    .stores
+                    .replica_sets
+                    .state()
+                    .iter()
+                    .filter_map(|r| metrics::replicaset_metrics(r)),
+            )
+            .collect(),
         working_sets: shared.lock().working_sets(),
     };
     match metrics::render(&snapshot) {

@@ -1,5 +1,5 @@
-//! The edge to the API server: watches (reflector stores of pods, nodes, Secret and ConfigMap
-//! metadata), the pod sync loop that executes `SimState::plan`'s writes, and the node heartbeats.
+//! The edge to the API server: watches (reflector stores of pods, nodes, Deployments and
+//! ReplicaSets for their kube-state-metrics series, Secret and ConfigMap metadata), the pod sync loop that executes `SimState::plan`'s writes, and the node heartbeats.
 //! Every API error is logged and retried on a later tick; nothing here panics.
 
 use crate::container::{EventType, Timing};
@@ -8,6 +8,7 @@ use crate::node;
 use crate::runtime::{Action, Inputs, SimState};
 use chrono::Utc;
 use futures::{StreamExt, TryStreamExt};
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{ConfigMap, Event, Node, Pod, Secret};
 use kube::api::{DeleteParams, Patch, PatchParams, PostParams, Preconditions};
@@ -58,6 +59,8 @@ pub struct Settings {
 pub struct Stores {
     pub pods: Store<Pod>,
     pub nodes: Store<Node>,
+    pub deployments: Store<Deployment>,
+    pub replica_sets: Store<ReplicaSet>,
     pub secrets: Store<PartialObjectMeta<Secret>>,
     pub config_maps: Store<PartialObjectMeta<ConfigMap>>,
 }
@@ -111,6 +114,8 @@ impl Stores {
         Stores {
             pods: watch_all(client, "pods"),
             nodes: watch_all(client, "nodes"),
+            deployments: watch_all(client, "deployments"),
+            replica_sets: watch_all(client, "replicasets"),
             secrets: watch_metadata::<Secret>(client, "secrets"),
             config_maps: watch_metadata::<ConfigMap>(client, "configmaps"),
         }
@@ -126,6 +131,14 @@ impl Stores {
             .wait_until_ready()
             .await
             .map_err(|_| Error::WatchStopped("nodes"))?;
+        self.deployments
+            .wait_until_ready()
+            .await
+            .map_err(|_| Error::WatchStopped("deployments"))?;
+        self.replica_sets
+            .wait_until_ready()
+            .await
+            .map_err(|_| Error::WatchStopped("replicasets"))?;
         self.secrets
             .wait_until_ready()
             .await

@@ -1,8 +1,10 @@
-//! kube-state-metrics and cAdvisor series, rendered from a snapshot of the API objects (pods and
-//! nodes as the API server has them, so the node controller's Unknown shows) and the
+//! kube-state-metrics and cAdvisor series, rendered from a snapshot of the API objects (pods,
+//! nodes, Deployments and ReplicaSets as the API server has them, so the node controller's
+//! Unknown and its taints show) and the
 //! simulator's running containers. A fresh registry per scrape: series of deleted objects vanish.
 
 use crate::pod::{PodFacts, WorkingSet};
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::{Node, Pod};
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
@@ -46,7 +48,28 @@ pub struct NodeMetrics {
     /// (type, status as the API has it: "True", "False", "Unknown").
     pub conditions: Vec<(String, String)>,
     pub unschedulable: bool,
+    /// (key, value, effect) of each of `spec.taints`.
+    pub taints: Vec<(String, String, String)>,
     pub kubelet_version: String,
+}
+
+/// A Deployment's or ReplicaSet's replica counts, as kube-state-metrics exports them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkloadMetrics {
+    /// "Deployment" or "ReplicaSet".
+    pub kind: &'static str,
+    pub namespace: String,
+    pub name: String,
+    pub spec_replicas: i32,
+    pub replicas: i32,
+    pub ready: i32,
+    pub available: i32,
+    pub unavailable: i32,
+    pub updated: i32,
+    pub generation: i64,
+    pub observed_generation: i64,
+    /// The controlling owner (kind, name), for `kube_replicaset_owner`.
+    pub owner: Option<(String, String)>,
 }
 
 /// A running container's working set, with the labels cAdvisor puts on it.
@@ -61,6 +84,7 @@ pub struct WorkingSetMetric {
 pub struct Snapshot {
     pub pods: Vec<PodMetrics>,
     pub nodes: Vec<NodeMetrics>,
+    pub workloads: Vec<WorkloadMetrics>,
     pub working_sets: Vec<WorkingSetMetric>,
 }
 
@@ -129,10 +153,68 @@ pub fn node_metrics(node: &Node) -> Option<NodeMetrics> {
             .as_ref()
             .and_then(|s| s.unschedulable)
             .unwrap_or(false),
+        taints: node
+            .spec
+            .as_ref()
+            .and_then(|s| s.taints.as_ref())
+            .into_iter()
+            .flatten()
+            .map(|t| {
+                (
+                    t.key.clone(),
+                    t.value.clone().unwrap_or_default(),
+                    t.effect.clone(),
+                )
+            })
+            .collect(),
         kubelet_version: status
             .and_then(|s| s.node_info.as_ref())
             .map(|i| i.kubelet_version.clone())
             .unwrap_or_default(),
+    })
+}
+
+pub fn deployment_metrics(deployment: &Deployment) -> Option<WorkloadMetrics> {
+    let status = deployment.status.clone().unwrap_or_default();
+    Some(WorkloadMetrics {
+        kind: "Deployment",
+        namespace: deployment.metadata.namespace.clone()?,
+        name: deployment.metadata.name.clone()?,
+        // The API defaults an unset count to 1.
+        spec_replicas: deployment.spec.replicas.unwrap_or(1),
+        replicas: status.replicas.unwrap_or(0),
+        ready: status.ready_replicas.unwrap_or(0),
+        available: status.available_replicas.unwrap_or(0),
+        unavailable: status.unavailable_replicas.unwrap_or(0),
+        updated: status.updated_replicas.unwrap_or(0),
+        generation: deployment.metadata.generation.unwrap_or(0),
+        observed_generation: status.observed_generation.unwrap_or(0),
+        owner: None,
+    })
+}
+
+pub fn replicaset_metrics(set: &ReplicaSet) -> Option<WorkloadMetrics> {
+    let status = set.status.clone().unwrap_or_default();
+    let owner = set
+        .metadata
+        .owner_references
+        .iter()
+        .flatten()
+        .find(|o| o.controller.unwrap_or(false))
+        .map(|o| (o.kind.clone(), o.name.clone()));
+    Some(WorkloadMetrics {
+        kind: "ReplicaSet",
+        namespace: set.metadata.namespace.clone()?,
+        name: set.metadata.name.clone()?,
+        spec_replicas: set.spec.replicas.unwrap_or(1),
+        replicas: status.replicas,
+        ready: status.ready_replicas.unwrap_or(0),
+        available: status.available_replicas.unwrap_or(0),
+        unavailable: 0,
+        updated: 0,
+        generation: set.metadata.generation.unwrap_or(0),
+        observed_generation: status.observed_generation.unwrap_or(0),
+        owner,
     })
 }
 
@@ -208,6 +290,65 @@ pub fn render(snapshot: &Snapshot) -> Result<String, std::fmt::Error> {
         &mut registry,
         "kube_node_info",
         "Information about a cluster node",
+    );
+    let node_taint = gauge(
+        &mut registry,
+        "kube_node_spec_taint",
+        "The taint of a cluster node",
+    );
+    let workload_gauge = |registry: &mut Registry, kind: &str, name: &str, help: &str| {
+        gauge(registry, &format!("kube_{kind}_{name}"), help)
+    };
+    let deployment = [
+        ("spec_replicas", "Number of desired pods for a deployment"),
+        ("status_replicas", "The number of replicas per deployment"),
+        (
+            "status_replicas_available",
+            "The number of available replicas per deployment",
+        ),
+        (
+            "status_replicas_unavailable",
+            "The number of unavailable replicas per deployment",
+        ),
+        (
+            "status_replicas_updated",
+            "The number of updated replicas per deployment",
+        ),
+        (
+            "status_replicas_ready",
+            "The number of ready replicas per deployment",
+        ),
+        (
+            "metadata_generation",
+            "Sequence number representing a specific generation of the desired state",
+        ),
+        (
+            "status_observed_generation",
+            "The generation observed by the deployment controller",
+        ),
+    ]
+    .map(|(name, help)| workload_gauge(&mut registry, "deployment", name, help));
+    let replicaset = [
+        ("spec_replicas", "Number of desired pods for a ReplicaSet"),
+        ("status_replicas", "The number of replicas per ReplicaSet"),
+        (
+            "status_ready_replicas",
+            "The number of ready replicas per ReplicaSet",
+        ),
+        (
+            "metadata_generation",
+            "Sequence number representing a specific generation of the desired state",
+        ),
+        (
+            "status_observed_generation",
+            "The generation observed by the ReplicaSet controller",
+        ),
+    ]
+    .map(|(name, help)| workload_gauge(&mut registry, "replicaset", name, help));
+    let replicaset_owner = gauge(
+        &mut registry,
+        "kube_replicaset_owner",
+        "Information about the ReplicaSet's owner",
     );
     let working_set = gauge(
         &mut registry,
@@ -321,6 +462,62 @@ pub fn render(snapshot: &Snapshot) -> Result<String, std::fmt::Error> {
                 ("kubelet_version", &n.kubelet_version),
             ]))
             .set(1.0);
+        for (key, value, effect) in &n.taints {
+            node_taint
+                .get_or_create(&labels(&[
+                    ("node", &n.node),
+                    ("key", key),
+                    ("value", value),
+                    ("effect", effect),
+                ]))
+                .set(1.0);
+        }
+    }
+    for w in &snapshot.workloads {
+        let object = [("namespace", w.namespace.as_str())];
+        let of = |label: &str| {
+            let mut all = object.to_vec();
+            all.push((label, w.name.as_str()));
+            labels(&all)
+        };
+        if w.kind == "Deployment" {
+            let values = [
+                w.spec_replicas.into(),
+                w.replicas.into(),
+                w.available.into(),
+                w.unavailable.into(),
+                w.updated.into(),
+                w.ready.into(),
+                w.generation as f64,
+                w.observed_generation as f64,
+            ];
+            for (family, value) in deployment.iter().zip(values) {
+                family.get_or_create(&of("deployment")).set(value);
+            }
+        } else {
+            let values = [
+                w.spec_replicas.into(),
+                w.replicas.into(),
+                w.ready.into(),
+                w.generation as f64,
+                w.observed_generation as f64,
+            ];
+            for (family, value) in replicaset.iter().zip(values) {
+                family.get_or_create(&of("replicaset")).set(value);
+            }
+            let (owner_kind, owner_name) = w.owner.clone().unwrap_or_default();
+            let mut owner = object.to_vec();
+            owner.extend([
+                ("replicaset", w.name.as_str()),
+                ("owner_kind", owner_kind.as_str()),
+                ("owner_name", owner_name.as_str()),
+                (
+                    "owner_is_controller",
+                    if owner_kind.is_empty() { "" } else { "true" },
+                ),
+            ]);
+            replicaset_owner.get_or_create(&labels(&owner)).set(1.0);
+        }
     }
     for w in &snapshot.working_sets {
         working_set
@@ -361,9 +558,14 @@ mod tests {
     }
 
     fn node(ready: &str, unschedulable: bool) -> Node {
+        let taints = if unschedulable {
+            json!([{"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"}])
+        } else {
+            json!([])
+        };
         serde_json::from_value(json!({
             "metadata": {"name": "lab-node-1"},
-            "spec": {"unschedulable": unschedulable},
+            "spec": {"unschedulable": unschedulable, "taints": taints},
             "status": {"conditions": [
                 {"type": "Ready", "status": ready},
                 {"type": "MemoryPressure", "status": "False"}
@@ -383,6 +585,7 @@ mod tests {
         let snapshot = Snapshot {
             pods: vec![pod_metrics(&pod()).unwrap()],
             nodes: vec![],
+            workloads: vec![],
             working_sets: vec![WorkingSetMetric {
                 namespace: "shop".into(),
                 pod: "web-1".into(),
@@ -417,6 +620,7 @@ mod tests {
         let snapshot = Snapshot {
             pods: vec![],
             nodes: vec![node_metrics(&node("Unknown", true)).unwrap()],
+            workloads: vec![],
             working_sets: vec![],
         };
         let text = render(&snapshot).unwrap();
@@ -426,6 +630,48 @@ mod tests {
             r#"kube_node_status_condition{node="lab-node-1",condition="Ready",status="true"} 0.0"#,
             r#"kube_node_status_condition{node="lab-node-1",condition="MemoryPressure",status="false"} 1.0"#,
             r#"kube_node_spec_unschedulable{node="lab-node-1"} 1.0"#,
+            r#"kube_node_spec_taint{node="lab-node-1",key="node.kubernetes.io/unschedulable",value="",effect="NoSchedule"} 1.0"#,
+        ] {
+            assert!(got.contains(&want), "missing {want} in\n{text}");
+        }
+    }
+
+    #[test]
+    fn deployment_and_replicaset_series() {
+        let deployment: Deployment = serde_json::from_value(json!({
+            "metadata": {"name": "web", "namespace": "shop", "generation": 2},
+            "spec": {"replicas": 2, "selector": {}, "template": {}},
+            "status": {"replicas": 2, "readyReplicas": 1, "availableReplicas": 1,
+                "unavailableReplicas": 1, "updatedReplicas": 2, "observedGeneration": 2}
+        }))
+        .unwrap();
+        let set: ReplicaSet = serde_json::from_value(json!({
+            "metadata": {"name": "web-5d8", "namespace": "shop", "generation": 1,
+                "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web",
+                    "uid": "d", "controller": true}]},
+            "spec": {"replicas": 2, "selector": {}},
+            "status": {"replicas": 2, "readyReplicas": 1, "observedGeneration": 1}
+        }))
+        .unwrap();
+        let text = render(&Snapshot {
+            workloads: vec![
+                deployment_metrics(&deployment).unwrap(),
+                replicaset_metrics(&set).unwrap(),
+            ],
+            ..Default::default()
+        })
+        .unwrap();
+        let got = lines(&text);
+        for want in [
+            r#"kube_deployment_spec_replicas{namespace="shop",deployment="web"} 2.0"#,
+            r#"kube_deployment_status_replicas_available{namespace="shop",deployment="web"} 1.0"#,
+            r#"kube_deployment_status_replicas_unavailable{namespace="shop",deployment="web"} 1.0"#,
+            r#"kube_deployment_status_replicas_updated{namespace="shop",deployment="web"} 2.0"#,
+            r#"kube_deployment_metadata_generation{namespace="shop",deployment="web"} 2.0"#,
+            r#"kube_deployment_status_observed_generation{namespace="shop",deployment="web"} 2.0"#,
+            r#"kube_replicaset_spec_replicas{namespace="shop",replicaset="web-5d8"} 2.0"#,
+            r#"kube_replicaset_status_ready_replicas{namespace="shop",replicaset="web-5d8"} 1.0"#,
+            r#"kube_replicaset_owner{namespace="shop",replicaset="web-5d8",owner_kind="Deployment",owner_name="web",owner_is_controller="true"} 1.0"#,
         ] {
             assert!(got.contains(&want), "missing {want} in\n{text}");
         }

@@ -37,6 +37,9 @@ pub struct LabOptions {
     pub webhooks: Vec<String>,
     pub nodes: u32,
     pub kubelet_sim: bool,
+    /// Rule files Prometheus evaluates beside `rules/nightwatch.rules.yml` (`lab/up
+    /// --extra-rules`), each scaled by `rules/lab-scale` the same way.
+    pub extra_rules: Vec<PathBuf>,
 }
 
 impl Default for LabOptions {
@@ -45,6 +48,7 @@ impl Default for LabOptions {
             webhooks: Vec::new(),
             nodes: 3,
             kubelet_sim: true,
+            extra_rules: Vec::new(),
         }
     }
 }
@@ -95,6 +99,11 @@ impl Lab {
             .arg(std::process::id().to_string());
         for webhook in &options.webhooks {
             command.arg("--webhook").arg(webhook);
+        }
+        // Only what the test asks for: a developer's own setting does not leak in.
+        command.env_remove("LAB_EXTRA_RULES");
+        for rules in &options.extra_rules {
+            command.arg("--extra-rules").arg(rules);
         }
         if options.kubelet_sim {
             command

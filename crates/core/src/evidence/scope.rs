@@ -170,6 +170,21 @@ impl Scope {
             self.read_from.push(format!(
                 "pod {pod} ignored: it is the exporter's, not the subject"
             ));
+            // A node's series has no namespace of its own: one beside the exporter's pod (a
+            // target label from service discovery) is the exporter's namespace too.
+            let about_a_node = self.node.is_some()
+                && self.workload.is_none()
+                && self.pvc.is_none()
+                && self.hpa.is_none();
+            if exporter_pod
+                && about_a_node
+                && !labels.contains_key("exported_namespace")
+                && let Some(namespace) = self.namespace.take()
+            {
+                self.read_from.push(format!(
+                    "namespace {namespace} ignored: the exporter's, beside its pod on a node's series"
+                ));
+            }
             self.pod = None;
             if self
                 .container
@@ -320,6 +335,69 @@ mod tests {
                 None,
                 Some(("Deployment", "api")),
                 None,
+            ),
+            // awesome-prometheus-alerts' node alert scraped through service discovery: the
+            // exporter's namespace, pod and container come with the node's series
+            (
+                &[
+                    ("alertname", "KubernetesNodeNotReady"),
+                    ("node", "n1"),
+                    ("condition", "Ready"),
+                    ("status", "true"),
+                    ("namespace", "monitoring"),
+                    ("pod", "kube-state-metrics-7d9c5-x2x7p"),
+                    ("container", "kube-state-metrics"),
+                    ("job", "kube-state-metrics"),
+                    ("instance", "10.0.3.4:8080"),
+                ],
+                &[],
+                None,
+                None,
+                None,
+                Some("n1"),
+            ),
+            // …its Deployment alert: the series' own namespace stays, the exporter's pod goes
+            (
+                &[
+                    ("alertname", "KubernetesDeploymentReplicasMismatch"),
+                    ("namespace", "shop"),
+                    ("deployment", "web"),
+                    ("pod", "kube-state-metrics-7d9c5-x2x7p"),
+                    ("job", "kube-state-metrics"),
+                    ("instance", "10.0.3.4:8080"),
+                ],
+                &[],
+                Some("shop"),
+                None,
+                Some(("Deployment", "web")),
+                None,
+            ),
+            // …and an alert about the API server names no object
+            (
+                &[
+                    ("alertname", "KubernetesApiServerErrors"),
+                    ("instance", "10.0.0.1:6443"),
+                    ("job", "apiserver"),
+                ],
+                &[],
+                None,
+                None,
+                None,
+                None,
+            ),
+            // a pod's own node label keeps the pod and its namespace
+            (
+                &[
+                    ("namespace", "shop"),
+                    ("pod", "web-1"),
+                    ("node", "n1"),
+                    ("job", "kube-state-metrics"),
+                ],
+                &[],
+                Some("shop"),
+                Some("web-1"),
+                None,
+                Some("n1"),
             ),
             // node by label, and by instance for node-exporter alerts
             (&[("node", "n1")], &[], None, None, None, Some("n1")),

@@ -377,3 +377,94 @@ fn crashloop_escalates_when_the_policy_refuses_the_restart_and_only_then() {
     let gate = Gate::compile(step.gates().next().unwrap()).unwrap();
     assert!(gate.evaluate(&GateContext::new()).is_err());
 }
+
+fn finding(severity: crate::evidence::Severity, reason: &str) -> crate::evidence::Finding {
+    crate::evidence::Finding::new(
+        "test",
+        severity,
+        crate::evidence::Category::Unknown,
+        format!("the cluster shows {reason}"),
+    )
+    .reason(reason)
+}
+
+#[test]
+fn routes_by_evidence_what_no_label_or_name_routes() {
+    use crate::evidence::{Scope, Severity::*, Snapshot, assess};
+    let library = library();
+    // (labels, findings most telling first, runbook, basis)
+    let cases: Vec<(Labels, Vec<crate::evidence::Finding>, &str, RouteBasis)> = vec![
+        // a community alertname no runbook lists, about an OOM-killed pod
+        (
+            labels(&[("alertname", "KubernetesPodCrashLooping")]),
+            vec![finding(Critical, "OOMKilled")],
+            "RB_OOM",
+            RouteBasis::Evidence,
+        ),
+        // a replica-count symptom no runbook handles is passed over for its pods' cause
+        (
+            labels(&[("alertname", "KubernetesDeploymentReplicasMismatch")]),
+            vec![
+                finding(Warning, "ReplicasMismatch"),
+                finding(Warning, "ImagePullBackOff"),
+            ],
+            "RB_IMAGEPULL",
+            RouteBasis::Evidence,
+        ),
+        // an informational finding (a container running again) routes nowhere
+        (
+            labels(&[("alertname", "KubernetesPodCrashLooping")]),
+            vec![finding(Info, "CrashLoopBackOff")],
+            "RB_UNKNOWN",
+            RouteBasis::Fallback,
+        ),
+        // a mapped alertname stands unless a critical finding contradicts it
+        (
+            labels(&[("alertname", "KubePodCrashLooping")]),
+            vec![finding(Warning, "OOMKilled")],
+            "RB_CRASHLOOP",
+            RouteBasis::Alertname,
+        ),
+        (
+            labels(&[("alertname", "KubePodCrashLooping")]),
+            vec![finding(Critical, "OOMKilled")],
+            "RB_OOM",
+            RouteBasis::Evidence,
+        ),
+        // the runbook_id label wins over any finding
+        (
+            labels(&[
+                ("alertname", "KubePodCrashLooping"),
+                ("runbook_id", "RB_CRASHLOOP"),
+            ]),
+            vec![finding(Critical, "OOMKilled")],
+            "RB_CRASHLOOP",
+            RouteBasis::RunbookIdLabel,
+        ),
+    ];
+    for (labels, findings, runbook, basis) in cases {
+        let route = route_with_evidence(&library, &labels, &findings);
+        assert_eq!(
+            (route.runbook.as_str(), route.basis),
+            (runbook, basis),
+            "{labels:?}: {route:?}"
+        );
+    }
+
+    // An alert about the API server names no object: nothing is read, nothing is found, and
+    // it is left to an investigation.
+    let labels = labels(&[
+        ("alertname", "KubernetesApiServerErrors"),
+        ("instance", "10.0.0.1:6443"),
+        ("job", "apiserver"),
+        ("severity", "critical"),
+    ]);
+    let scope = Scope::of(&labels, &Default::default());
+    assert!(scope.is_empty(), "{scope:?}");
+    let assessment = assess(&Snapshot::default(), &scope);
+    let route = route_with_evidence(&library, &labels, &assessment.findings);
+    assert_eq!(
+        (route.runbook.as_str(), route.basis),
+        ("RB_UNKNOWN", RouteBasis::Fallback)
+    );
+}
