@@ -31,15 +31,16 @@ const FAULTS: &[(&str, &str)] = &[
 ];
 
 /// Community alerts the faults must raise, and about what. `KubernetesPodCrashLooping` (more
-/// than 3 restarts in a minute, 30 s in the lab) fires once early in a crashing pod's life,
-/// while the simulator's back-off is still short (restarts at about 5, 12 and 23 s); the OOM
-/// pod raises it too, and its evidence sends it to RB_OOM. Alerts about kinds the lab does not
-/// export (StatefulSets, Jobs, HPAs, volumes, the API server) cannot fire here.
+/// than 3 restarts in a minute, 30 s in the lab) is not required: it can fire only early in a
+/// crashing pod's life, while the simulator's back-off is still short (restarts at about 5, 12
+/// and 23 s), a window a loaded machine may miss; when it fires (the OOM pod raises it too) it
+/// is checked like the rest, and its evidence sends the OOM pod's to RB_OOM. Alerts about kinds
+/// the lab does not export (StatefulSets, Jobs, HPAs, volumes, the API server) cannot fire
+/// here.
 const MUST_FIRE: &[(&str, &str)] = &[
     ("KubernetesNodeNotReady", NOT_READY_NODE),
     ("KubernetesNodeSchedulingDisabled", CORDONED_NODE),
     ("KubernetesContainerOomKiller", "oom"),
-    ("KubernetesPodCrashLooping", "crashloop"),
     ("KubernetesPodNotHealthy", "imagepull"),
     ("KubernetesPodNotHealthy", "creating"),
     ("KubernetesDeploymentReplicasMismatch", "imagepull"),
