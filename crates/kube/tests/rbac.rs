@@ -76,6 +76,12 @@ fn readonly_grants_reads_only() {
         ("batch", "jobs"),
         ("batch", "cronjobs"),
         ("policy", "poddisruptionbudgets"),
+        // What the analyzers read around an alert.
+        ("", "services"),
+        ("", "endpoints"),
+        ("", "persistentvolumeclaims"),
+        ("", "resourcequotas"),
+        ("autoscaling", "horizontalpodautoscalers"),
     ] {
         for verb in ["get", "list", "watch"] {
             assert!(
@@ -84,7 +90,11 @@ fn readonly_grants_reads_only() {
             );
         }
     }
-    assert!(!grants.iter().any(|(_, r, _)| r == "secrets"));
+    assert!(
+        !grants
+            .iter()
+            .any(|(_, r, _)| r == "secrets" || r == "configmaps")
+    );
     let binding = &docs[3];
     assert_eq!(binding["roleRef"]["name"], "nightwatch-readonly");
     assert_eq!(binding["subjects"][0]["name"], "nightwatch");
