@@ -11,7 +11,7 @@ use k8s_openapi::api::core::v1::{Event, Namespace, Node, Pod};
 use kube::api::{DynamicObject, ListParams, LogParams};
 use kube::{Api, Client};
 use nightwatch_core::action::{Action, ActionObject, ActionTarget};
-use nightwatch_core::live::{NodeFacts, PodFacts};
+use nightwatch_core::live::NodeFacts;
 use nightwatch_core::tool::ToolOutput;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -498,20 +498,7 @@ impl Kube {
 
     // ---- routing helpers
 
-    /// The router's facts about a pod; `None` when it does not exist.
-    pub async fn pod_facts(
-        &self,
-        namespace: &str,
-        pod: &str,
-    ) -> Result<Option<PodFacts>, KubeError> {
-        Ok(self
-            .get_pod_opt(namespace, pod)
-            .await?
-            .as_ref()
-            .map(facts::pod_facts))
-    }
-
-    /// The router's facts about a node; `None` when it does not exist.
+    /// A node's facts (labels, conditions, cordon); `None` when it does not exist.
     pub async fn node_facts(&self, name: &str) -> Result<Option<NodeFacts>, KubeError> {
         match self.get_node(name).await {
             Ok(node) => Ok(Some(facts::node_facts(&node))),

@@ -4,7 +4,7 @@
 use k8s_openapi::api::core::v1::{
     Container, ContainerStatus, Node, NodeCondition, Pod, PodSpec, PodStatus,
 };
-use nightwatch_core::live::{ContainerFacts, NodeFacts, PodFacts};
+use nightwatch_core::live::NodeFacts;
 use std::collections::BTreeMap;
 
 /// Waiting reasons of a container that cannot get its image (the analyzers' list).
@@ -116,52 +116,6 @@ pub fn is_deleting(pod: &Pod) -> bool {
     pod.metadata.deletion_timestamp.is_some()
 }
 
-/// The facts the router falls back on for a pod.
-pub fn pod_facts(pod: &Pod) -> PodFacts {
-    let spec_image = |name: &str| {
-        container_spec(pod, name)
-            .and_then(|c| c.image.clone())
-            .unwrap_or_default()
-    };
-    let mut reported: Vec<ContainerFacts> = container_statuses(pod)
-        .iter()
-        .map(|s| ContainerFacts {
-            name: s.name.clone(),
-            waiting_reason: waiting_reason(s).map(str::to_owned),
-            last_terminated_reason: last_terminated_reason(s).map(str::to_owned),
-            last_exit_code: s
-                .last_state
-                .as_ref()
-                .and_then(|l| l.terminated.as_ref())
-                .map(|t| t.exit_code),
-            restart_count: s.restart_count,
-            ready: s.ready,
-            image: spec_image(&s.name),
-        })
-        .collect();
-    // Containers the kubelet has not reported yet (a pod still being scheduled) still count.
-    for container in containers(pod) {
-        if !reported.iter().any(|c| c.name == container.name) {
-            reported.push(ContainerFacts {
-                name: container.name.clone(),
-                image: container.image.clone().unwrap_or_default(),
-                ..ContainerFacts::default()
-            });
-        }
-    }
-    let unschedulable_reason = pod_condition(pod, "PodScheduled")
-        .filter(|c| c.status == "False")
-        .and_then(|c| c.reason.clone());
-    PodFacts {
-        namespace: pod.metadata.namespace.clone().unwrap_or_default(),
-        name: pod.metadata.name.clone().unwrap_or_default(),
-        phase: pod_phase(pod).map(str::to_owned),
-        node_name: pod_node(pod).map(str::to_owned),
-        unschedulable_reason,
-        containers: reported,
-    }
-}
-
 pub fn node_conditions(node: &Node) -> &[NodeCondition] {
     node.status
         .as_ref()
@@ -180,7 +134,7 @@ pub fn node_unschedulable(node: &Node) -> bool {
         .unwrap_or(false)
 }
 
-/// The facts the router (and uncordon's check) read from a node.
+/// The facts the policy (a node's labels) and the node actions' checks read from a node.
 pub fn node_facts(node: &Node) -> NodeFacts {
     NodeFacts {
         name: node.metadata.name.clone().unwrap_or_default(),
@@ -204,48 +158,15 @@ mod tests {
     }
 
     #[test]
-    fn pod_facts_from_a_crash_looping_pod() {
-        let p = pod(json!({
-            "metadata": {"name": "api-1", "namespace": "shop"},
-            "spec": {"nodeName": "n1", "containers": [
-                {"name": "api", "image": "shop/api:2"},
-                {"name": "sidecar", "image": "envoy:1"}]},
-            "status": {"phase": "Running", "containerStatuses": [{
-                "name": "api", "image": "shop/api:2", "imageID": "", "ready": false,
-                "restartCount": 4,
-                "state": {"waiting": {"reason": "CrashLoopBackOff"}},
-                "lastState": {"terminated": {"reason": "Error", "exitCode": 3}}
-            }]}
-        }));
-        let facts = pod_facts(&p);
-        assert_eq!(facts.namespace, "shop");
-        assert_eq!(facts.name, "api-1");
-        assert_eq!(facts.phase.as_deref(), Some("Running"));
-        assert_eq!(facts.node_name.as_deref(), Some("n1"));
-        assert_eq!(facts.unschedulable_reason, None);
-        assert_eq!(facts.containers.len(), 2);
-        let api = &facts.containers[0];
-        assert_eq!(api.waiting_reason.as_deref(), Some("CrashLoopBackOff"));
-        assert_eq!(api.last_terminated_reason.as_deref(), Some("Error"));
-        assert_eq!(api.last_exit_code, Some(3));
-        assert_eq!(api.restart_count, 4);
-        assert_eq!(api.image, "shop/api:2");
-        assert_eq!(facts.containers[1].name, "sidecar");
-        assert_eq!(facts.containers[1].image, "envoy:1");
-    }
-
-    #[test]
-    fn pod_facts_of_an_unschedulable_pod() {
+    fn a_pending_pod_is_not_running_ready() {
         let p = pod(json!({
             "metadata": {"name": "p", "namespace": "d"},
             "spec": {"containers": [{"name": "c", "image": "i"}]},
             "status": {"phase": "Pending", "conditions": [
                 {"type": "PodScheduled", "status": "False", "reason": "Unschedulable"}]}
         }));
-        let facts = pod_facts(&p);
-        assert_eq!(facts.unschedulable_reason.as_deref(), Some("Unschedulable"));
-        assert_eq!(facts.node_name, None);
         assert!(!pod_running_ready(&p));
+        assert_eq!(pod_node(&p), None);
     }
 
     #[test]

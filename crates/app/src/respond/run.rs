@@ -10,7 +10,7 @@ use nightwatch_core::evidence::{Assessment, Scope, assess};
 use nightwatch_core::incident::IncidentState;
 use nightwatch_core::runbook::Gate;
 use nightwatch_core::runbook::{
-    GateContext, LoadedRunbook, Route, Step, ToolKind, UNKNOWN_RUNBOOK, route_live, route_static,
+    GateContext, LoadedRunbook, Route, Step, ToolKind, UNKNOWN_RUNBOOK, route_static,
     route_with_evidence, routed_or_unknown,
 };
 use nightwatch_kube::ToolTarget;
@@ -181,37 +181,18 @@ impl Responder {
     }
 
     /// With an assessment: a `runbook_id` label, then the alertname unless the evidence
-    /// contradicts it, then the evidence. Without: labels and alertname first; then, with
-    /// cluster access, the pod's and node's live state.
+    /// contradicts it, then the evidence. Without one (no cluster access, nothing to read):
+    /// labels and alertname, else RB_UNKNOWN.
     async fn route(&self, incident: &IncidentRow, assessment: Option<&Assessment>) -> Route {
         if let Some(assessment) = assessment {
             return route_with_evidence(&self.library, &incident.labels, &assessment.findings);
         }
-        let notes = match route_static(&self.library, &incident.labels) {
-            Ok(route) => return route,
-            Err(notes) => notes,
-        };
-        let Some(cluster) = &self.cluster else {
-            let mut notes = notes;
-            notes.push("no cluster access to look at the live state".to_owned());
-            return routed_or_unknown(Err(notes));
-        };
-        let pod = match (&incident.namespace, &incident.pod) {
-            (Some(namespace), Some(pod)) => {
-                cluster.kube.pod_facts(namespace, pod).await.ok().flatten()
-            }
-            _ => None,
-        };
-        let node = match &incident.node {
-            Some(node) => cluster.kube.node_facts(node).await.ok().flatten(),
-            None => None,
-        };
-        routed_or_unknown(route_live(
-            &self.library,
-            pod.as_ref(),
-            node.as_ref(),
-            notes,
-        ))
+        routed_or_unknown(
+            route_static(&self.library, &incident.labels).map_err(|mut notes| {
+                notes.push("no cluster access to look at the live state".to_owned());
+                notes
+            }),
+        )
     }
 
     async fn run_steps(

@@ -15,7 +15,7 @@ pub use format::{Runbook, RunbookError, RunbookMatch, Step, parse_runbook};
 pub use gate::{Gate, GateContext, GateError};
 pub use library::{Library, LoadedRunbook, RunbookOrigin};
 pub use route::{
-    Route, RouteBasis, RouteNote, route_evidence, route_live, route_static, route_with_evidence,
+    Route, RouteBasis, RouteNote, route_evidence, route_static, route_with_evidence,
     routed_or_unknown,
 };
 pub use tools::{ENGINE_TOOLS, READ_TOOLS, ToolKind, tool_kind};

@@ -5,7 +5,6 @@
 use super::UNKNOWN_RUNBOOK;
 use super::library::Library;
 use crate::evidence::{Finding, Severity};
-use crate::live::{NodeFacts, PodFacts};
 use crate::model::Labels;
 use serde::{Deserialize, Serialize};
 
@@ -15,6 +14,8 @@ pub enum RouteBasis {
     RunbookIdLabel,
     Alertname,
     ReasonLabel,
+    /// Written by the router that read pod and node facts before the analyzers; kept so older
+    /// timelines still read.
     LiveState,
     /// The analyzers' findings: what the cluster shows, over what the alert is called.
     Evidence,
@@ -75,86 +76,6 @@ pub fn route_static(library: &Library, labels: &Labels) -> Result<Route, Vec<Rou
             }
             None => notes.push(format!("label reason={reason} is in no runbook's reasons")),
         }
-    }
-    Err(notes)
-}
-
-/// Routing by what the cluster shows now: a container's waiting reason (pull and create
-/// failures first), its last termination reason (OOMKilled), CrashLoopBackOff, then the node.
-pub fn route_live(
-    library: &Library,
-    pod: Option<&PodFacts>,
-    node: Option<&NodeFacts>,
-    mut notes: Vec<RouteNote>,
-) -> Result<Route, Vec<RouteNote>> {
-    let mut observed: Vec<(String, String)> = Vec::new();
-    if let Some(pod) = pod {
-        for container in &pod.containers {
-            if let Some(waiting) = &container.waiting_reason
-                && waiting != "CrashLoopBackOff"
-            {
-                observed.push((
-                    waiting.clone(),
-                    format!("container {} is waiting: {waiting}", container.name),
-                ));
-            }
-        }
-        for container in &pod.containers {
-            if let Some(terminated) = &container.last_terminated_reason {
-                observed.push((
-                    terminated.clone(),
-                    format!("container {} last terminated: {terminated}", container.name),
-                ));
-            }
-        }
-        for container in &pod.containers {
-            if container.waiting_reason.as_deref() == Some("CrashLoopBackOff") {
-                observed.push((
-                    "CrashLoopBackOff".to_owned(),
-                    format!("container {} is in CrashLoopBackOff", container.name),
-                ));
-            }
-        }
-        if let Some(reason) = &pod.unschedulable_reason {
-            observed.push((reason.clone(), format!("pod is not scheduled: {reason}")));
-        }
-        if observed.is_empty() {
-            notes.push(format!(
-                "pod {}/{} shows no failure reason",
-                pod.namespace, pod.name
-            ));
-        }
-    }
-    if let Some(node) = node {
-        if !node.ready() {
-            let status = node
-                .conditions
-                .get("Ready")
-                .map(String::as_str)
-                .unwrap_or("missing");
-            observed.push((
-                "NodeNotReady".to_owned(),
-                format!("node {} Ready={status}", node.name),
-            ));
-        } else if node.unschedulable {
-            observed.push((
-                "NodeUnschedulable".to_owned(),
-                format!("node {} is cordoned", node.name),
-            ));
-        } else {
-            notes.push(format!("node {} is Ready and schedulable", node.name));
-        }
-    }
-    for (reason, seen) in &observed {
-        if let Some(loaded) = library.by_reason(reason) {
-            return Ok(Route {
-                runbook: loaded.runbook.id.clone(),
-                basis: RouteBasis::LiveState,
-                reason: seen.clone(),
-                notes,
-            });
-        }
-        notes.push(format!("{seen}, which no runbook handles"));
     }
     Err(notes)
 }

@@ -1,7 +1,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use super::*;
-use crate::live::{ContainerFacts, NodeFacts, PodFacts};
 use crate::model::Labels;
 use serde_json::json;
 
@@ -222,71 +221,6 @@ fn routes_by_label_then_alertname_then_reason_label() {
     )
     .unwrap_err();
     assert!(notes[0].contains("RB_NOPE"), "{notes:?}");
-}
-
-fn pod(containers: Vec<ContainerFacts>) -> PodFacts {
-    PodFacts {
-        namespace: "dev-a".into(),
-        name: "web-1".into(),
-        containers,
-        ..PodFacts::default()
-    }
-}
-
-fn container(waiting: Option<&str>, terminated: Option<&str>) -> ContainerFacts {
-    ContainerFacts {
-        name: "app".into(),
-        waiting_reason: waiting.map(str::to_owned),
-        last_terminated_reason: terminated.map(str::to_owned),
-        ..ContainerFacts::default()
-    }
-}
-
-#[test]
-fn routes_by_live_state_with_oom_before_crashloop() {
-    let library = library();
-    let cases: &[(Option<&str>, Option<&str>, &str)] = &[
-        (Some("ImagePullBackOff"), None, "RB_IMAGEPULL"),
-        (Some("ErrImagePull"), None, "RB_IMAGEPULL"),
-        (Some("ContainerCreating"), None, "RB_CONTAINERCREATING"),
-        (Some("CrashLoopBackOff"), Some("OOMKilled"), "RB_OOM"),
-        (Some("CrashLoopBackOff"), Some("Error"), "RB_CRASHLOOP"),
-        (Some("CrashLoopBackOff"), None, "RB_CRASHLOOP"),
-    ];
-    for (waiting, terminated, runbook) in cases {
-        let facts = pod(vec![container(*waiting, *terminated)]);
-        let route = route_live(&library, Some(&facts), None, vec![]).unwrap();
-        assert_eq!(route.runbook, *runbook, "{waiting:?} {terminated:?}");
-        assert_eq!(route.basis, RouteBasis::LiveState);
-    }
-    let healthy = pod(vec![container(None, None)]);
-    let route = routed_or_unknown(route_live(
-        &library,
-        Some(&healthy),
-        None,
-        vec!["before".into()],
-    ));
-    assert_eq!(route.runbook, UNKNOWN_RUNBOOK);
-    assert_eq!(route.basis, RouteBasis::Fallback);
-    assert_eq!(route.notes.len(), 2, "{:?}", route.notes);
-}
-
-#[test]
-fn routes_nodes_by_conditions() {
-    let library = library();
-    let node = |ready: &str, unschedulable: bool| NodeFacts {
-        name: "n1".into(),
-        conditions: [("Ready".to_owned(), ready.to_owned())].into(),
-        unschedulable,
-        ..NodeFacts::default()
-    };
-    let route = |facts: NodeFacts| {
-        routed_or_unknown(route_live(&library, None, Some(&facts), vec![])).runbook
-    };
-    assert_eq!(route(node("Unknown", false)), "RB_NODE_NOTREADY");
-    assert_eq!(route(node("False", true)), "RB_NODE_NOTREADY");
-    assert_eq!(route(node("True", true)), "RB_NODE_UNSCHEDULABLE");
-    assert_eq!(route(node("True", false)), UNKNOWN_RUNBOOK);
 }
 
 #[test]
