@@ -67,8 +67,14 @@ fn app(
         tuning: Arc::new(TuningConfig::default()),
         silences: None,
         max_clock_skew: nightwatch_core::parse::skew::DEFAULT_MAX_CLOCK_SKEW,
+        ingest: nightwatch_app::http::IngestLimits::new(
+            max_body_bytes,
+            64,
+            std::time::Duration::from_secs(30),
+            nightwatch_core::parse::limits::Limits::default(),
+        ),
     };
-    router(state, max_body_bytes)
+    router(state)
 }
 
 /// A migrated store on `url` and a template analyst over the built-in runbooks.

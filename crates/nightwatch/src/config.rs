@@ -17,6 +17,27 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://nightwatch.db";
 /// A 20k-alert storm is about 10 MB of JSON; leave room for big annotations.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 
+/// `[ingest]`: what one webhook delivery, and the deliveries at once, may take.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct IngestSection {
+    /// Deliveries received at once (default 64); more are answered 429 and retried.
+    max_concurrent: Option<usize>,
+    /// How long a body may take to arrive (default "30s"); slower is 408.
+    body_timeout: Option<String>,
+    /// Alerts in one delivery (default 25,000).
+    max_alerts: Option<usize>,
+    /// Labels, and annotations, per alert (default 128 each).
+    max_labels: Option<usize>,
+    /// Bytes of a label or annotation name (default 1 KiB).
+    max_name_bytes: Option<usize>,
+    /// Bytes of a label or annotation value (default 32 KiB).
+    max_value_bytes: Option<usize>,
+}
+
+pub const DEFAULT_MAX_CONCURRENT_INGEST: usize = 64;
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// The config file's shape. Every field is optional.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -27,6 +48,7 @@ struct FileConfig {
     log_json: Option<bool>,
     max_body_bytes: Option<usize>,
     max_clock_skew: Option<String>,
+    ingest: IngestSection,
     workers: Option<usize>,
     fingerprint: FingerprintConfig,
     auth: AuthConfig,
@@ -57,6 +79,15 @@ impl FileConfig {
         )?;
         at_least_one("workers", self.workers.map(|n| n as u64))?;
         at_least_one("max_body_bytes", self.max_body_bytes.map(|n| n as u64))?;
+        for (key, value) in [
+            ("ingest.max_concurrent", self.ingest.max_concurrent),
+            ("ingest.max_alerts", self.ingest.max_alerts),
+            ("ingest.max_labels", self.ingest.max_labels),
+            ("ingest.max_name_bytes", self.ingest.max_name_bytes),
+            ("ingest.max_value_bytes", self.ingest.max_value_bytes),
+        ] {
+            at_least_one(key, value.map(|n| n as u64))?;
+        }
         Ok(())
     }
 
@@ -164,6 +195,10 @@ pub struct Config {
     pub log_level: String,
     pub log_json: bool,
     pub max_body_bytes: usize,
+    /// `[ingest]`: concurrency, body timeout and content limits of webhook deliveries.
+    pub max_concurrent_ingest: usize,
+    pub body_timeout: Duration,
+    pub ingest_limits: nightwatch_core::parse::limits::Limits,
     /// Queue workers (Postgres; SQLite has one writer, so one worker).
     pub workers: usize,
     pub fingerprint: FingerprintConfig,
@@ -251,6 +286,31 @@ impl Config {
                 .unwrap_or_else(|| "info".to_owned()),
             log_json: cli.log_json.or(file.log_json).unwrap_or(false),
             max_body_bytes: file.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES),
+            max_concurrent_ingest: file
+                .ingest
+                .max_concurrent
+                .unwrap_or(DEFAULT_MAX_CONCURRENT_INGEST),
+            body_timeout: match &file.ingest.body_timeout {
+                Some(text) => {
+                    nightwatch_core::duration::parse_duration("ingest.body_timeout", text)?
+                }
+                None => DEFAULT_BODY_TIMEOUT,
+            },
+            ingest_limits: {
+                let defaults = nightwatch_core::parse::limits::Limits::default();
+                nightwatch_core::parse::limits::Limits {
+                    max_alerts: file.ingest.max_alerts.unwrap_or(defaults.max_alerts),
+                    max_labels: file.ingest.max_labels.unwrap_or(defaults.max_labels),
+                    max_name_bytes: file
+                        .ingest
+                        .max_name_bytes
+                        .unwrap_or(defaults.max_name_bytes),
+                    max_value_bytes: file
+                        .ingest
+                        .max_value_bytes
+                        .unwrap_or(defaults.max_value_bytes),
+                }
+            },
             workers: file.workers.unwrap_or(2),
             fingerprint: file.fingerprint,
             auth: file.auth,

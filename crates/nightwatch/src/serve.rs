@@ -125,9 +125,14 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         },
         max_clock_skew: chrono::Duration::from_std(config.max_clock_skew)
             .context("max_clock_skew")?,
+        ingest: http::IngestLimits::new(
+            config.max_body_bytes,
+            config.max_concurrent_ingest,
+            config.body_timeout,
+            config.ingest_limits,
+        ),
     };
-    let app = http::router(state, config.max_body_bytes)
-        .layer(tower_http::trace::TraceLayer::new_for_http());
+    let app = http::router(state).layer(tower_http::trace::TraceLayer::new_for_http());
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("listening on {}", config.listen))?;

@@ -458,3 +458,165 @@ fn a_source_left_open_on_purpose_is_open_and_warned_about() {
         "{log}"
     );
 }
+
+/// A raw HTTP/1.1 request whose headers promise `length` body bytes and send `sent` of them;
+/// the connection stays open (and the body unfinished) while the stream lives.
+fn half_sent(
+    nw: &Nightwatch,
+    path: &str,
+    auth: &str,
+    length: usize,
+    sent: &[u8],
+) -> std::net::TcpStream {
+    use std::io::Write;
+    let address = nw.base_url.trim_start_matches("http://").to_owned();
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: nightwatch\r\nContent-Type: application/json\r\n{auth}Content-Length: {length}\r\n\r\n"
+    )
+    .unwrap();
+    stream.write_all(sent).unwrap();
+    stream.flush().unwrap();
+    stream
+}
+
+/// The status line of the answer on `stream` (read until the server answers or closes).
+fn status_of(stream: &mut std::net::TcpStream) -> String {
+    use std::io::Read;
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(60)))
+        .unwrap();
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !answer.windows(4).any(|w| w == b"\r\n\r\n") {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => answer.extend_from_slice(&buf[..n]),
+        }
+    }
+    String::from_utf8_lossy(&answer)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[test]
+fn one_sender_cannot_exhaust_nightwatch_limits_answer_before_the_work() {
+    let client = Client::new();
+    let (url, _guard) = nightwatch_testkit::fresh_sqlite_url();
+    let config = r#"
+[ingest]
+max_concurrent = 1
+body_timeout = "6s"
+max_alerts = 3
+max_labels = 8
+max_value_bytes = 1024
+
+[auth.alertmanager]
+bearer_token = "am-token"
+"#;
+    let nw = Nightwatch::start(BIN, &url, Some(config));
+    let post = |body: &Value| {
+        client
+            .post(nw.url("/webhook/alertmanager"))
+            .bearer_auth("am-token")
+            .json(body)
+            .send()
+            .unwrap()
+    };
+    let alert = |labels: Value| json!({"status": "firing", "labels": labels, "annotations": {}});
+    // Over each content limit: 413 naming the limit and where, nothing stored.
+    let table = [
+        (
+            json!({"alerts": [alert(json!({"alertname": "A"})), alert(json!({"alertname": "B"})),
+                              alert(json!({"alertname": "C"})), alert(json!({"alertname": "D"}))]}),
+            "max_alerts",
+        ),
+        (
+            json!({"alerts": [alert(json!({"alertname": "x".repeat(2048)}))]}),
+            "max_value_bytes",
+        ),
+        (
+            json!({"alerts": [alert((0..9).map(|i| (format!("l{i}"), json!("v"))).collect::<serde_json::Map<_, _>>().into())]}),
+            "max_labels",
+        ),
+    ];
+    for (body, limit) in table {
+        let response = post(&body);
+        assert_eq!(response.status(), 413, "{limit}");
+        let why: Value = response.json().unwrap();
+        assert_eq!(why["limit"], limit, "{why}");
+        assert!(why["field"].is_string(), "{why}");
+    }
+    assert_eq!(
+        post(&json!({"alerts": [alert(json!({"alertname": "Fits", "namespace": "shop"}))]}))
+            .status(),
+        200
+    );
+
+    // Wrong credentials are refused on the headers: the promised megabyte is never awaited.
+    let mut refused = half_sent(
+        &nw,
+        "/webhook/alertmanager",
+        "Authorization: Bearer wrong\r\n",
+        1 << 20,
+        b"{\"alerts\": [",
+    );
+    assert!(
+        status_of(&mut refused).contains(" 401 "),
+        "refused before the body"
+    );
+
+    // A body that never finishes: 408 once body_timeout has passed. While it holds the only
+    // slot, another delivery is told to come back (429), and is stored once the slot is free.
+    // (The slow one may reach the server after a delivery sent later and lose the slot to it:
+    // then it was answered 429 itself, and is sent again.)
+    let mut attempts = 0;
+    let mut slow = loop {
+        attempts += 1;
+        assert!(attempts <= 10, "the slow delivery never held the slot");
+        let slow = half_sent(
+            &nw,
+            "/webhook/alertmanager",
+            "Authorization: Bearer am-token\r\n",
+            4096,
+            b"{\"alerts\": [",
+        );
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let status = post(&json!({"alerts": [alert(json!({"alertname": "WhileBusy"}))]})).status();
+        if status == 429 {
+            break slow;
+        }
+    };
+    assert!(
+        status_of(&mut slow).contains(" 408 "),
+        "the slow body timed out"
+    );
+    assert_eq!(
+        post(&json!({"alerts": [alert(json!({"alertname": "AfterBusy"}))]})).status(),
+        200
+    );
+
+    let metrics = client
+        .get(nw.url("/metrics"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    for (reason, count) in [("over_limit", 3), ("unauthorized", 1), ("body_timeout", 1)] {
+        assert!(
+            metrics.contains(&format!(
+                "nightwatch_deliveries_rejected_total{{source=\"alertmanager\",reason=\"{reason}\"}} {count}"
+            )),
+            "{reason}: {metrics}"
+        );
+    }
+    assert!(
+        metrics.contains(
+            "nightwatch_deliveries_rejected_total{source=\"alertmanager\",reason=\"busy\"}"
+        ),
+        "{metrics}"
+    );
+}

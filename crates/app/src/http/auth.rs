@@ -61,6 +61,44 @@ impl AuthConfig {
         }
         verify(auth, headers, body, now_unix)
     }
+
+    /// What the headers alone decide, before the body is read: a refused request is refused
+    /// without buffering its body. Only an HMAC signature needs the body.
+    pub fn check_headers(
+        &self,
+        source: Source,
+        headers: &HeaderMap,
+        now_unix: i64,
+    ) -> Result<HeaderCheck, Unauthorized> {
+        let auth = self.of(source);
+        let Some(hmac) = &auth.hmac else {
+            return self
+                .check(source, headers, b"", now_unix)
+                .map(HeaderCheck::Decided);
+        };
+        let without_body = SourceAuth {
+            hmac: None,
+            ..auth.clone()
+        };
+        if without_body.has_credentials()
+            && let Ok(subject) = verify(&without_body, headers, b"", now_unix)
+        {
+            return Ok(HeaderCheck::Decided(subject));
+        }
+        if header_text(headers, &hmac.header).is_none() {
+            return Err(Unauthorized("missing credentials or signature"));
+        }
+        Ok(HeaderCheck::NeedsBody)
+    }
+}
+
+/// The answer of [`AuthConfig::check_headers`].
+#[derive(Debug, PartialEq, Eq)]
+pub enum HeaderCheck {
+    /// Allowed, as this subject (none for an open source).
+    Decided(Option<String>),
+    /// A signature over the body is to be checked once it is read.
+    NeedsBody,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]

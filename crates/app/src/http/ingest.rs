@@ -3,51 +3,48 @@
 use super::{ApiError, AppState, auth};
 use crate::metrics::{AlertLabels, SourceLabels};
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{ConnectInfo, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{StatusCode, header};
+use http_body_util::BodyExt;
 use nightwatch_core::model::Source;
+use nightwatch_core::parse::limits::{Limits, OverLimit};
 use nightwatch_store::{IngestReceipt, NewDelivery};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use tokio::time::Instant;
 
 pub async fn alertmanager(
     state: State<AppState>,
     peer: ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    request: Request,
 ) -> Result<Json<IngestReceipt>, ApiError> {
-    ingest(state, Source::Alertmanager, peer, headers, body).await
+    ingest(state, Source::Alertmanager, peer, request).await
 }
 
 pub async fn grafana(
     state: State<AppState>,
     peer: ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    request: Request,
 ) -> Result<Json<IngestReceipt>, ApiError> {
-    ingest(state, Source::Grafana, peer, headers, body).await
+    ingest(state, Source::Grafana, peer, request).await
 }
 
 pub async fn signoz(
     state: State<AppState>,
     peer: ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    request: Request,
 ) -> Result<Json<IngestReceipt>, ApiError> {
-    ingest(state, Source::Signoz, peer, headers, body).await
+    ingest(state, Source::Signoz, peer, request).await
 }
 
 async fn ingest(
     State(state): State<AppState>,
     source: Source,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    request: Request,
 ) -> Result<Json<IngestReceipt>, ApiError> {
     let started = Instant::now();
-    let result = store_delivery(&state, source, peer, &headers, body).await;
+    let result = receive(&state, source, peer, request).await;
     match &result {
         Ok(_) => {
             state
@@ -60,7 +57,10 @@ async fn ingest(
         }
         Err(error) => {
             let reason = match error.status {
+                _ if error.body.get("limit").is_some() => "over_limit",
                 StatusCode::UNAUTHORIZED => "unauthorized",
+                StatusCode::REQUEST_TIMEOUT => "body_timeout",
+                StatusCode::TOO_MANY_REQUESTS => "busy",
                 StatusCode::PAYLOAD_TOO_LARGE => "too_large",
                 StatusCode::BAD_REQUEST => "malformed_json",
                 StatusCode::UNPROCESSABLE_ENTITY => "invalid_shape",
@@ -73,28 +73,72 @@ async fn ingest(
     result.map(Json)
 }
 
-async fn store_delivery(
+/// Takes a slot, checks the credentials the headers carry, reads the body within its size and
+/// time limits, and stores the delivery. Each refusal comes before the work it spares: a busy
+/// server or a refused sender costs no body read.
+async fn receive(
     state: &AppState,
     source: Source,
     peer: SocketAddr,
-    headers: &HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    request: Request,
 ) -> Result<IngestReceipt, ApiError> {
-    let body = body.map_err(|rejection| {
-        let status = rejection.status();
-        let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
-            "request body is larger than the configured limit (max_body_bytes)".to_owned()
-        } else {
-            format!("could not read the request body: {rejection}")
-        };
-        ApiError::new(status, message)
+    let limits = &state.ingest;
+    // Alertmanager retries a 429 after its back-off, as it does a 503.
+    let _slot = limits.slots.clone().try_acquire_owned().map_err(|_| {
+        ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "{} deliveries are being received already (max_concurrent); retry shortly",
+                limits.max_concurrent
+            ),
+        )
     })?;
-    let received_at = state.clock.now();
-    let subject = state
+    let (parts, body) = request.into_parts();
+    let headers = &parts.headers;
+    let unauthorized = |auth::Unauthorized(why)| ApiError::new(StatusCode::UNAUTHORIZED, why);
+    let checked = state
         .auth
-        .check(source, headers, &body, received_at.timestamp())
-        .map_err(|auth::Unauthorized(why)| ApiError::new(StatusCode::UNAUTHORIZED, why))?;
+        .check_headers(source, headers, state.clock.now().timestamp())
+        .map_err(unauthorized)?;
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|length| length > limits.max_body_bytes) {
+        return Err(too_large(limits.max_body_bytes));
+    }
+    let read = http_body_util::Limited::new(body, limits.max_body_bytes);
+    let body = match tokio::time::timeout(limits.body_timeout, read.collect()).await {
+        Err(_) => {
+            return Err(ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                format!(
+                    "the request body did not arrive within {}s (body_timeout)",
+                    limits.body_timeout.as_secs_f64()
+                ),
+            ));
+        }
+        Ok(Err(error)) if error.is::<http_body_util::LengthLimitError>() => {
+            return Err(too_large(limits.max_body_bytes));
+        }
+        Ok(Err(error)) => {
+            return Err(ApiError::bad_request(format!(
+                "could not read the request body: {error}"
+            )));
+        }
+        Ok(Ok(collected)) => collected.to_bytes(),
+    };
+    let received_at = state.clock.now();
+    let subject = match checked {
+        auth::HeaderCheck::Decided(subject) => subject,
+        auth::HeaderCheck::NeedsBody => state
+            .auth
+            .check(source, headers, &body, received_at.timestamp())
+            .map_err(unauthorized)?,
+    };
+    limits.content.check_body(&body).map_err(over_limit)?;
     let mut delivery = nightwatch_core::parse::parse(source, &body, received_at)?;
+    limits.content.check(&delivery).map_err(over_limit)?;
     let clamped = nightwatch_core::parse::skew::clamp_future_starts(
         &mut delivery,
         received_at,
@@ -140,4 +184,52 @@ async fn store_delivery(
     }
     state.wake_workers.notify_one();
     Ok(receipt)
+}
+
+fn too_large(max: usize) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!("request body is larger than the configured limit of {max} bytes (max_body_bytes)"),
+    )
+}
+
+fn over_limit(over: OverLimit) -> ApiError {
+    ApiError {
+        status: StatusCode::PAYLOAD_TOO_LARGE,
+        body: serde_json::json!({
+            "error": over.to_string(),
+            "field": over.path,
+            "limit": over.limit,
+        }),
+    }
+}
+
+/// How much one delivery, and the deliveries at once, may take.
+#[derive(Debug, Clone)]
+pub struct IngestLimits {
+    pub max_body_bytes: usize,
+    /// Deliveries received at once; more get 429.
+    pub max_concurrent: usize,
+    pub slots: Arc<tokio::sync::Semaphore>,
+    /// How long a body may take to arrive once its headers have.
+    pub body_timeout: std::time::Duration,
+    /// Alerts, labels and sizes within one delivery.
+    pub content: Limits,
+}
+
+impl IngestLimits {
+    pub fn new(
+        max_body_bytes: usize,
+        max_concurrent: usize,
+        body_timeout: std::time::Duration,
+        content: Limits,
+    ) -> Self {
+        Self {
+            max_body_bytes,
+            max_concurrent,
+            slots: Arc::new(tokio::sync::Semaphore::new(max_concurrent.max(1))),
+            body_timeout,
+            content,
+        }
+    }
 }

@@ -24,6 +24,7 @@ use std::sync::Arc;
 use tokio::sync::Notify;
 
 pub use error::ApiError;
+pub use ingest::IngestLimits;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -44,15 +45,18 @@ pub struct AppState {
     pub silences: Option<Arc<nightwatch_sources::SilenceWriter>>,
     /// How far ahead of our clock a sender's `startsAt` may be before it is clamped.
     pub max_clock_skew: chrono::Duration,
+    /// Size, time, content and concurrency limits of webhook deliveries.
+    pub ingest: ingest::IngestLimits,
 }
 
-pub fn router(state: AppState, max_body_bytes: usize) -> Router {
+pub fn router(state: AppState) -> Router {
+    // The webhooks read their bodies themselves, within `state.ingest`'s limits.
     let webhooks = Router::new()
         .route("/webhook/alertmanager", post(ingest::alertmanager))
         .route("/alertmanager", post(ingest::alertmanager))
         .route("/webhook/grafana", post(ingest::grafana))
         .route("/webhook/signoz", post(ingest::signoz))
-        .layer(DefaultBodyLimit::max(max_body_bytes));
+        .layer(DefaultBodyLimit::disable());
     Router::new()
         .merge(webhooks)
         .route("/api/incidents", get(api::list_incidents))

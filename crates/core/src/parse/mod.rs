@@ -9,6 +9,7 @@
 mod alertmanager;
 mod grafana;
 mod json;
+pub mod limits;
 pub mod skew;
 pub mod time;
 
