@@ -45,6 +45,8 @@ pub struct Metrics {
     pub incidents: Family<StateLabels, Gauge>,
     pub action_decisions: Family<OutcomeLabels, Counter>,
     pub actions_executed: Counter,
+    /// Connections closed on arrival because `http.max_connections` were open.
+    pub connections_refused: Counter,
 }
 
 impl Default for Metrics {
@@ -104,8 +106,15 @@ impl Metrics {
             "Actions executed against the cluster (after a successful dry-run)",
             actions_executed.clone(),
         );
+        let connections_refused = Counter::default();
+        registry.register(
+            "connections_refused",
+            "HTTP connections closed on arrival because http.max_connections were open",
+            connections_refused.clone(),
+        );
         Metrics {
             registry,
+            connections_refused,
             action_decisions,
             actions_executed,
             alerts_received,

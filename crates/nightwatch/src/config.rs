@@ -35,6 +35,18 @@ struct IngestSection {
     max_value_bytes: Option<usize>,
 }
 
+/// `[http]`: the server's connections.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct HttpSection {
+    /// Connections open at once (default 1024); one more is closed on arrival.
+    max_connections: Option<usize>,
+    /// How long a request's headers may take, and a kept-alive connection may idle (default "10s").
+    header_timeout: Option<String>,
+}
+
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_MAX_CONCURRENT_INGEST: usize = 64;
 pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -49,6 +61,7 @@ struct FileConfig {
     max_body_bytes: Option<usize>,
     max_clock_skew: Option<String>,
     ingest: IngestSection,
+    http: HttpSection,
     workers: Option<usize>,
     fingerprint: FingerprintConfig,
     auth: AuthConfig,
@@ -81,6 +94,7 @@ impl FileConfig {
         at_least_one("max_body_bytes", self.max_body_bytes.map(|n| n as u64))?;
         for (key, value) in [
             ("ingest.max_concurrent", self.ingest.max_concurrent),
+            ("http.max_connections", self.http.max_connections),
             ("ingest.max_alerts", self.ingest.max_alerts),
             ("ingest.max_labels", self.ingest.max_labels),
             ("ingest.max_name_bytes", self.ingest.max_name_bytes),
@@ -197,6 +211,9 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// `[ingest]`: concurrency, body timeout and content limits of webhook deliveries.
     pub max_concurrent_ingest: usize,
+    /// `[http]`: connections at once and the header / idle deadline.
+    pub max_connections: usize,
+    pub header_timeout: Duration,
     pub body_timeout: Duration,
     pub ingest_limits: nightwatch_core::parse::limits::Limits,
     /// Queue workers (Postgres; SQLite has one writer, so one worker).
@@ -286,6 +303,13 @@ impl Config {
                 .unwrap_or_else(|| "info".to_owned()),
             log_json: cli.log_json.or(file.log_json).unwrap_or(false),
             max_body_bytes: file.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES),
+            max_connections: file.http.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS),
+            header_timeout: match &file.http.header_timeout {
+                Some(text) => {
+                    nightwatch_core::duration::parse_duration("http.header_timeout", text)?
+                }
+                None => DEFAULT_HEADER_TIMEOUT,
+            },
             max_concurrent_ingest: file
                 .ingest
                 .max_concurrent

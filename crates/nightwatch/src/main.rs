@@ -3,6 +3,7 @@
 
 mod cli;
 mod config;
+mod http_server;
 mod incidents_cmd;
 mod logging;
 mod replay_cmd;

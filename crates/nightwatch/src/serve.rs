@@ -8,9 +8,11 @@ use nightwatch_app::http::{self, AppState};
 use nightwatch_app::metrics::Metrics;
 use nightwatch_core::{Clock, SystemClock};
 use nightwatch_store::Backend;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::sync::{Notify, watch};
+
+/// How long in-flight requests get to finish once shutdown starts.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
 
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let started = tokio::time::Instant::now();
@@ -110,7 +112,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let state = AppState {
         store: store.clone(),
         clock,
-        metrics,
+        metrics: metrics.clone(),
         auth: Arc::new(config.auth.clone()),
         wake_workers: wake,
         wake_responder: wake_responder.clone(),
@@ -147,13 +149,21 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         ready_ms = started.elapsed().as_millis() as u64,
         "nightwatch is listening"
     );
-    axum::serve(
+    let refused = metrics.clone();
+    crate::http_server::serve(
         listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
+        app,
+        crate::http_server::ServerLimits {
+            max_connections: config.max_connections,
+            header_timeout: config.header_timeout,
+            shutdown_grace: SHUTDOWN_GRACE,
+        },
+        move || {
+            refused.connections_refused.inc();
+        },
+        shutdown_signal(),
     )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .context("HTTP server")?;
+    .await;
 
     tracing::info!("shutting down: in-flight requests done, stopping workers");
     let _ = stop_workers.send(true);

@@ -620,3 +620,58 @@ bearer_token = "am-token"
         "{metrics}"
     );
 }
+
+#[test]
+fn idle_and_half_sent_connections_are_closed_and_never_starve_the_server() {
+    use std::io::Read;
+    let client = Client::new();
+    let (url, _guard) = nightwatch_testkit::fresh_sqlite_url();
+    let config = "[http]\nmax_connections = 4\nheader_timeout = \"1s\"\n";
+    let nw = Nightwatch::start(BIN, &url, Some(config));
+    let address = nw.base_url.trim_start_matches("http://").to_owned();
+    // Four connections that send nothing (or half a request line) take every slot…
+    let mut idle: Vec<std::net::TcpStream> = (0..4)
+        .map(|i| {
+            let mut stream = std::net::TcpStream::connect(&address).unwrap();
+            if i % 2 == 1 {
+                use std::io::Write;
+                stream.write_all(b"GET /healthz HT").unwrap();
+            }
+            stream
+        })
+        .collect();
+    // …so one more is closed on arrival (retried until the server has taken all four).
+    let mut refused_seen = false;
+    for _ in 0..50 {
+        let mut extra = std::net::TcpStream::connect(&address).unwrap();
+        extra
+            .set_read_timeout(Some(std::time::Duration::from_millis(500)))
+            .unwrap();
+        let mut buf = [0u8; 16];
+        if matches!(extra.read(&mut buf), Ok(0)) {
+            refused_seen = true;
+            break;
+        }
+    }
+    assert!(refused_seen, "a connection over max_connections is closed");
+    // The header deadline closes the idle ones, and the server answers again.
+    for stream in &mut idle {
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+            .unwrap();
+        let mut rest = Vec::new();
+        let _ = stream.read_to_end(&mut rest);
+    }
+    let healthy = (0..100).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        client
+            .get(nw.url("/healthz"))
+            .send()
+            .is_ok_and(|r| r.status() == 200)
+    });
+    assert!(
+        healthy,
+        "the server answers once the idle connections are gone"
+    );
+    assert!(metric(&client, &nw, "nightwatch_connections_refused_total") >= 1.0);
+}
