@@ -1,5 +1,6 @@
 //! One container's life as the kubelet would drive it, as a pure state machine: image pull
-//! (with ErrImagePull / ImagePullBackOff), start, crash or OOM kill, CrashLoopBackOff, restart.
+//! (with ErrImagePull / ImagePullBackOff), start, crash or OOM kill, liveness and readiness
+//! probes, CrashLoopBackOff, restart.
 //! Time is a value passed in; transitions happen at their scheduled instants so a late step
 //! produces the same history as a punctual one.
 
@@ -25,6 +26,9 @@ pub struct Timing {
     /// The kubelet's quick re-sync: how long ErrImagePull shows before ImagePullBackOff, and how
     /// long an init container runs.
     pub sync: Duration,
+    /// How long one second of a probe's initialDelaySeconds / periodSeconds lasts: probes run
+    /// faster than a kubelet's, as the back-off does (base 2s where the kubelet waits 10s).
+    pub probe_second: Duration,
 }
 
 impl Default for Timing {
@@ -36,6 +40,7 @@ impl Default for Timing {
             backoff_max: Duration::from_secs(20),
             mount_retry: Duration::from_secs(5),
             sync: Duration::from_secs(1),
+            probe_second: Duration::from_millis(200),
         }
     }
 }
@@ -108,6 +113,59 @@ impl RestartPolicy {
     }
 }
 
+/// A liveness or readiness probe of the container's spec, and whether it fails.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProbeFacts {
+    pub initial_delay_seconds: u32,
+    /// At least 1.
+    pub period_seconds: u32,
+    /// At least 1.
+    pub failure_threshold: u32,
+    /// The scenario: every run fails and the prober reports this ("HTTP probe failed with
+    /// statuscode: 500"). None: every run succeeds.
+    pub failure: Option<String>,
+}
+
+/// Readiness failures older than this many periods are not replayed by a late step (a pod
+/// adopted after hours would otherwise post hours of events at once).
+pub const READINESS_REPLAY: u32 = 10;
+
+impl ProbeFacts {
+    fn period(&self, timing: &Timing) -> Duration {
+        timing
+            .probe_second
+            .saturating_mul(self.period_seconds)
+            .max(Duration::from_millis(1))
+    }
+
+    fn delay(&self, timing: &Timing) -> Duration {
+        timing
+            .probe_second
+            .saturating_mul(self.initial_delay_seconds)
+    }
+
+    /// When probe number `n` (1-based) of the instance started at `started_at` runs: the first
+    /// one period after the initial delay.
+    fn run_at(&self, timing: &Timing, started_at: DateTime<Utc>, n: u32) -> DateTime<Utc> {
+        let offset = self
+            .delay(timing)
+            .saturating_add(self.period(timing).saturating_mul(n));
+        after(started_at, offset)
+    }
+
+    /// How many probes of the instance started at `started_at` have run by `until`.
+    fn runs_by(&self, timing: &Timing, started_at: DateTime<Utc>, until: DateTime<Utc>) -> u32 {
+        let Ok(elapsed) = (until - started_at).to_std() else {
+            return 0;
+        };
+        let Some(probing) = elapsed.checked_sub(self.delay(timing)) else {
+            return 0;
+        };
+        let runs = probing.as_nanos() / self.period(timing).as_nanos();
+        u32::try_from(runs).unwrap_or(u32::MAX)
+    }
+}
+
 /// What holds for a container right now: from its spec, the pod's annotations and the world.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ContainerFacts {
@@ -119,6 +177,8 @@ pub struct ContainerFacts {
     /// Lines each instance writes to its log when it starts.
     pub log_lines: Vec<String>,
     pub restart: RestartPolicy,
+    pub liveness: Option<ProbeFacts>,
+    pub readiness: Option<ProbeFacts>,
 }
 
 impl ContainerFacts {
@@ -175,6 +235,21 @@ pub struct ContainerSim {
     pub log: ContainerLog,
     /// Seeds container IDs (the pod UID).
     pub pod_uid: String,
+    /// Liveness probes run against the current instance, and how many of the last ones failed
+    /// in a row.
+    pub liveness_runs: u32,
+    pub liveness_failures: u32,
+    /// Readiness probes run against the current instance.
+    pub readiness_runs: u32,
+    /// Its readiness probe fails: a running instance is not ready.
+    pub readiness_failing: bool,
+}
+
+/// What happens next to a running instance.
+enum Due {
+    Exit { reason: String, exit_code: i32 },
+    Liveness,
+    Readiness,
 }
 
 impl ContainerSim {
@@ -191,6 +266,10 @@ impl ContainerSim {
             instances: 0,
             log: ContainerLog::default(),
             pod_uid: pod_uid.to_string(),
+            liveness_runs: 0,
+            liveness_failures: 0,
+            readiness_runs: 0,
+            readiness_failing: false,
         }
     }
 
@@ -216,6 +295,11 @@ impl ContainerSim {
         matches!(self.state, State::Running { .. })
     }
 
+    /// Running, an app container, and no failing readiness probe.
+    pub fn ready(&self) -> bool {
+        self.running() && !self.init && !self.readiness_failing
+    }
+
     /// Exited for good with exit code 0 (an init container that did its job).
     pub fn succeeded(&self) -> bool {
         matches!(&self.state, State::Terminated(t) if t.exit_code == 0)
@@ -231,6 +315,10 @@ impl ContainerSim {
         now: DateTime<Utc>,
     ) -> Vec<SimEvent> {
         let mut events = Vec::new();
+        self.readiness_failing = facts
+            .readiness
+            .as_ref()
+            .is_some_and(|p| p.failure.is_some());
         // Each pass makes at most one transition; a bound keeps a zero-length timing from looping.
         for _ in 0..64 {
             if !self.transition(facts, timing, can_start, now, &mut events) {
@@ -284,14 +372,28 @@ impl ContainerSim {
                 true
             }
             State::Running { started_at, .. } => {
-                let Some((end, reason, exit_code)) = self.planned_exit(facts, timing, started_at)
-                else {
+                self.pass_probes(facts, timing, started_at, now);
+                let Some((at, due)) = self.next_due(facts, timing, started_at, now) else {
                     return false;
                 };
-                if now < end {
-                    return false;
+                match due {
+                    Due::Exit { reason, exit_code } => {
+                        self.exit(facts, timing, at, &reason, exit_code, events);
+                    }
+                    Due::Liveness => self.liveness_failed(facts, timing, at, events),
+                    Due::Readiness => {
+                        self.readiness_runs += 1;
+                        if let Some(output) =
+                            facts.readiness.as_ref().and_then(|p| p.failure.as_ref())
+                        {
+                            events.push(self.event(
+                                EventType::Warning,
+                                "Unhealthy",
+                                format!("Readiness probe failed: {output}"),
+                            ));
+                        }
+                    }
                 }
-                self.exit(facts, timing, end, &reason, exit_code, events);
                 true
             }
             State::CrashBackOff { until, .. } => {
@@ -303,6 +405,100 @@ impl ContainerSim {
             }
             State::Terminated(_) => false,
         }
+    }
+
+    /// Probes that succeed leave no trace: they are counted up to `now` (so a probe that starts
+    /// failing later fails from its next run on) and reset the liveness failure streak. A
+    /// failing readiness probe skips the runs older than `READINESS_REPLAY` periods.
+    fn pass_probes(
+        &mut self,
+        facts: &ContainerFacts,
+        timing: &Timing,
+        started_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) {
+        if let Some(probe) = &facts.liveness
+            && probe.failure.is_none()
+        {
+            self.liveness_runs = self
+                .liveness_runs
+                .max(probe.runs_by(timing, started_at, now));
+            self.liveness_failures = 0;
+        }
+        if let Some(probe) = &facts.readiness {
+            let until = if probe.failure.is_none() {
+                Some(now)
+            } else {
+                let window = probe.period(timing).saturating_mul(READINESS_REPLAY);
+                TimeDelta::from_std(window)
+                    .ok()
+                    .and_then(|w| now.checked_sub_signed(w))
+            };
+            if let Some(until) = until {
+                self.readiness_runs = self
+                    .readiness_runs
+                    .max(probe.runs_by(timing, started_at, until));
+            }
+        }
+    }
+
+    /// The earliest of what is due by `now` for the running instance: its planned exit or the
+    /// next run of a failing probe. On a tie the exit comes first, then liveness.
+    fn next_due(
+        &self,
+        facts: &ContainerFacts,
+        timing: &Timing,
+        started_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Option<(DateTime<Utc>, Due)> {
+        let mut due = Vec::new();
+        if let Some((at, reason, exit_code)) = self.planned_exit(facts, timing, started_at) {
+            due.push((at, Due::Exit { reason, exit_code }));
+        }
+        if let Some(probe) = facts.liveness.as_ref().filter(|p| p.failure.is_some()) {
+            let at = probe.run_at(timing, started_at, self.liveness_runs.saturating_add(1));
+            due.push((at, Due::Liveness));
+        }
+        if let Some(probe) = facts.readiness.as_ref().filter(|p| p.failure.is_some()) {
+            let at = probe.run_at(timing, started_at, self.readiness_runs.saturating_add(1));
+            due.push((at, Due::Readiness));
+        }
+        due.into_iter()
+            .filter(|(at, _)| *at <= now)
+            .min_by_key(|(at, _)| *at)
+    }
+
+    /// A liveness probe run failed at `at`; at the failure threshold the kubelet kills the
+    /// container (SIGKILL: exit code 137) and restarts it unless the pod's policy is Never.
+    fn liveness_failed(
+        &mut self,
+        facts: &ContainerFacts,
+        timing: &Timing,
+        at: DateTime<Utc>,
+        events: &mut Vec<SimEvent>,
+    ) {
+        let Some(probe) = facts.liveness.as_ref() else {
+            return;
+        };
+        let Some(output) = probe.failure.as_ref() else {
+            return;
+        };
+        self.liveness_runs += 1;
+        self.liveness_failures += 1;
+        events.push(self.event(
+            EventType::Warning,
+            "Unhealthy",
+            format!("Liveness probe failed: {output}"),
+        ));
+        if self.liveness_failures < probe.failure_threshold {
+            return;
+        }
+        let mut message = format!("Container {} failed liveness probe", self.name);
+        if facts.restart != RestartPolicy::Never {
+            message.push_str(", will be restarted");
+        }
+        events.push(self.event(EventType::Normal, "Killing", message));
+        self.exit(facts, timing, at, "Error", 137, events);
     }
 
     /// When and how the running instance will end, if it will.
@@ -401,6 +597,9 @@ impl ContainerSim {
             "Started",
             format!("Started container {name}"),
         ));
+        self.liveness_runs = 0;
+        self.liveness_failures = 0;
+        self.readiness_runs = 0;
         let log = self.log.start_instance();
         log.push(
             at,
@@ -538,7 +737,7 @@ impl ContainerSim {
             "name": self.name,
             "image": image,
             "imageID": if self.pulled { images::image_id(image) } else { String::new() },
-            "ready": self.running() && !self.init,
+            "ready": self.ready(),
             "started": self.running(),
             "restartCount": self.restart_count,
             "state": state,
@@ -589,6 +788,8 @@ mod tests {
             exit_code: None,
             log_lines: Vec::new(),
             restart: RestartPolicy::Always,
+            liveness: None,
+            readiness: None,
         }
     }
 
@@ -877,5 +1078,276 @@ mod tests {
         assert_eq!(event.message, "Stopping container app");
         assert!(c.status("p", "x")["state"]["terminated"].is_object());
         assert!(c.step(&facts(), &timing, true, t(99)).is_empty());
+    }
+
+    fn probe(period: u32, threshold: u32, failure: Option<&str>) -> ProbeFacts {
+        ProbeFacts {
+            initial_delay_seconds: 0,
+            period_seconds: period,
+            failure_threshold: threshold,
+            failure: failure.map(str::to_string),
+        }
+    }
+
+    const HTTP_500: &str = "HTTP probe failed with statuscode: 500";
+
+    fn failing_liveness() -> ContainerFacts {
+        ContainerFacts {
+            liveness: Some(probe(10, 3, Some(HTTP_500))),
+            ..facts()
+        }
+    }
+
+    fn count(events: &[SimEvent], reason: &str) -> usize {
+        events.iter().filter(|e| e.reason == reason).count()
+    }
+
+    #[test]
+    fn failing_liveness_probe_kills_and_restarts_with_backoff() {
+        // probe_second 200ms: periodSeconds 10 runs every 2s, a kill after 3 failures (6s).
+        let timing = Timing::default();
+        let f = failing_liveness();
+        let mut c = ContainerSim::new("u", "app", "app:1", false);
+        c.step(&f, &timing, true, t(0));
+        assert!(c.step(&f, &timing, true, t(1)).is_empty());
+        assert_eq!(c.status("p", "x")["ready"], true);
+
+        let events = c.step(&f, &timing, true, t(2));
+        assert_eq!(reasons(&events), ["Warning/Unhealthy"]);
+        assert_eq!(
+            events[0].message,
+            "Liveness probe failed: HTTP probe failed with statuscode: 500"
+        );
+        assert_eq!(
+            events[0].field_path.as_deref(),
+            Some("spec.containers{app}")
+        );
+        assert_eq!(
+            reasons(&c.step(&f, &timing, true, t(4))),
+            ["Warning/Unhealthy"]
+        );
+        assert!(c.running());
+        assert_eq!(c.restart_count, 0);
+
+        // The third failure (t=6): killed, SIGKILL's 137, CrashLoopBackOff for backoff(1) = 2s.
+        let events = c.step(&f, &timing, true, t(6));
+        assert_eq!(
+            reasons(&events),
+            ["Warning/Unhealthy", "Normal/Killing", "Warning/BackOff"]
+        );
+        assert_eq!(
+            events[1].message,
+            "Container app failed liveness probe, will be restarted"
+        );
+        assert_eq!(c.restart_count, 1);
+        let status = c.status("p_ns(u)", "ContainerCreating");
+        assert_eq!(status["lastState"]["terminated"]["reason"], "Error");
+        assert_eq!(status["lastState"]["terminated"]["exitCode"], 137);
+        assert_eq!(
+            status["lastState"]["terminated"]["startedAt"],
+            rfc3339(t(0))
+        );
+        assert_eq!(
+            status["lastState"]["terminated"]["finishedAt"],
+            rfc3339(t(6))
+        );
+        assert_eq!(status["state"]["waiting"]["reason"], "CrashLoopBackOff");
+        assert_eq!(status["ready"], false);
+
+        // Restarted at t=8; its probes count from its own start: failures at 10, 12, 14.
+        let events = c.step(&f, &timing, true, t(8));
+        assert_eq!(
+            reasons(&events),
+            ["Normal/Pulled", "Normal/Created", "Normal/Started"]
+        );
+        assert!(c.step(&f, &timing, true, t(9)).is_empty());
+        c.step(&f, &timing, true, t(13));
+        assert_eq!(c.restart_count, 1);
+        c.step(&f, &timing, true, t(14));
+        assert_eq!(c.restart_count, 2);
+        // backoff(2) = 4s: restarted at 18, killed at 24.
+        assert!(matches!(c.state, State::CrashBackOff { until, .. } if until == t(18)));
+    }
+
+    #[test]
+    fn a_late_step_replays_liveness_kills_as_punctual_steps_do() {
+        let timing = Timing::default();
+        let f = failing_liveness();
+        let mut punctual = ContainerSim::new("u", "app", "app:1", false);
+        let mut events = Vec::new();
+        for second in 0..=60 {
+            events.extend(punctual.step(&f, &timing, true, t(second)));
+        }
+        let mut late = ContainerSim::new("u", "app", "app:1", false);
+        let mut replayed = late.step(&f, &timing, true, t(0));
+        replayed.extend(late.step(&f, &timing, true, t(60)));
+        assert_eq!(reasons(&replayed), reasons(&events));
+        assert_eq!(late, punctual);
+        // Kills at 6, 14 (restart 8), 24 (18), 38 (32), 60 (54): five within a minute.
+        assert_eq!(punctual.restart_count, 5);
+        assert_eq!(count(&events, "Unhealthy"), 15);
+        assert_eq!(count(&events, "Killing"), 5);
+        assert_eq!(count(&events, "BackOff"), 5);
+    }
+
+    #[test]
+    fn liveness_probe_timing_follows_the_spec() {
+        // initialDelaySeconds 10 (2s), periodSeconds 5 (1s), failureThreshold 1: the first run,
+        // at 3s, kills.
+        let timing = Timing::default();
+        let f = ContainerFacts {
+            liveness: Some(ProbeFacts {
+                initial_delay_seconds: 10,
+                ..probe(
+                    5,
+                    1,
+                    Some("dial tcp 10.244.1.5:8080: connect: connection refused"),
+                )
+            }),
+            ..facts()
+        };
+        let mut c = ContainerSim::new("u", "app", "app:1", false);
+        c.step(&f, &timing, true, t(0));
+        assert!(c.step(&f, &timing, true, t(2)).is_empty());
+        let events = c.step(&f, &timing, true, t(3));
+        assert_eq!(
+            reasons(&events),
+            ["Warning/Unhealthy", "Normal/Killing", "Warning/BackOff"]
+        );
+        assert_eq!(
+            events[0].message,
+            "Liveness probe failed: dial tcp 10.244.1.5:8080: connect: connection refused"
+        );
+        assert_eq!(c.restart_count, 1);
+    }
+
+    #[test]
+    fn liveness_kill_with_restart_policy_never_stays_terminated() {
+        let timing = Timing::default();
+        let f = ContainerFacts {
+            restart: RestartPolicy::Never,
+            ..failing_liveness()
+        };
+        let mut c = ContainerSim::new("u", "job", "app:1", false);
+        c.step(&f, &timing, true, t(0));
+        let events = c.step(&f, &timing, true, t(6));
+        assert_eq!(
+            reasons(&events),
+            [
+                "Warning/Unhealthy",
+                "Warning/Unhealthy",
+                "Warning/Unhealthy",
+                "Normal/Killing"
+            ]
+        );
+        assert_eq!(events[3].message, "Container job failed liveness probe");
+        assert_eq!(c.restart_count, 0);
+        let status = c.status("p", "x");
+        assert_eq!(status["state"]["terminated"]["exitCode"], 137);
+        assert_eq!(status["state"]["terminated"]["reason"], "Error");
+        assert!(c.step(&f, &timing, true, t(600)).is_empty());
+    }
+
+    #[test]
+    fn passing_liveness_probe_resets_the_failure_streak() {
+        let timing = Timing::default();
+        let failing = failing_liveness();
+        let passing = ContainerFacts {
+            liveness: Some(probe(10, 3, None)),
+            ..facts()
+        };
+        let mut c = ContainerSim::new("u", "app", "app:1", false);
+        c.step(&failing, &timing, true, t(0));
+        c.step(&failing, &timing, true, t(4));
+        assert_eq!(c.liveness_failures, 2);
+        // The annotation is removed: the runs at 6 and 8 pass, silently.
+        assert!(c.step(&passing, &timing, true, t(9)).is_empty());
+        assert_eq!((c.liveness_runs, c.liveness_failures), (4, 0));
+        // Failing again from the next run on: 10, 12, 14 → killed at 14.
+        c.step(&failing, &timing, true, t(13));
+        assert_eq!(c.restart_count, 0);
+        c.step(&failing, &timing, true, t(14));
+        assert_eq!(c.restart_count, 1);
+        // A probe in the spec without the annotation never does anything.
+        let mut healthy = ContainerSim::new("u", "app", "app:1", false);
+        healthy.step(&passing, &timing, true, t(0));
+        assert!(healthy.step(&passing, &timing, true, t(600)).is_empty());
+        assert!(healthy.ready());
+    }
+
+    #[test]
+    fn failing_readiness_probe_keeps_the_container_unready() {
+        let timing = Timing::default();
+        let f = ContainerFacts {
+            readiness: Some(probe(10, 3, Some(HTTP_500))),
+            ..facts()
+        };
+        let mut c = ContainerSim::new("u", "app", "app:1", false);
+        let events = c.step(&f, &timing, true, t(0));
+        assert_eq!(reasons(&events).last().unwrap(), "Normal/Started");
+        let status = c.status("p", "x");
+        assert_eq!(status["ready"], false);
+        assert_eq!(status["started"], true);
+        assert!(status["state"]["running"].is_object());
+        assert!(!c.ready());
+
+        let events = c.step(&f, &timing, true, t(2));
+        assert_eq!(reasons(&events), ["Warning/Unhealthy"]);
+        assert_eq!(
+            events[0].message,
+            "Readiness probe failed: HTTP probe failed with statuscode: 500"
+        );
+        assert!(c.step(&f, &timing, true, t(3)).is_empty());
+        // Every period, past any failure threshold, and never a restart.
+        let events = c.step(&f, &timing, true, t(20));
+        assert_eq!(count(&events, "Unhealthy"), 9);
+        assert_eq!(events.len(), 9);
+        assert_eq!(c.restart_count, 0);
+        assert!(c.running());
+
+        // A late step replays only the last READINESS_REPLAY periods.
+        let events = c.step(&f, &timing, true, t(3600));
+        assert_eq!(events.len(), READINESS_REPLAY as usize);
+        assert_eq!(c.status("p", "x")["ready"], false);
+
+        // The annotation is removed: ready, no more events.
+        let fixed = ContainerFacts {
+            readiness: Some(probe(10, 3, None)),
+            ..facts()
+        };
+        assert!(c.step(&fixed, &timing, true, t(3610)).is_empty());
+        assert_eq!(c.status("p", "x")["ready"], true);
+    }
+
+    #[test]
+    fn liveness_and_readiness_failing_together() {
+        let timing = Timing::default();
+        let f = ContainerFacts {
+            readiness: Some(probe(5, 1, Some(HTTP_500))),
+            ..failing_liveness()
+        };
+        let mut c = ContainerSim::new("u", "app", "app:1", false);
+        c.step(&f, &timing, true, t(0));
+        // Readiness every 1s, liveness every 2s; on a tie liveness is first.
+        let events = c.step(&f, &timing, true, t(6));
+        let messages: Vec<&str> = events
+            .iter()
+            .map(|e| e.message.split(':').next().unwrap_or_default())
+            .collect();
+        assert_eq!(
+            messages,
+            [
+                "Readiness probe failed",
+                "Liveness probe failed",
+                "Readiness probe failed",
+                "Readiness probe failed",
+                "Liveness probe failed",
+                "Readiness probe failed",
+                "Readiness probe failed",
+                "Liveness probe failed",
+                "Container app failed liveness probe, will be restarted",
+                "Back-off restarting failed container",
+            ]
+        );
     }
 }

@@ -57,6 +57,10 @@ struct Args {
     /// missing or the pod's sandbox fails
     #[arg(long, value_parser = humantime::parse_duration, default_value = "5s")]
     mount_retry: Duration,
+    /// How long one second of a probe's initialDelaySeconds / periodSeconds lasts (probes run
+    /// sped up: a 10s period is 2s by default)
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "200ms")]
+    probe_second: Duration,
     /// Pod sync period
     #[arg(long, value_parser = humantime::parse_duration, default_value = "250ms")]
     sync_period: Duration,
@@ -105,6 +109,7 @@ async fn main() -> anyhow::Result<()> {
         backoff_max: args.backoff_max.max(args.backoff_base),
         mount_retry: args.mount_retry,
         sync: Duration::from_secs(1).min(args.backoff_base),
+        probe_second: args.probe_second,
     };
     let settings = Settings {
         nodes: node::node_names(&args.node_prefix, args.nodes),

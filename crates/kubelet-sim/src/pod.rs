@@ -4,13 +4,14 @@
 //! Pure: the pod's facts and the world come in as values.
 
 use crate::container::{
-    self, ContainerFacts, ContainerSim, EventType, RestartPolicy, SimEvent, State, Terminated,
-    Timing, rfc3339,
+    self, ContainerFacts, ContainerSim, EventType, ProbeFacts, RestartPolicy, SimEvent, State,
+    Terminated, Timing, rfc3339,
 };
 use crate::quantity;
 use crate::sandbox::{self, SandboxFailure};
 use chrono::{DateTime, Utc};
-use k8s_openapi::api::core::v1::{ContainerState, Pod};
+use k8s_openapi::api::core::v1::{ContainerPort, ContainerState, Pod, Probe};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
@@ -19,6 +20,10 @@ pub const ANNOTATION_MEMORY_DEMAND: &str = "sim.nightwatch.dev/memory-demand";
 pub const ANNOTATION_EXIT_CODE: &str = "sim.nightwatch.dev/exit-code";
 pub const ANNOTATION_LOG: &str = "sim.nightwatch.dev/log";
 pub const ANNOTATION_SANDBOX_FAILURES: &str = "sim.nightwatch.dev/sandbox-failures";
+pub const ANNOTATION_LIVENESS: &str = "sim.nightwatch.dev/liveness";
+pub const ANNOTATION_READINESS: &str = "sim.nightwatch.dev/readiness";
+/// The value of the liveness / readiness annotations that makes the container's probe fail.
+pub const PROBE_FAILING: &str = "failing";
 /// The working set of a container without a memory-demand annotation.
 pub const DEFAULT_MEMORY_DEMAND: u64 = 32 * 1024 * 1024;
 
@@ -28,6 +33,90 @@ pub struct ContainerSpec {
     pub image: String,
     pub memory_limit: Option<u64>,
     pub cpu_limit: Option<f64>,
+    pub liveness_probe: Option<ProbeSpec>,
+    pub readiness_probe: Option<ProbeSpec>,
+}
+
+/// A liveness or readiness probe of a container's spec, with the API's defaults applied.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProbeSpec {
+    pub check: ProbeCheck,
+    pub initial_delay_seconds: u32,
+    pub period_seconds: u32,
+    pub failure_threshold: u32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ProbeCheck {
+    HttpGet,
+    /// The host (None: the pod IP) and the port (a named port resolved through the container's
+    /// ports).
+    TcpSocket {
+        host: Option<String>,
+        port: String,
+    },
+    Exec,
+    Grpc,
+}
+
+impl ProbeSpec {
+    /// None for a probe without a handler (the API rejects those).
+    pub fn from_probe(probe: &Probe, ports: &[ContainerPort]) -> Option<ProbeSpec> {
+        let check = if probe.http_get.is_some() {
+            ProbeCheck::HttpGet
+        } else if let Some(tcp) = &probe.tcp_socket {
+            let port = match &tcp.port {
+                IntOrString::Int(n) => n.to_string(),
+                IntOrString::String(name) => ports
+                    .iter()
+                    .find(|p| p.name.as_deref() == Some(name))
+                    .map(|p| p.container_port.to_string())
+                    .unwrap_or_else(|| name.clone()),
+            };
+            ProbeCheck::TcpSocket {
+                host: tcp.host.clone().filter(|h| !h.is_empty()),
+                port,
+            }
+        } else if probe.exec.is_some() {
+            ProbeCheck::Exec
+        } else if probe.grpc.is_some() {
+            ProbeCheck::Grpc
+        } else {
+            return None;
+        };
+        let seconds = |value: Option<i32>, default: u32, min: u32| {
+            value
+                .and_then(|v| u32::try_from(v).ok())
+                .unwrap_or(default)
+                .max(min)
+        };
+        Some(ProbeSpec {
+            check,
+            initial_delay_seconds: seconds(probe.initial_delay_seconds, 0, 0),
+            period_seconds: seconds(probe.period_seconds, 10, 1),
+            failure_threshold: seconds(probe.failure_threshold, 3, 1),
+        })
+    }
+
+    /// What the kubelet's prober reports when the check fails: an HTTP server answering 500, a
+    /// refused connection, an exec command exiting non-zero without output, a gRPC health
+    /// service answering NOT_SERVING.
+    pub fn failure_output(&self, pod_ip: &str) -> String {
+        match &self.check {
+            ProbeCheck::HttpGet => "HTTP probe failed with statuscode: 500".to_string(),
+            ProbeCheck::TcpSocket { host, port } => {
+                let host = host.as_deref().unwrap_or(pod_ip);
+                let address = if host.contains(':') {
+                    format!("[{host}]:{port}")
+                } else {
+                    format!("{host}:{port}")
+                };
+                format!("dial tcp {address}: connect: connection refused")
+            }
+            ProbeCheck::Exec => String::new(),
+            ProbeCheck::Grpc => "service unhealthy (responded with \"NOT_SERVING\")".to_string(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,11 +189,17 @@ impl PodFacts {
                 .map(|c| {
                     let limits = c.resources.as_ref().and_then(|r| r.limits.as_ref());
                     let limit = |name: &str| limits.and_then(|l| l.get(name)).map(|q| q.0.clone());
+                    let ports = c.ports.as_deref().unwrap_or_default();
+                    let probe = |p: &Option<Probe>| {
+                        p.as_ref().and_then(|p| ProbeSpec::from_probe(p, ports))
+                    };
                     ContainerSpec {
                         name: c.name.clone(),
                         image: c.image.clone().unwrap_or_default(),
                         memory_limit: limit("memory").and_then(|q| quantity::parse_bytes(&q).ok()),
                         cpu_limit: limit("cpu").and_then(|q| quantity::parse(&q).ok()),
+                        liveness_probe: probe(&c.liveness_probe),
+                        readiness_probe: probe(&c.readiness_probe),
                     }
                 })
                 .collect::<Vec<_>>()
@@ -245,12 +340,14 @@ pub struct World<'a> {
     pub config_maps: &'a HashSet<(String, String)>,
 }
 
-/// The facts for one container: spec, scenario annotations and the world.
+/// The facts for one container: spec, scenario annotations and the world. `pod_ip` is where a
+/// tcpSocket probe without a host connects.
 pub fn container_facts(
     pod: &PodFacts,
     spec: &ContainerSpec,
     init: bool,
     world: &World<'_>,
+    pod_ip: &str,
 ) -> ContainerFacts {
     // Pod-wide scenario annotations target the app containers; an init container only follows
     // an annotation that names it.
@@ -266,6 +363,20 @@ pub fn container_facts(
         .annotation(ANNOTATION_LOG, &spec.name, pod_wide)
         .map(|text| text.lines().map(str::to_string).collect())
         .unwrap_or_default();
+    // The probes of the spec; the annotations make them fail. An init container runs to
+    // completion here, unprobed.
+    let probe = |probe: &Option<ProbeSpec>, annotation: &str| {
+        let probe = probe.as_ref().filter(|_| !init)?;
+        let failing = pod
+            .annotation(annotation, &spec.name, pod_wide)
+            .is_some_and(|value| value.trim() == PROBE_FAILING);
+        Some(ProbeFacts {
+            initial_delay_seconds: probe.initial_delay_seconds,
+            period_seconds: probe.period_seconds,
+            failure_threshold: probe.failure_threshold,
+            failure: failing.then(|| probe.failure_output(pod_ip)),
+        })
+    };
     ContainerFacts {
         image_missing: crate::images::is_missing(&spec.image, world.missing_images),
         memory_limit: spec.memory_limit,
@@ -273,6 +384,8 @@ pub fn container_facts(
         exit_code,
         log_lines,
         restart: pod.restart,
+        liveness: probe(&spec.liveness_probe, ANNOTATION_LIVENESS),
+        readiness: probe(&spec.readiness_probe, ANNOTATION_READINESS),
     }
 }
 
@@ -474,7 +587,7 @@ impl PodSim {
             if sim.succeeded() {
                 continue;
             }
-            let f = container_facts(facts, spec, true, world);
+            let f = container_facts(facts, spec, true, world, &self.pod_ip);
             events.extend(sim.step(&f, timing, true, now));
             if !sim.succeeded() {
                 initialized = false;
@@ -486,7 +599,7 @@ impl PodSim {
         }
         self.working_sets.clear();
         for (sim, spec) in self.containers.iter_mut().zip(&facts.containers) {
-            let f = container_facts(facts, spec, false, world);
+            let f = container_facts(facts, spec, false, world, &self.pod_ip);
             events.extend(sim.step(&f, timing, initialized, now));
             if let Some(bytes) = sim.working_set(&f) {
                 self.working_sets.push(WorkingSet {
@@ -559,7 +672,7 @@ impl PodSim {
     fn all_ready(&self) -> bool {
         self.initialized_at.is_some()
             && !self.containers.is_empty()
-            && self.containers.iter().all(ContainerSim::running)
+            && self.containers.iter().all(ContainerSim::ready)
     }
 
     /// The pod is being deleted: every running container stops.
@@ -616,7 +729,7 @@ impl PodSim {
         let unready: Vec<&str> = self
             .containers
             .iter()
-            .filter(|c| !c.running())
+            .filter(|c| !c.ready())
             .map(|c| c.name.as_str())
             .collect();
         let condition =
@@ -792,7 +905,7 @@ mod tests {
             ]
         );
         let fx = Fixture::new();
-        let app = container_facts(&f, &f.containers[0], false, &fx.world());
+        let app = container_facts(&f, &f.containers[0], false, &fx.world(), "10.244.1.5");
         assert_eq!(app.memory_demand, 300 << 20);
         assert!(app.oom());
         let side = ContainerSpec {
@@ -800,14 +913,16 @@ mod tests {
             image: "x".into(),
             memory_limit: None,
             cpu_limit: None,
+            liveness_probe: None,
+            readiness_probe: None,
         };
         assert_eq!(
-            container_facts(&f, &side, false, &fx.world()).memory_demand,
+            container_facts(&f, &side, false, &fx.world(), "10.244.1.5").memory_demand,
             10 << 20
         );
         // Pod-wide annotations do not reach init containers.
         assert_eq!(
-            container_facts(&f, &f.containers[0], true, &fx.world()).memory_demand,
+            container_facts(&f, &f.containers[0], true, &fx.world(), "10.244.1.5").memory_demand,
             DEFAULT_MEMORY_DEMAND
         );
     }
@@ -1130,5 +1245,230 @@ mod tests {
         assert_eq!(cs["restartCount"], 4);
         assert_eq!(cs["state"]["running"]["startedAt"], "2026-03-01T11:30:00Z");
         assert_eq!(cs["lastState"]["terminated"]["reason"], "OOMKilled");
+    }
+
+    /// A pod whose app container has an httpGet liveness probe and a tcpSocket readiness probe on
+    /// a named port, with the given annotations.
+    fn probed_pod(annotations: Value) -> Pod {
+        pod(json!({
+            "metadata": {"annotations": annotations},
+            "spec": {"containers": [{
+                "name": "app", "image": "nginx:1.25",
+                "ports": [{"name": "http", "containerPort": 8080}],
+                "livenessProbe": {"httpGet": {"path": "/healthz", "port": "http"},
+                                  "periodSeconds": 5, "failureThreshold": 2},
+                "readinessProbe": {"tcpSocket": {"port": "http"}, "initialDelaySeconds": 5}
+            }]}
+        }))
+    }
+
+    #[test]
+    fn probes_from_the_spec_fail_by_annotation() {
+        let fx = Fixture::new();
+        let facts_of = |annotations: Value| {
+            let f = PodFacts::from_pod(&probed_pod(annotations)).unwrap();
+            container_facts(&f, &f.containers[0], false, &fx.world(), "10.244.1.5")
+        };
+        let healthy = facts_of(json!({}));
+        assert_eq!(
+            healthy.liveness,
+            Some(ProbeFacts {
+                initial_delay_seconds: 0,
+                period_seconds: 5,
+                failure_threshold: 2,
+                failure: None,
+            })
+        );
+        assert_eq!(
+            healthy.readiness,
+            Some(ProbeFacts {
+                initial_delay_seconds: 5,
+                period_seconds: 10,
+                failure_threshold: 3,
+                failure: None,
+            })
+        );
+        let failing = facts_of(json!({
+            "sim.nightwatch.dev/liveness": "failing",
+            "sim.nightwatch.dev/readiness.app": "failing"
+        }));
+        assert_eq!(
+            failing.liveness.unwrap().failure.as_deref(),
+            Some("HTTP probe failed with statuscode: 500")
+        );
+        assert_eq!(
+            failing.readiness.unwrap().failure.as_deref(),
+            Some("dial tcp 10.244.1.5:8080: connect: connection refused")
+        );
+        // Another value, or another container's annotation, does nothing.
+        let other = facts_of(json!({
+            "sim.nightwatch.dev/liveness": "passing",
+            "sim.nightwatch.dev/readiness.side": "failing"
+        }));
+        assert_eq!(other.liveness.unwrap().failure, None);
+        assert_eq!(other.readiness.unwrap().failure, None);
+        // Without a probe in the spec the annotation does nothing.
+        let f = PodFacts::from_pod(&pod(
+            json!({"metadata": {"annotations": {"sim.nightwatch.dev/liveness": "failing"}}}),
+        ))
+        .unwrap();
+        let unprobed = container_facts(&f, &f.containers[0], false, &fx.world(), "10.244.1.5");
+        assert_eq!((unprobed.liveness, unprobed.readiness), (None, None));
+    }
+
+    #[test]
+    fn probe_failure_wording_per_handler() {
+        let spec = |probe: Value| {
+            let probe: Probe = serde_json::from_value(probe).unwrap();
+            let ports: Vec<ContainerPort> =
+                serde_json::from_value(json!([{"name": "grpc", "containerPort": 9090}])).unwrap();
+            ProbeSpec::from_probe(&probe, &ports)
+        };
+        let output = |probe: Value| spec(probe).unwrap().failure_output("10.244.1.5");
+        assert_eq!(
+            output(json!({"httpGet": {"port": 80, "path": "/"}})),
+            "HTTP probe failed with statuscode: 500"
+        );
+        assert_eq!(
+            output(json!({"tcpSocket": {"port": 5432}})),
+            "dial tcp 10.244.1.5:5432: connect: connection refused"
+        );
+        assert_eq!(
+            output(json!({"tcpSocket": {"port": "grpc", "host": "db.shop"}})),
+            "dial tcp db.shop:9090: connect: connection refused"
+        );
+        assert_eq!(
+            output(json!({"tcpSocket": {"port": 80, "host": "fd00::5"}})),
+            "dial tcp [fd00::5]:80: connect: connection refused"
+        );
+        assert_eq!(
+            output(json!({"exec": {"command": ["cat", "/tmp/healthy"]}})),
+            ""
+        );
+        assert_eq!(
+            output(json!({"grpc": {"port": 9090}})),
+            "service unhealthy (responded with \"NOT_SERVING\")"
+        );
+        assert_eq!(spec(json!({"periodSeconds": 5})), None);
+        let clamped = spec(json!({"exec": {}, "periodSeconds": 0, "failureThreshold": 0})).unwrap();
+        assert_eq!((clamped.period_seconds, clamped.failure_threshold), (1, 1));
+    }
+
+    #[test]
+    fn failing_readiness_probe_pod_runs_but_is_not_ready() {
+        let f = PodFacts::from_pod(&probed_pod(
+            json!({"sim.nightwatch.dev/readiness": "failing"}),
+        ))
+        .unwrap();
+        let fx = Fixture::new();
+        let timing = Timing::default();
+        let mut sim = sim_for(&f);
+        sim.step(&f, &fx.world(), &timing, t(0));
+        let status = sim.status(&f);
+        assert_eq!(status["phase"], "Running");
+        assert_eq!(status["containerStatuses"][0]["ready"], false);
+        assert_eq!(status["containerStatuses"][0]["started"], true);
+        for (i, condition) in [(1, "Ready"), (2, "ContainersReady")] {
+            let c = &status["conditions"][i];
+            assert_eq!(c["type"], condition);
+            assert_eq!(c["status"], "False");
+            assert_eq!(c["reason"], "ContainersNotReady");
+            assert_eq!(c["message"], "containers with unready status: [app]");
+        }
+        assert!(!sim.ready);
+        // initialDelaySeconds 5 (1s) + periodSeconds 10 (2s): failures at 3, 5, 7 …
+        assert!(sim.step(&f, &fx.world(), &timing, t(2)).is_empty());
+        let events = sim.step(&f, &fx.world(), &timing, t(3));
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].kind, EventType::Warning);
+        assert_eq!(events[0].reason, "Unhealthy");
+        assert_eq!(
+            events[0].message,
+            "Readiness probe failed: dial tcp 10.244.1.5:8080: connect: connection refused"
+        );
+        sim.step(&f, &fx.world(), &timing, t(120));
+        assert_eq!(sim.containers[0].restart_count, 0);
+        assert_eq!(sim.status(&f)["conditions"][1]["status"], "False");
+        assert_eq!(sim.working_sets.len(), 1);
+
+        // The annotation is removed: ready.
+        let fixed = PodFacts::from_pod(&probed_pod(json!({}))).unwrap();
+        assert!(sim.step(&fixed, &fx.world(), &timing, t(121)).is_empty());
+        assert!(sim.ready);
+        assert_eq!(sim.ready_changed_at, t(121));
+    }
+
+    #[test]
+    fn failing_liveness_probe_pod_restarts_and_metrics_follow() {
+        let annotated = probed_pod(json!({"sim.nightwatch.dev/liveness": "failing"}));
+        let f = PodFacts::from_pod(&annotated).unwrap();
+        let fx = Fixture::new();
+        let timing = Timing::default();
+        let mut sim = sim_for(&f);
+        sim.step(&f, &fx.world(), &timing, t(0));
+        assert!(sim.ready);
+        // periodSeconds 5 (1s), failureThreshold 2: failures at 1 and 2, killed at 2.
+        let events = sim.step(&f, &fx.world(), &timing, t(1));
+        assert_eq!(events.len(), 1);
+        assert_eq!(
+            events[0].message,
+            "Liveness probe failed: HTTP probe failed with statuscode: 500"
+        );
+        let events = sim.step(&f, &fx.world(), &timing, t(2));
+        let described: Vec<(EventType, &str, &str)> = events
+            .iter()
+            .map(|e| (e.kind, e.reason.as_str(), e.message.as_str()))
+            .collect();
+        assert_eq!(
+            described,
+            [
+                (
+                    EventType::Warning,
+                    "Unhealthy",
+                    "Liveness probe failed: HTTP probe failed with statuscode: 500"
+                ),
+                (
+                    EventType::Normal,
+                    "Killing",
+                    "Container app failed liveness probe, will be restarted"
+                ),
+                (
+                    EventType::Warning,
+                    "BackOff",
+                    "Back-off restarting failed container"
+                ),
+            ]
+        );
+        let status = sim.status(&f);
+        assert_eq!(status["phase"], "Running");
+        assert_eq!(status["conditions"][1]["status"], "False");
+        let cs = &status["containerStatuses"][0];
+        assert_eq!(cs["restartCount"], 1);
+        assert_eq!(cs["state"]["waiting"]["reason"], "CrashLoopBackOff");
+        assert_eq!(cs["lastState"]["terminated"]["exitCode"], 137);
+        assert_eq!(cs["lastState"]["terminated"]["reason"], "Error");
+
+        // kube-state-metrics read the status the API server has from us.
+        let metrics_at = |status: Value| {
+            let mut reported = annotated.clone();
+            reported.status = serde_json::from_value(status).unwrap();
+            let m = crate::metrics::pod_metrics(&reported).unwrap();
+            m.containers[0].clone()
+        };
+        let m = metrics_at(status);
+        assert_eq!(m.restarts, 1);
+        assert!(!m.ready);
+        assert_eq!(m.waiting_reason.as_deref(), Some("CrashLoopBackOff"));
+        assert_eq!(m.last_terminated_reason.as_deref(), Some("Error"));
+
+        // Restarted after backoff(1) = 2s: running and ready until the next kill (t=6).
+        sim.step(&f, &fx.world(), &timing, t(4));
+        let m = metrics_at(sim.status(&f));
+        assert_eq!(m.restarts, 1);
+        assert!(m.ready);
+        assert_eq!(m.waiting_reason, None);
+        assert_eq!(m.last_terminated_reason.as_deref(), Some("Error"));
+        sim.step(&f, &fx.world(), &timing, t(6));
+        assert_eq!(metrics_at(sim.status(&f)).restarts, 2);
     }
 }

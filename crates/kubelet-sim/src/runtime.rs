@@ -824,4 +824,52 @@ mod tests {
         world.plan(&mut state, &[Arc::new(adopted)], t(1));
         assert!(state.pods["u-a"].sim.sandbox_failure.is_none());
     }
+
+    #[test]
+    fn liveness_failures_count_up_one_event_across_kills() {
+        let world = World::new();
+        let mut state = SimState::new();
+        let p: Arc<Pod> = Arc::new(
+            serde_json::from_value(json!({
+                "metadata": {"name": "a", "namespace": "shop", "uid": "u-a",
+                             "annotations": {"sim.nightwatch.dev/liveness": "failing"}},
+                "spec": {"nodeName": "lab-node-1", "containers": [{
+                    "name": "app", "image": "app:1",
+                    "livenessProbe": {"tcpSocket": {"port": 8080}}
+                }]},
+            }))
+            .unwrap(),
+        );
+        let pods = vec![p];
+        world.plan(&mut state, &pods, t(0));
+        // periodSeconds 10 (2s), failureThreshold 3.
+        let first = world.plan(&mut state, &pods, t(2));
+        let unhealthy = created_events(&first, "Unhealthy");
+        assert_eq!(unhealthy.len(), 1);
+        assert_eq!(unhealthy[0]["type"], "Warning");
+        assert_eq!(
+            unhealthy[0]["involvedObject"]["fieldPath"],
+            "spec.containers{app}"
+        );
+        assert_eq!(
+            unhealthy[0]["message"],
+            "Liveness probe failed: dial tcp 10.244.1.2:8080: connect: connection refused"
+        );
+        world.plan(&mut state, &pods, t(4));
+        let third = world.plan(&mut state, &pods, t(6));
+        assert!(third.iter().any(|a| matches!(a,
+            Action::Event(EventWrite::Update { patch, .. }) if patch["count"] == 3)));
+        let killing = created_events(&third, "Killing");
+        assert_eq!(killing.len(), 1);
+        assert_eq!(killing[0]["type"], "Normal");
+        assert_eq!(
+            killing[0]["message"],
+            "Container app failed liveness probe, will be restarted"
+        );
+        // Restarted at 8; the next instance's failures bump the same Event.
+        world.plan(&mut state, &pods, t(8));
+        let again = world.plan(&mut state, &pods, t(10));
+        assert!(again.iter().any(|a| matches!(a,
+            Action::Event(EventWrite::Update { patch, .. }) if patch["count"] == 4)));
+    }
 }
