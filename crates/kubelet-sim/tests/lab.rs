@@ -537,6 +537,12 @@ fn simulated_kubelets_drive_the_real_control_plane() {
             .unwrap()
             .text()
             .unwrap();
-        (!metrics.contains(&format!("namespace=\"{NS}\""))).then_some(())
+        // Pod and container series go with the pods; the Deployments' and ReplicaSets' stay
+        // while those objects exist.
+        let pod_series = metrics
+            .lines()
+            .filter(|line| line.starts_with("kube_pod_"))
+            .any(|line| line.contains(&format!("namespace=\"{NS}\"")));
+        (!pod_series).then_some(())
     });
 }
