@@ -2,7 +2,9 @@
 //! scheduler, the kubelet simulator): each fault read through `Kube::snapshot` as the read-only
 //! `nightwatch` ServiceAccount, from the labels an alert about it would carry, and assessed by
 //! `core::evidence::assess` — the finding, its class of cause and the fact it rests on. A
-//! healthy workload yields no finding and is said to be healthy.
+//! healthy workload yields no finding and is said to be healthy. Faults: OOM kill, crash with
+//! its log line, unpullable image, missing Secret, failing liveness and readiness probes, an
+//! unschedulable request, a rollout past its deadline, a quota, a NotReady and a cordoned node.
 // Tests against a real server and lab: the wall clock and real elapsed time are the point.
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -122,6 +124,26 @@ fn the_analyzers_name_each_planted_fault_and_a_healthy_workload_as_healthy() {
         ),
     );
     create(NS, deployment("web", "nginx:1.25", json!({}), json!([])));
+    // Probes that fail: the liveness one gets the container killed, the readiness one keeps
+    // the pod out of service.
+    for (name, annotation, probe) in [
+        ("liveness", "sim.nightwatch.dev/liveness", "livenessProbe"),
+        (
+            "readiness",
+            "sim.nightwatch.dev/readiness",
+            "readinessProbe",
+        ),
+    ] {
+        let mut probed = deployment(
+            name,
+            "shop/web:1.0",
+            json!({annotation: "failing"}),
+            json!([]),
+        );
+        probed["spec"]["template"]["spec"]["containers"][0][probe] =
+            json!({"httpGet": {"path": "/healthz", "port": 8080}, "periodSeconds": 5});
+        create(NS, probed);
+    }
     // Asks for more CPU than any node has: the scheduler says so.
     let mut huge = deployment("huge", "shop/batch:1.0", json!({}), json!([]));
     huge["spec"]["template"]["spec"]["containers"][0]["resources"] = json!({"requests": {"cpu": "64", "memory": "64Mi"}, "limits": {"cpu": "64", "memory": "64Mi"}});
@@ -206,6 +228,24 @@ fn the_analyzers_name_each_planted_fault_and_a_healthy_workload_as_healthy() {
             check: |a| {
                 has(a, "failed_mount", Category::ConfigurationError)
                     .is_some_and(|f| cites(&f, "db-creds"))
+            },
+        },
+        Fault {
+            what: "a liveness probe that gets the container killed",
+            labels: pod_alert("liveness"),
+            check: |a| {
+                has(a, "liveness_probe", Category::ConfigurationError).is_some_and(|f| {
+                    f.reason.as_deref() == Some("LivenessProbeFailed")
+                        && cites(&f, "HTTP probe failed with statuscode: 500")
+                })
+            },
+        },
+        Fault {
+            what: "a readiness probe that keeps the pod out of service",
+            labels: pod_alert("readiness"),
+            check: |a| {
+                has(a, "readiness_probe", Category::ConfigurationError)
+                    .is_some_and(|f| f.reason.as_deref() == Some("ReadinessProbeFailed"))
             },
         },
         Fault {
