@@ -160,14 +160,8 @@ fn the_analyzers_name_each_planted_fault_and_a_healthy_workload_as_healthy() {
     let mut three = deployment("api", "shop/api:2.0", json!({}), json!([]));
     three["spec"]["replicas"] = json!(3);
     create(QUOTA_NS, three);
-    lab.kube_patch(
-        &format!("/api/v1/nodes/{CORDONED_NODE}"),
-        &json!({"spec": {"unschedulable": true}}),
-    );
-    lab.kube_patch(
-        &format!("/api/v1/nodes/{NOT_READY_NODE}"),
-        &json!({"metadata": {"annotations": {"sim.nightwatch.dev/heartbeat": "stopped"}}}),
-    );
+    lab.cordon(CORDONED_NODE, true);
+    lab.heartbeat(NOT_READY_NODE, false);
 
     // --- what an alert about each would name, and what must be found
     let pod_of = |name: &str| {

@@ -187,14 +187,8 @@ fn every_fault_raises_an_incident_and_its_fix_resolves_it_on_sqlite_and_postgres
             json!([]),
         ),
     );
-    lab.kube_patch(
-        &format!("/api/v1/nodes/{CORDONED_NODE}"),
-        &json!({"spec": {"unschedulable": true}}),
-    );
-    lab.kube_patch(
-        &format!("/api/v1/nodes/{NOT_READY_NODE}"),
-        &json!({"metadata": {"annotations": {"sim.nightwatch.dev/heartbeat": "stopped"}}}),
-    );
+    lab.cordon(CORDONED_NODE, true);
+    lab.heartbeat(NOT_READY_NODE, false);
 
     let pod_scenario = |alertname, runbook_id, namespace, container| Scenario {
         alertname,
@@ -347,14 +341,8 @@ fn every_fault_raises_an_incident_and_its_fix_resolves_it_on_sqlite_and_postgres
         "billing",
         json!({"metadata": {"annotations": {"sim.nightwatch.dev/exit-code": null}}}),
     );
-    lab.kube_patch(
-        &format!("/api/v1/nodes/{CORDONED_NODE}"),
-        &json!({"spec": {"unschedulable": false}}),
-    );
-    lab.kube_patch(
-        &format!("/api/v1/nodes/{NOT_READY_NODE}"),
-        &json!({"metadata": {"annotations": {"sim.nightwatch.dev/heartbeat": null}}}),
-    );
+    lab.cordon(CORDONED_NODE, false);
+    lab.heartbeat(NOT_READY_NODE, true);
 
     // --- Alertmanager sends resolved and every incident closes
     for (alertname, nightwatch, id) in &incident_ids {

@@ -209,14 +209,8 @@ fn community_kubernetes_alerts_are_routed_as_their_evidence_says() {
             json!([{"name": "config", "secret": {"secretName": "api-config"}}]),
         ),
     );
-    lab.kube_patch(
-        &format!("/api/v1/nodes/{CORDONED_NODE}"),
-        &json!({"spec": {"unschedulable": true}}),
-    );
-    lab.kube_patch(
-        &format!("/api/v1/nodes/{NOT_READY_NODE}"),
-        &json!({"metadata": {"annotations": {"sim.nightwatch.dev/heartbeat": "stopped"}}}),
-    );
+    lab.cordon(CORDONED_NODE, true);
+    lab.heartbeat(NOT_READY_NODE, false);
 
     // --- every alert the faults must raise becomes a routed incident
     let describe = |routed: &[Routed]| {

@@ -343,14 +343,8 @@ fn runbooks_fix_every_scenario_in_auto_classes_and_wait_for_approval_elsewhere()
         &format!("/api/v1/namespaces/crashloop/pods/{billing}"),
         &json!({"metadata": {"annotations": {"sim.nightwatch.dev/exit-code": "1", "sim.nightwatch.dev/log": "panic: lost connection to the config store"}}}),
     );
-    lab.kube_patch(
-        &format!("/api/v1/nodes/{CORDONED_NODE}"),
-        &json!({"spec": {"unschedulable": true}}),
-    );
-    lab.kube_patch(
-        &format!("/api/v1/nodes/{NOT_READY_NODE}"),
-        &json!({"metadata": {"annotations": {"sim.nightwatch.dev/heartbeat": "stopped"}}}),
-    );
+    lab.cordon(CORDONED_NODE, true);
+    lab.heartbeat(NOT_READY_NODE, false);
 
     // --- every auto scenario: routed to its runbook, the action dry-run, executed and verified
     let expectations = [
@@ -466,10 +460,7 @@ fn runbooks_fix_every_scenario_in_auto_classes_and_wait_for_approval_elsewhere()
 
     // --- every incident resolves once Alertmanager sees the fault gone: the pods run, the
     // cordoned node was uncordoned, and the drained node (cordoned, empty) gets its kubelet back
-    lab.kube_patch(
-        &format!("/api/v1/nodes/{NOT_READY_NODE}"),
-        &json!({"metadata": {"annotations": {"sim.nightwatch.dev/heartbeat": null}}}),
-    );
+    lab.heartbeat(NOT_READY_NODE, true);
     for expect in &expectations {
         let resolved = lab.wait_until(
             &format!("{} resolved", expect.alertname),

@@ -152,10 +152,7 @@ fn prometheus_and_alertmanager_in_the_lab() {
     assert!(rule.query.contains("kube_node_spec_unschedulable"));
 
     // --- a fault: cordon a node; the rule fires in Prometheus and reaches Alertmanager
-    lab.kube_patch(
-        &format!("/api/v1/nodes/{NODE}"),
-        &json!({"spec": {"unschedulable": true}}),
-    );
+    lab.cordon(NODE, true);
     wait(
         &lab,
         &runtime,

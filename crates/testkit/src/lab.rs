@@ -265,6 +265,28 @@ impl Lab {
     }
 
     /// Creates a namespace and waits for its default ServiceAccount (pods are refused before).
+    /// Cordons (`true`) or uncordons `node`, as `kubectl cordon` / `uncordon` do.
+    pub fn cordon(&self, node: &str, cordoned: bool) {
+        self.kube_patch(
+            &format!("/api/v1/nodes/{node}"),
+            &serde_json::json!({"spec": {"unschedulable": cordoned}}),
+        );
+    }
+
+    /// Stops (`false`) or restarts the simulated kubelet's heartbeat of `node`: stopped, the
+    /// node goes NotReady (Unknown) once the controller-manager's grace period has passed.
+    pub fn heartbeat(&self, node: &str, running: bool) {
+        let value = if running {
+            serde_json::Value::Null
+        } else {
+            serde_json::json!("stopped")
+        };
+        self.kube_patch(
+            &format!("/api/v1/nodes/{node}"),
+            &serde_json::json!({"metadata": {"annotations": {"sim.nightwatch.dev/heartbeat": value}}}),
+        );
+    }
+
     pub fn create_namespace(&self, name: &str) {
         self.kube_create(
             "/api/v1/namespaces",
