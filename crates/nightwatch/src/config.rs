@@ -21,7 +21,7 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 struct IngestSection {
-    /// Deliveries received at once (default 64); more are answered 429 and retried.
+    /// Deliveries received at once (default 64); more are answered 503 and retried.
     max_concurrent: Option<usize>,
     /// How long a body may take to arrive (default "30s"); slower is 408.
     body_timeout: Option<String>,

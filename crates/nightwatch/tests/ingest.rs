@@ -570,9 +570,9 @@ bearer_token = "am-token"
     );
 
     // A body that never finishes: 408 once body_timeout has passed. While it holds the only
-    // slot, another delivery is told to come back (429), and is stored once the slot is free.
+    // slot, another delivery is told to come back (503), and is stored once the slot is free.
     // (The slow one may reach the server after a delivery sent later and lose the slot to it:
-    // then it was answered 429 itself, and is sent again.)
+    // then it was answered 503 itself, and is sent again.)
     let mut attempts = 0;
     let mut slow = loop {
         attempts += 1;
@@ -586,7 +586,7 @@ bearer_token = "am-token"
         );
         std::thread::sleep(std::time::Duration::from_millis(300));
         let status = post(&json!({"alerts": [alert(json!({"alertname": "WhileBusy"}))]})).status();
-        if status == 429 {
+        if status == 503 {
             break slow;
         }
     };

@@ -58,9 +58,9 @@ async fn ingest(
         Err(error) => {
             let reason = match error.status {
                 _ if error.body.get("limit").is_some() => "over_limit",
+                _ if error.body.get("busy").is_some() => "busy",
                 StatusCode::UNAUTHORIZED => "unauthorized",
                 StatusCode::REQUEST_TIMEOUT => "body_timeout",
-                StatusCode::TOO_MANY_REQUESTS => "busy",
                 StatusCode::PAYLOAD_TOO_LARGE => "too_large",
                 StatusCode::BAD_REQUEST => "malformed_json",
                 StatusCode::UNPROCESSABLE_ENTITY => "invalid_shape",
@@ -83,16 +83,21 @@ async fn receive(
     request: Request,
 ) -> Result<IngestReceipt, ApiError> {
     let limits = &state.ingest;
-    // Alertmanager retries a 429 after its back-off, as it does a 503.
-    let _slot = limits.slots.clone().try_acquire_owned().map_err(|_| {
-        ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            format!(
-                "{} deliveries are being received already (max_concurrent); retry shortly",
-                limits.max_concurrent
-            ),
-        )
-    })?;
+    // 503, not 429: Alertmanager's webhook notifier retries server errors.
+    let _slot = limits
+        .slots
+        .clone()
+        .try_acquire_owned()
+        .map_err(|_| ApiError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            body: serde_json::json!({
+                "error": format!(
+                    "{} deliveries are being received already (ingest.max_concurrent); retry shortly",
+                    limits.max_concurrent
+                ),
+                "busy": true,
+            }),
+        })?;
     let (parts, body) = request.into_parts();
     let headers = &parts.headers;
     let unauthorized = |auth::Unauthorized(why)| ApiError::new(StatusCode::UNAUTHORIZED, why);
@@ -208,7 +213,7 @@ fn over_limit(over: OverLimit) -> ApiError {
 #[derive(Debug, Clone)]
 pub struct IngestLimits {
     pub max_body_bytes: usize,
-    /// Deliveries received at once; more get 429.
+    /// Deliveries received at once; more get 503 (and are retried).
     pub max_concurrent: usize,
     pub slots: Arc<tokio::sync::Semaphore>,
     /// How long a body may take to arrive once its headers have.
