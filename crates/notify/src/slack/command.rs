@@ -114,6 +114,12 @@ pub(crate) struct Envelope {
     pub reason: Option<String>,
 }
 
+/// The commands a Socket Mode message carries, as the socket reads each text frame; a message
+/// that is not an envelope is an error.
+pub fn commands_in(message: &str) -> Result<Vec<SlackCommand>, serde_json::Error> {
+    serde_json::from_str::<Envelope>(message).map(|envelope| envelope.commands())
+}
+
 impl Envelope {
     /// Keys under which this delivery is remembered. A retry reuses the envelope id, and the
     /// payload's own identity (`event_id`, or the interaction's `trigger_id`) catches a resend

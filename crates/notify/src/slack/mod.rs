@@ -11,7 +11,9 @@ pub mod web;
 
 pub use action::{ButtonAction, ButtonValue};
 pub use blocks::{incident_blocks, incident_text};
-pub use command::{ButtonClick, SlackCommand, SlackEvent, SlackUser, SlashCommand, SlashRequest};
+pub use command::{
+    ButtonClick, SlackCommand, SlackEvent, SlackUser, SlashCommand, SlashRequest, commands_in,
+};
 pub use error::SlackError;
 pub use socket::{SocketMode, SocketModeConfig};
 pub use web::{
