@@ -54,6 +54,48 @@ fn micro_time_text(time: &MicroTime) -> String {
         .unwrap_or_else(|| time.0.to_string())
 }
 
+/// A condition's `type` or `status`: a `String` on most kinds, an `Option<String>` on others.
+trait ConditionText {
+    fn text(&self) -> &str;
+}
+
+impl ConditionText for String {
+    fn text(&self) -> &str {
+        self
+    }
+}
+
+impl ConditionText for Option<String> {
+    fn text(&self) -> &str {
+        self.as_deref().unwrap_or_default()
+    }
+}
+
+/// `status.conditions` of any kind of object as views. Each kind has its own condition type
+/// with the same fields and no trait in common, hence a macro; nodes add the heartbeat.
+macro_rules! conditions_view {
+    ($status:expr) => {
+        conditions_view!($status, |_c| None)
+    };
+    ($status:expr, |$c:ident| $heartbeat:expr) => {
+        $status
+            .and_then(|s| s.conditions.as_deref())
+            .unwrap_or_default()
+            .iter()
+            .map(|$c| {
+                condition(
+                    ConditionText::text(&$c.type_),
+                    ConditionText::text(&$c.status),
+                    $c.reason.as_ref(),
+                    $c.message.as_ref(),
+                    $heartbeat,
+                    $c.last_transition_time.as_ref(),
+                )
+            })
+            .collect()
+    };
+}
+
 /// One condition of any kind of object; callers pass what their condition type has.
 fn condition(
     kind: &str,
@@ -337,21 +379,7 @@ pub fn pod_view(pod: &Pod) -> view::Pod {
         owner: owner_of(&pod.metadata),
         labels: pod.metadata.labels.clone().unwrap_or_default(),
         start_time: status.and_then(|s| s.start_time.as_ref()).map(time_text),
-        conditions: status
-            .and_then(|s| s.conditions.as_deref())
-            .unwrap_or_default()
-            .iter()
-            .map(|c| {
-                condition(
-                    &c.type_,
-                    &c.status,
-                    c.reason.as_ref(),
-                    c.message.as_ref(),
-                    None,
-                    c.last_transition_time.as_ref(),
-                )
-            })
-            .collect(),
+        conditions: conditions_view!(status),
         containers: spec
             .map(|s| containers_view(&s.containers, statuses))
             .unwrap_or_default(),
@@ -394,21 +422,7 @@ pub fn node_view(node: &Node) -> view::Node {
     let status = node.status.as_ref();
     view::Node {
         name: name_of(&node.metadata),
-        conditions: status
-            .and_then(|s| s.conditions.as_deref())
-            .unwrap_or_default()
-            .iter()
-            .map(|c| {
-                condition(
-                    &c.type_,
-                    &c.status,
-                    c.reason.as_ref(),
-                    c.message.as_ref(),
-                    c.last_heartbeat_time.as_ref(),
-                    c.last_transition_time.as_ref(),
-                )
-            })
-            .collect(),
+        conditions: conditions_view!(status, |c| c.last_heartbeat_time.as_ref()),
         unschedulable: spec.and_then(|s| s.unschedulable).unwrap_or(false),
         taints: spec
             .and_then(|s| s.taints.as_deref())
@@ -491,21 +505,7 @@ pub fn deployment_view(deployment: &Deployment) -> view::Workload {
         available: count_or_zero(status.is_some(), status.and_then(|s| s.available_replicas)),
         updated: count_or_zero(status.is_some(), status.and_then(|s| s.updated_replicas)),
         revision: revision_of(meta),
-        conditions: status
-            .and_then(|s| s.conditions.as_deref())
-            .unwrap_or_default()
-            .iter()
-            .map(|c| {
-                condition(
-                    c.type_.as_deref().unwrap_or_default(),
-                    c.status.as_deref().unwrap_or_default(),
-                    c.reason.as_ref(),
-                    c.message.as_ref(),
-                    None,
-                    c.last_transition_time.as_ref(),
-                )
-            })
-            .collect(),
+        conditions: conditions_view!(status),
         images: template_images(Some(&spec.template)),
         requests: template_requests(Some(&spec.template)),
         selector: match_labels(Some(&spec.selector)),
@@ -527,21 +527,7 @@ pub fn replicaset_view(replicaset: &ReplicaSet) -> view::Workload {
         // A ReplicaSet's pods all run its one template.
         updated: status.map(|s| i64::from(s.replicas)),
         revision: revision_of(meta),
-        conditions: status
-            .and_then(|s| s.conditions.as_deref())
-            .unwrap_or_default()
-            .iter()
-            .map(|c| {
-                condition(
-                    c.type_.as_deref().unwrap_or_default(),
-                    c.status.as_deref().unwrap_or_default(),
-                    c.reason.as_ref(),
-                    c.message.as_ref(),
-                    None,
-                    c.last_transition_time.as_ref(),
-                )
-            })
-            .collect(),
+        conditions: conditions_view!(status),
         images: template_images(spec.template.as_ref()),
         requests: template_requests(spec.template.as_ref()),
         selector: match_labels(Some(&spec.selector)),
@@ -563,21 +549,7 @@ pub fn statefulset_view(statefulset: &StatefulSet) -> view::Workload {
         updated: count_or_zero(status.is_some(), status.and_then(|s| s.updated_replicas)),
         // Its revisions are controller-revision hashes, not numbers.
         revision: None,
-        conditions: status
-            .and_then(|s| s.conditions.as_deref())
-            .unwrap_or_default()
-            .iter()
-            .map(|c| {
-                condition(
-                    c.type_.as_deref().unwrap_or_default(),
-                    c.status.as_deref().unwrap_or_default(),
-                    c.reason.as_ref(),
-                    c.message.as_ref(),
-                    None,
-                    c.last_transition_time.as_ref(),
-                )
-            })
-            .collect(),
+        conditions: conditions_view!(status),
         images: template_images(Some(&spec.template)),
         requests: template_requests(Some(&spec.template)),
         selector: match_labels(Some(&spec.selector)),
@@ -602,21 +574,7 @@ pub fn daemonset_view(daemonset: &DaemonSet) -> view::Workload {
             status.and_then(|s| s.updated_number_scheduled),
         ),
         revision: None,
-        conditions: status
-            .and_then(|s| s.conditions.as_deref())
-            .unwrap_or_default()
-            .iter()
-            .map(|c| {
-                condition(
-                    c.type_.as_deref().unwrap_or_default(),
-                    c.status.as_deref().unwrap_or_default(),
-                    c.reason.as_ref(),
-                    c.message.as_ref(),
-                    None,
-                    c.last_transition_time.as_ref(),
-                )
-            })
-            .collect(),
+        conditions: conditions_view!(status),
         images: template_images(Some(&spec.template)),
         requests: template_requests(Some(&spec.template)),
         selector: match_labels(Some(&spec.selector)),
@@ -635,21 +593,7 @@ pub fn job_view(job: &Job) -> view::Job {
         succeeded: status.and_then(|s| s.succeeded).map(i64::from),
         failed: status.and_then(|s| s.failed).map(i64::from),
         backoff_limit: spec.and_then(|s| s.backoff_limit).map(i64::from),
-        conditions: status
-            .and_then(|s| s.conditions.as_deref())
-            .unwrap_or_default()
-            .iter()
-            .map(|c| {
-                condition(
-                    &c.type_,
-                    &c.status,
-                    c.reason.as_ref(),
-                    c.message.as_ref(),
-                    None,
-                    c.last_transition_time.as_ref(),
-                )
-            })
-            .collect(),
+        conditions: conditions_view!(status),
     }
 }
 
@@ -705,21 +649,7 @@ pub fn hpa_view(hpa: &HorizontalPodAutoscaler) -> view::Hpa {
         max_replicas: (spec.max_replicas > 0).then_some(i64::from(spec.max_replicas)),
         current_replicas: status.and_then(|s| s.current_replicas).map(i64::from),
         desired_replicas: status.map(|s| i64::from(s.desired_replicas)),
-        conditions: status
-            .and_then(|s| s.conditions.as_deref())
-            .unwrap_or_default()
-            .iter()
-            .map(|c| {
-                condition(
-                    &c.type_,
-                    &c.status,
-                    c.reason.as_ref(),
-                    c.message.as_ref(),
-                    None,
-                    c.last_transition_time.as_ref(),
-                )
-            })
-            .collect(),
+        conditions: conditions_view!(status),
     }
 }
 
