@@ -74,21 +74,30 @@ fn flood_alert(seq: u64) -> Value {
     })
 }
 
-#[test]
-fn sigkill_during_flood_loses_no_acknowledged_alert() {
-    for (name, url, _guard) in both_backends_blocking("sigkill") {
-        let mut nw = Nightwatch::start(BIN, &url, None);
-        let port = nw.port;
-        let acked = Arc::new(Mutex::new(Vec::<u64>::new()));
+/// Eight threads posting flood alerts, each with a fresh sequence number, until stopped.
+/// `post` sends one and says whether it was acknowledged.
+struct Storm {
+    acked: Arc<Mutex<Vec<u64>>>,
+    stop: Arc<AtomicBool>,
+    senders: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Storm {
+    fn start<F>(url: String, post: F) -> Storm
+    where
+        F: Fn(&Client, &str, u64) -> bool + Clone + Send + 'static,
+    {
+        let acked = Arc::new(Mutex::new(Vec::new()));
         let next = Arc::new(AtomicU64::new(0));
         let stop = Arc::new(AtomicBool::new(false));
-        let senders: Vec<_> = (0..8)
+        let senders = (0..8)
             .map(|_| {
-                let (acked, next, stop, url) = (
+                let (acked, next, stop, url, post) = (
                     acked.clone(),
                     next.clone(),
                     stop.clone(),
-                    nw.url("/webhook/alertmanager"),
+                    url.clone(),
+                    post.clone(),
                 );
                 std::thread::spawn(move || {
                     let client = Client::builder()
@@ -97,27 +106,52 @@ fn sigkill_during_flood_loses_no_acknowledged_alert() {
                         .unwrap();
                     while !stop.load(Ordering::SeqCst) {
                         let seq = next.fetch_add(1, Ordering::SeqCst);
-                        match client.post(&url).json(&flood_alert(seq)).send() {
-                            Ok(response) if response.status().is_success() => {
-                                acked.lock().unwrap().push(seq)
-                            }
-                            Ok(response) => panic!("unexpected status {}", response.status()),
-                            // The process died under us: this request was never acknowledged.
-                            Err(_) => {}
+                        if post(&client, &url, seq) {
+                            acked.lock().unwrap().push(seq);
                         }
                     }
                 })
             })
             .collect();
-        wait_for("some acknowledged posts", Duration::from_secs(30), || {
-            (acked.lock().unwrap().len() > 300).then_some(())
-        });
-        nw.kill();
-        stop.store(true, Ordering::SeqCst);
-        for sender in senders {
+        Storm {
+            acked,
+            stop,
+            senders,
+        }
+    }
+
+    fn acked(&self) -> usize {
+        self.acked.lock().unwrap().len()
+    }
+
+    /// Stops the senders (each finishes its post) and returns what was acknowledged.
+    fn stop(self) -> Vec<u64> {
+        self.stop.store(true, Ordering::SeqCst);
+        for sender in self.senders {
             sender.join().unwrap();
         }
-        let acked: Vec<u64> = acked.lock().unwrap().clone();
+        self.acked.lock().unwrap().clone()
+    }
+}
+
+#[test]
+fn sigkill_during_flood_loses_no_acknowledged_alert() {
+    for (name, url, _guard) in both_backends_blocking("sigkill") {
+        let mut nw = Nightwatch::start(BIN, &url, None);
+        let port = nw.port;
+        let storm = Storm::start(nw.url("/webhook/alertmanager"), |client, url, seq| {
+            match client.post(url).json(&flood_alert(seq)).send() {
+                Ok(response) if response.status().is_success() => true,
+                Ok(response) => panic!("unexpected status {}", response.status()),
+                // The process died under us: this request was never acknowledged.
+                Err(_) => false,
+            }
+        });
+        wait_for("some acknowledged posts", Duration::from_secs(30), || {
+            (storm.acked() > 300).then_some(())
+        });
+        nw.kill();
+        let acked = storm.stop();
 
         // Restart on the same database; the queue left by the crash is worked off.
         let nw = Nightwatch::start_on(BIN, &url, None, port);
@@ -248,48 +282,24 @@ fn a_postgres_outage_mid_storm_loses_no_acknowledged_alert() {
     let admin = nightwatch_testkit::postgres_admin_url();
     let database = url.rsplit('/').next().unwrap().to_owned();
     let nw = Nightwatch::start(BIN, &url, None);
-    let acked = Arc::new(Mutex::new(Vec::<u64>::new()));
     let unavailable = Arc::new(AtomicU64::new(0));
-    let next = Arc::new(AtomicU64::new(0));
-    let stop = Arc::new(AtomicBool::new(false));
-    let senders: Vec<_> = (0..8)
-        .map(|_| {
-            let (acked, unavailable, next, stop, url) = (
-                acked.clone(),
-                unavailable.clone(),
-                next.clone(),
-                stop.clone(),
-                nw.url("/webhook/alertmanager"),
-            );
-            std::thread::spawn(move || {
-                let client = Client::builder()
-                    .timeout(Duration::from_secs(10))
-                    .build()
-                    .unwrap();
-                while !stop.load(Ordering::SeqCst) {
-                    let seq = next.fetch_add(1, Ordering::SeqCst);
-                    // Retried until acknowledged (for two minutes at most), as Alertmanager
-                    // retries a 5xx.
-                    for attempt in 0.. {
-                        assert!(attempt < 1200, "alert {seq} never acknowledged");
-                        match client.post(&url).json(&flood_alert(seq)).send() {
-                            Ok(response) if response.status().is_success() => {
-                                acked.lock().unwrap().push(seq);
-                                break;
-                            }
-                            Ok(response) if response.status() == 503 => {
-                                unavailable.fetch_add(1, Ordering::SeqCst);
-                                std::thread::sleep(Duration::from_millis(100));
-                            }
-                            Ok(response) => panic!("unexpected status {}", response.status()),
-                            Err(error) => panic!("the server went away: {error}"),
-                        }
-                    }
+    let answered_503 = unavailable.clone();
+    let storm = Storm::start(nw.url("/webhook/alertmanager"), move |client, url, seq| {
+        // Retried until acknowledged (for two minutes at most), as Alertmanager retries a 5xx.
+        for _ in 0..1200 {
+            match client.post(url).json(&flood_alert(seq)).send() {
+                Ok(response) if response.status().is_success() => return true,
+                Ok(response) if response.status() == 503 => {
+                    answered_503.fetch_add(1, Ordering::SeqCst);
+                    std::thread::sleep(Duration::from_millis(100));
                 }
-            })
-        })
-        .collect();
-    let acked_count = || acked.lock().unwrap().len();
+                Ok(response) => panic!("unexpected status {}", response.status()),
+                Err(error) => panic!("the server went away: {error}"),
+            }
+        }
+        panic!("alert {seq} never acknowledged");
+    });
+    let acked_count = || storm.acked();
     wait_for("acknowledged posts before", Duration::from_secs(60), || {
         (acked_count() > 200).then_some(())
     });
@@ -313,10 +323,7 @@ fn a_postgres_outage_mid_storm_loses_no_acknowledged_alert() {
     wait_for("acknowledged posts after", Duration::from_secs(120), || {
         (acked_count() > before + 200).then_some(())
     });
-    stop.store(true, Ordering::SeqCst);
-    for sender in senders {
-        sender.join().unwrap();
-    }
+    let acked = storm.stop();
     assert_eq!(client.get(nw.url("/readyz")).send().unwrap().status(), 200);
 
     let db = Db::connect(&url);
@@ -334,7 +341,6 @@ fn a_postgres_outage_mid_storm_loses_no_acknowledged_alert() {
         assert!(processed.is_some(), "alert {seq} never processed");
         *stored.entry(seq).or_default() += 1;
     }
-    let acked: Vec<u64> = acked.lock().unwrap().clone();
     for seq in &acked {
         assert!(stored.contains_key(seq), "acknowledged alert {seq} lost");
     }
