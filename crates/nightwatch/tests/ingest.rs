@@ -16,13 +16,18 @@ fn fixture(name: &str) -> Vec<u8> {
 }
 
 /// The value of one sample in `/metrics` (0 when absent).
-fn metric(client: &Client, nw: &Nightwatch, series: &str) -> f64 {
-    let metrics = client
+/// nightwatch's `/metrics` page.
+fn metrics_text(client: &Client, nw: &Nightwatch) -> String {
+    client
         .get(nw.url("/metrics"))
         .send()
         .unwrap()
         .text()
-        .unwrap();
+        .unwrap()
+}
+
+fn metric(client: &Client, nw: &Nightwatch, series: &str) -> f64 {
+    let metrics = metrics_text(client, nw);
     metrics
         .lines()
         .find_map(|line| {
@@ -36,12 +41,7 @@ const AM_RESOLVED: &str =
     "nightwatch_alerts_received_total{source=\"alertmanager\",status=\"resolved\"}";
 
 fn queue_empty(client: &Client, nw: &Nightwatch) -> bool {
-    let metrics = client
-        .get(nw.url("/metrics"))
-        .send()
-        .unwrap()
-        .text()
-        .unwrap();
+    let metrics = metrics_text(client, nw);
     metrics
         .lines()
         .any(|line| line == "nightwatch_queue_depth 0")
@@ -298,12 +298,7 @@ fn ingest_incidents_and_api_on_both_backends() {
         wait_for("queue drained", Duration::from_secs(20), || {
             queue_empty(&client, &nw).then_some(())
         });
-        let metrics = client
-            .get(nw.url("/metrics"))
-            .send()
-            .unwrap()
-            .text()
-            .unwrap();
+        let metrics = metrics_text(&client, &nw);
         for expected in [
             "nightwatch_alerts_received_total{source=\"grafana\",status=\"firing\"} 2",
             "nightwatch_deliveries_rejected_total{source=\"alertmanager\",reason=\"malformed_json\"} 1",
@@ -420,12 +415,7 @@ timestamp_header = "X-Grafana-Alerting-Timestamp"
             .iter()
             .all(|i| i["alertname"] != "Big")
     );
-    let metrics = client
-        .get(nw.url("/metrics"))
-        .send()
-        .unwrap()
-        .text()
-        .unwrap();
+    let metrics = metrics_text(&client, &nw);
     assert!(metrics.contains("nightwatch_deliveries_rejected_total{source=\"alertmanager\",reason=\"unauthorized\"} 2"), "{metrics}");
     assert!(
         metrics.contains(
@@ -599,12 +589,7 @@ bearer_token = "am-token"
         200
     );
 
-    let metrics = client
-        .get(nw.url("/metrics"))
-        .send()
-        .unwrap()
-        .text()
-        .unwrap();
+    let metrics = metrics_text(&client, &nw);
     for (reason, count) in [("over_limit", 3), ("unauthorized", 1), ("body_timeout", 1)] {
         assert!(
             metrics.contains(&format!(
