@@ -10,15 +10,15 @@ use nightwatch_core::event::payload::{
 };
 use nightwatch_core::evidence::Assessment;
 use nightwatch_core::evidence::premise::premise;
-use nightwatch_core::policy::{ActionHistory, Decision, DecisionInput, Outcome, Permit, decide};
+use nightwatch_core::policy::{
+    ActionHistory, Decision, DecisionInput, Outcome, PREMISE_RULE, Permit, decide,
+};
 use nightwatch_core::runbook::Step;
 use nightwatch_kube::{ToolTarget, VerifyStatus};
 use nightwatch_store::{ActionRow, ActionState, ActionUpdate, IncidentRow, NewAction, StoreError};
 use serde_json::json;
 use std::collections::BTreeMap;
 
-/// The policy rule that refuses an action whose fault the cluster does not show.
-const PREMISE_RULE: &str = "premise";
 /// The step outcome for such an action: nothing to fix now, so the run neither acts nor
 /// escalates, and looks again later.
 pub(super) const UNFOUNDED: &str = "unfounded";

@@ -135,7 +135,9 @@ impl ActionTrack {
         let last = self.redecision.as_ref().or(self.decision.as_ref());
         let outcome = last.map(|decision| decision.outcome.as_str());
         match outcome {
-            Some("deny") if last.is_some_and(|d| d.rule == "premise") => ActionStatus::Unfounded,
+            Some("deny") if last.is_some_and(|d| d.rule == crate::policy::PREMISE_RULE) => {
+                ActionStatus::Unfounded
+            }
             Some("forbidden") => ActionStatus::Forbidden,
             Some("deny") => ActionStatus::Denied,
             Some("escalate") => ActionStatus::Escalated,

@@ -10,6 +10,9 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+/// The rule that denies an action whose fault the cluster does not show now.
+pub const PREMISE_RULE: &str = "premise";
+
 /// Everything `decide` looks at besides the config. Time is passed in.
 #[derive(Debug, Clone, Copy)]
 pub struct DecisionInput<'a> {
@@ -221,7 +224,7 @@ pub fn decide(config: &PolicyConfig, input: &DecisionInput<'_>) -> Decision {
     if let Some(premise) = input.premise.filter(|premise| !premise.holds) {
         return decision(
             Outcome::Deny,
-            "premise",
+            PREMISE_RULE,
             format!(
                 "{what}: the cluster does not show the fault it answers now: {}",
                 premise.because

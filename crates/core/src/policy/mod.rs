@@ -30,7 +30,9 @@ pub use actions::{FORBIDDEN_ACTIONS, KNOWN_ACTIONS, governing_action, normalize_
 pub use config::{
     Breaker, ClassRules, DEFAULT_CLASS, EnvironmentRule, KnownNoise, Limits, Mode, PolicyConfig,
 };
-pub use decide::{ActionHistory, Decision, DecisionInput, Outcome, PastAction, decide};
+pub use decide::{
+    ActionHistory, Decision, DecisionInput, Outcome, PREMISE_RULE, PastAction, decide,
+};
 pub use error::{Location, PolicyError};
 
 use crate::action::ActionRequest;
