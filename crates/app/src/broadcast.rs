@@ -110,7 +110,10 @@ impl Broadcaster {
                 "incident": incident,
                 "url": incident_url(&self.ui_base, incident.id),
             });
-            match webhook.post(&body).await {
+            // Named by the event it announces: if nightwatch dies after the receiver took it
+            // and before the record below, the repeat carries the same delivery id.
+            let delivery = format!("incident-{}-event-{}", incident.id, event.id);
+            match webhook.post_as(&body, delivery).await {
                 Ok(delivery) => self.record(event, "webhook", Some(delivery), now).await?,
                 Err(error) => tracing::warn!(incident = incident.id, %error, "webhook post failed"),
             }

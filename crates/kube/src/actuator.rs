@@ -95,6 +95,16 @@ impl Actuator {
         self.check(permit.request(), executed_at).await
     }
 
+    /// The same look by the request alone: reading needs no permit, and an action executed
+    /// by a process that has since died is verified after the restart without one.
+    pub async fn verify_request(
+        &self,
+        request: &ActionRequest,
+        executed_at: DateTime<Utc>,
+    ) -> Result<Verification, KubeError> {
+        self.check(request, executed_at).await
+    }
+
     async fn act(&self, request: &ActionRequest, mode: Mode) -> Result<ActionReport, KubeError> {
         match action_of(request)? {
             Action::PatchImage | Action::FixImagePullBackoff => {

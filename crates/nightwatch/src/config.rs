@@ -3,7 +3,7 @@
 use crate::cli::{Cli, Command};
 use anyhow::Context;
 use nightwatch_app::http::AuthConfig;
-use nightwatch_core::duration::duration_or_seconds;
+use nightwatch_core::duration::{duration_or_seconds, parse_duration};
 use nightwatch_core::fingerprint::FingerprintConfig;
 use nightwatch_llm::{LlmConfig, LlmSection};
 use nightwatch_sources::SourcesConfig;
@@ -109,6 +109,11 @@ impl FileConfig {
     fn timings(&self, notices: &mut Vec<String>) -> anyhow::Result<(ActionTimings, Duration)> {
         let a = &self.actions;
         let timings = ActionTimings {
+            lease: a
+                .lease
+                .as_deref()
+                .map(|text| parse_duration("actions.lease", text))
+                .transpose()?,
             verify_timeout: duration_or_seconds(
                 ("actions.verify_timeout", a.verify_timeout.as_deref()),
                 ("actions.verify_timeout_seconds", a.verify_timeout_seconds),
@@ -125,6 +130,15 @@ impl FileConfig {
                 notices,
             )?,
         };
+        let defaults = nightwatch_app::respond::RespondSettings::default();
+        let lease = timings.lease.unwrap_or(defaults.lease);
+        let verify_timeout = timings.verify_timeout.unwrap_or(defaults.verify_timeout);
+        if lease <= verify_timeout {
+            // A live worker still verifying would see its action taken up by another.
+            anyhow::bail!(
+                "actions.lease ({lease:?}) must be longer than actions.verify_timeout ({verify_timeout:?})"
+            );
+        }
         let nag = &self.notify.nag;
         let nag_interval = duration_or_seconds(
             ("notify.nag.interval", nag.interval.as_deref()),
@@ -178,6 +192,9 @@ pub struct ActionsConfig {
     pub recheck_after: Option<String>,
     /// …at most this many times (0: never).
     pub max_rechecks: Option<u32>,
+    /// A runbook run or an approved action whose process died is taken up by another after
+    /// this (`"10m"`); longer than `verify_timeout`.
+    pub lease: Option<String>,
     /// Deprecated spellings of the three durations above, in seconds.
     pub verify_timeout_seconds: Option<f64>,
     pub verify_interval_seconds: Option<f64>,
@@ -187,6 +204,7 @@ pub struct ActionsConfig {
 /// The `[actions]` durations, resolved from either spelling.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ActionTimings {
+    pub lease: Option<Duration>,
     pub verify_timeout: Option<Duration>,
     pub verify_interval: Option<Duration>,
     pub recheck_after: Option<Duration>,
@@ -489,13 +507,14 @@ secret = "s3cret"
             assert!(error.starts_with(&format!("{key} = ")), "{text:?}: {error}");
         }
         let config = load(
-            "workers = 1\n[actions]\nverify_interval = \"500ms\"\nrecheck_after = \"2m\"\n\
+            "workers = 1\n[actions]\nverify_interval = \"500ms\"\nrecheck_after = \"2m\"\nlease = \"5m\"\n\
              [notify.nag]\ninterval = \"15m\"",
         )
         .unwrap();
         assert_eq!(
             config.action_timings,
             ActionTimings {
+                lease: Some(Duration::from_secs(300)),
                 verify_timeout: None,
                 verify_interval: Some(Duration::from_millis(500)),
                 recheck_after: Some(Duration::from_secs(120)),
@@ -503,6 +522,11 @@ secret = "s3cret"
         );
         assert_eq!(config.nag_interval, Duration::from_secs(900));
         assert!(config.deprecations.is_empty());
+        // A lease no longer than verification would let a live worker's action be taken up.
+        let error = load("[actions]\nlease = \"1m\"\nverify_timeout = \"2m\"")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("actions.lease"), "{error}");
     }
 
     #[test]

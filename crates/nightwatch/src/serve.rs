@@ -422,6 +422,9 @@ fn respond_settings(config: &Config) -> nightwatch_app::respond::RespondSettings
     let actions = &config.actions;
     settings.fallback_image = actions.fallback_image.clone();
     let timings = &config.action_timings;
+    if let Some(lease) = timings.lease {
+        settings.lease = lease;
+    }
     if let Some(timeout) = timings.verify_timeout {
         settings.verify_timeout = timeout;
     }

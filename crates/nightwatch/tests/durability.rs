@@ -8,60 +8,18 @@
 //! - two processes on one Postgres never hold two open incidents for one fingerprint.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use nightwatch_testkit::storm::{Db, Storm};
 use nightwatch_testkit::{Nightwatch, SmallDisk, both_backends_blocking, free_port, wait_for};
 use reqwest::blocking::Client;
 use serde_json::{Value, json};
-use sqlx::{AnyPool, Row};
+use sqlx::Row;
 use std::collections::HashMap;
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_nightwatch");
-
-/// Direct SQL access to nightwatch's database, for checking what is really stored.
-struct Db {
-    rt: tokio::runtime::Runtime,
-    pool: AnyPool,
-}
-
-impl Db {
-    fn connect(url: &str) -> Db {
-        sqlx::any::install_default_drivers();
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let pool = rt
-            .block_on(
-                sqlx::any::AnyPoolOptions::new()
-                    .max_connections(1)
-                    .connect(url),
-            )
-            .unwrap();
-        Db { rt, pool }
-    }
-
-    fn count(&self, sql: &str) -> i64 {
-        self.rt
-            .block_on(sqlx::query_scalar(sql).fetch_one(&self.pool))
-            .unwrap()
-    }
-
-    fn rows<'q>(
-        &self,
-        query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
-    ) -> Vec<sqlx::any::AnyRow> {
-        self.rt.block_on(query.fetch_all(&self.pool)).unwrap()
-    }
-
-    fn exec(&self, sql: &str) {
-        self.rt
-            .block_on(sqlx::query(sql).execute(&self.pool))
-            .unwrap();
-    }
-}
 
 fn flood_alert(seq: u64) -> Value {
     json!({
@@ -74,72 +32,12 @@ fn flood_alert(seq: u64) -> Value {
     })
 }
 
-/// Eight threads posting flood alerts, each with a fresh sequence number, until stopped.
-/// `post` sends one and says whether it was acknowledged.
-struct Storm {
-    acked: Arc<Mutex<Vec<u64>>>,
-    stop: Arc<AtomicBool>,
-    senders: Vec<std::thread::JoinHandle<()>>,
-}
-
-impl Storm {
-    fn start<F>(url: String, post: F) -> Storm
-    where
-        F: Fn(&Client, &str, u64) -> bool + Clone + Send + 'static,
-    {
-        let acked = Arc::new(Mutex::new(Vec::new()));
-        let next = Arc::new(AtomicU64::new(0));
-        let stop = Arc::new(AtomicBool::new(false));
-        let senders = (0..8)
-            .map(|_| {
-                let (acked, next, stop, url, post) = (
-                    acked.clone(),
-                    next.clone(),
-                    stop.clone(),
-                    url.clone(),
-                    post.clone(),
-                );
-                std::thread::spawn(move || {
-                    let client = Client::builder()
-                        .timeout(Duration::from_secs(10))
-                        .build()
-                        .unwrap();
-                    while !stop.load(Ordering::SeqCst) {
-                        let seq = next.fetch_add(1, Ordering::SeqCst);
-                        if post(&client, &url, seq) {
-                            acked.lock().unwrap().push(seq);
-                        }
-                    }
-                })
-            })
-            .collect();
-        Storm {
-            acked,
-            stop,
-            senders,
-        }
-    }
-
-    fn acked(&self) -> usize {
-        self.acked.lock().unwrap().len()
-    }
-
-    /// Stops the senders (each finishes its post) and returns what was acknowledged.
-    fn stop(self) -> Vec<u64> {
-        self.stop.store(true, Ordering::SeqCst);
-        for sender in self.senders {
-            sender.join().unwrap();
-        }
-        self.acked.lock().unwrap().clone()
-    }
-}
-
 #[test]
 fn sigkill_during_flood_loses_no_acknowledged_alert() {
     for (name, url, _guard) in both_backends_blocking("sigkill") {
         let mut nw = Nightwatch::start(BIN, &url, None);
         let port = nw.port;
-        let storm = Storm::start(nw.url("/webhook/alertmanager"), |client, url, seq| {
+        let storm = Storm::start(nw.url("/webhook/alertmanager"), 8, |client, url, seq| {
             match client.post(url).json(&flood_alert(seq)).send() {
                 Ok(response) if response.status().is_success() => true,
                 Ok(response) => panic!("unexpected status {}", response.status()),
@@ -284,21 +182,25 @@ fn a_postgres_outage_mid_storm_loses_no_acknowledged_alert() {
     let nw = Nightwatch::start(BIN, &url, None);
     let unavailable = Arc::new(AtomicU64::new(0));
     let answered_503 = unavailable.clone();
-    let storm = Storm::start(nw.url("/webhook/alertmanager"), move |client, url, seq| {
-        // Retried until acknowledged (for two minutes at most), as Alertmanager retries a 5xx.
-        for _ in 0..1200 {
-            match client.post(url).json(&flood_alert(seq)).send() {
-                Ok(response) if response.status().is_success() => return true,
-                Ok(response) if response.status() == 503 => {
-                    answered_503.fetch_add(1, Ordering::SeqCst);
-                    std::thread::sleep(Duration::from_millis(100));
+    let storm = Storm::start(
+        nw.url("/webhook/alertmanager"),
+        8,
+        move |client, url, seq| {
+            // Retried until acknowledged (for two minutes at most), as Alertmanager retries a 5xx.
+            for _ in 0..1200 {
+                match client.post(url).json(&flood_alert(seq)).send() {
+                    Ok(response) if response.status().is_success() => return true,
+                    Ok(response) if response.status() == 503 => {
+                        answered_503.fetch_add(1, Ordering::SeqCst);
+                        std::thread::sleep(Duration::from_millis(100));
+                    }
+                    Ok(response) => panic!("unexpected status {}", response.status()),
+                    Err(error) => panic!("the server went away: {error}"),
                 }
-                Ok(response) => panic!("unexpected status {}", response.status()),
-                Err(error) => panic!("the server went away: {error}"),
             }
-        }
-        panic!("alert {seq} never acknowledged");
-    });
+            panic!("alert {seq} never acknowledged");
+        },
+    );
     let acked_count = || storm.acked();
     wait_for("acknowledged posts before", Duration::from_secs(60), || {
         (acked_count() > 200).then_some(())

@@ -5,7 +5,8 @@
 //! - `X-Nightwatch-Timestamp`: Unix seconds when the attempt was signed;
 //! - `X-Nightwatch-Signature`: `sha256=` + lowercase hex of HMAC-SHA256(secret,
 //!   `"{timestamp}.{body}"`), the body byte for byte as sent;
-//! - `X-Nightwatch-Delivery`: one id per delivery, the same on its retries, for de-duplication.
+//! - `X-Nightwatch-Delivery`: one id per delivery, the same on its retries, for de-duplication
+//!   (and, for an announcement, the same if a restart repeats it).
 //!
 //! Signing the timestamp with the body lets a receiver refuse old deliveries (see
 //! [`timestamp_fresh`]). 429 (after `Retry-After`), 5xx and refused connections are retried with
@@ -109,14 +110,25 @@ impl WebhookClient {
         })
     }
 
-    /// Posts `body` as JSON; returns the delivery id.
+    /// Posts `body` as JSON under a fresh delivery id; returns it.
     pub async fn post(&self, body: &impl Serialize) -> Result<String, WebhookError> {
-        let bytes = serde_json::to_vec(body).map_err(|e| WebhookError::Body(e.to_string()))?;
         let delivery = format!(
             "{:x}-{}",
             self.origin,
             self.deliveries.fetch_add(1, Ordering::Relaxed)
         );
+        self.post_as(body, delivery).await
+    }
+
+    /// Posts `body` as JSON under the caller's delivery id, one that names what is told (the
+    /// same after a restart): a process killed between the receiver's answer and its own
+    /// record of it tells again, and the receiver sees the id it already has.
+    pub async fn post_as(
+        &self,
+        body: &impl Serialize,
+        delivery: String,
+    ) -> Result<String, WebhookError> {
+        let bytes = serde_json::to_vec(body).map_err(|e| WebhookError::Body(e.to_string()))?;
         let url = self.config.url.as_str();
         let secret = self.config.secret.as_bytes();
         send(

@@ -222,6 +222,37 @@ impl Store {
         Ok(jobs)
     }
 
+    /// Claims up to `limit` human-approved actions left `running` by a process that died (their
+    /// lease ran out), leasing them until `now + lease` so that one process takes each up.
+    pub async fn claim_orphaned_actions(
+        &self,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: i64,
+    ) -> Result<Vec<ActionRow>, StoreError> {
+        let lock = match self.backend {
+            Backend::Sqlite => "",
+            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        };
+        let statement = format!(
+            "UPDATE actions SET lease_until = $1 WHERE id IN (SELECT id FROM actions \
+             WHERE state = 'running' AND decided_by IS NOT NULL AND lease_until < $2 \
+             ORDER BY id LIMIT $3{lock}) RETURNING {ACTION_COLUMNS}"
+        );
+        let rows = sqlx::query(&statement)
+            .bind(millis(now + lease))
+            .bind(millis(now))
+            .bind(limit)
+            .fetch_all(&self.write)
+            .await?;
+        let mut actions = rows
+            .iter()
+            .map(ActionRow::from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        actions.sort_by_key(|action| action.id);
+        Ok(actions)
+    }
+
     /// The job is done (or given up); it is not claimed again.
     pub async fn finish_incident_job(&self, incident_id: i64) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM incident_jobs WHERE incident_id = $1")
@@ -498,7 +529,8 @@ impl Store {
         let statement = format!(
             "UPDATE actions SET state = $1, \
              executed_at = COALESCE($2, executed_at), finished_at = COALESCE($3, finished_at), \
-             result = COALESCE($4, result), reason = COALESCE($5, reason) \
+             result = COALESCE($4, result), reason = COALESCE($5, reason), \
+             lease_until = COALESCE($7, lease_until) \
              WHERE id = $6 AND state IN ({allowed})"
         );
         let done = sqlx::query(&statement)
@@ -508,6 +540,7 @@ impl Store {
             .bind(update.result.map(|result| result.to_string()))
             .bind(update.reason)
             .bind(id)
+            .bind(update.lease_until.map(millis))
             .execute(&self.write)
             .await?;
         Ok(done.rows_affected() == 1)
@@ -569,6 +602,8 @@ fn payload_for(decision: ActionDecision, id: i64, by: &str) -> serde_json::Value
 /// Columns [`Store::transition_action`] may set; `None` leaves a column as it is.
 #[derive(Debug, Clone, Default)]
 pub struct ActionUpdate {
+    /// Until when the process running it answers for it (approved actions).
+    pub lease_until: Option<DateTime<Utc>>,
     pub executed_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
     pub result: Option<serde_json::Value>,

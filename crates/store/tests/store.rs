@@ -812,6 +812,105 @@ async fn runbook_jobs_are_written_with_the_incident_and_claimed_with_a_lease() {
 }
 
 #[tokio::test]
+async fn an_approved_action_left_running_is_claimed_once_when_its_lease_runs_out() {
+    use nightwatch_store::{ActionDecision, ActionState, ActionUpdate};
+    for (name, store, _guard) in stores("orphans").await {
+        let now = t0();
+        store
+            .ingest(delivery(
+                vec![alert("firing", "KubePodOOMKilled", "a", 0)],
+                now,
+            ))
+            .await
+            .unwrap();
+        drain(&store, now).await;
+        let incident = store
+            .list_incidents(&IncidentFilter::default())
+            .await
+            .unwrap()
+            .incidents[0]
+            .id;
+        let insert = |step: &'static str, state| {
+            let store = &store;
+            async move {
+                store
+                    .insert_action(
+                        &new_action(incident, step, state),
+                        (EventKind::ApprovalRequested, json!({})),
+                        now,
+                    )
+                    .await
+                    .unwrap()
+            }
+        };
+        let approved = insert("bump", ActionState::Pending).await;
+        store
+            .decide_action(approved, ActionDecision::Approve, "alice", now)
+            .await
+            .unwrap();
+        let lease = Duration::minutes(10);
+        assert!(
+            store
+                .transition_action(
+                    approved,
+                    &[ActionState::Approved],
+                    ActionState::Running,
+                    ActionUpdate {
+                        lease_until: Some(now + lease),
+                        ..ActionUpdate::default()
+                    },
+                )
+                .await
+                .unwrap()
+        );
+        // A runbook's own running action (no approver) is its job's to settle, never claimed.
+        insert("own", ActionState::Running).await;
+
+        let claim = |at| store.claim_orphaned_actions(at, lease, 10);
+        assert!(
+            claim(now + Duration::minutes(9)).await.unwrap().is_empty(),
+            "{name}: its runner still answers for it"
+        );
+        let late = now + Duration::minutes(11);
+        let taken = claim(late).await.unwrap();
+        assert_eq!(
+            taken
+                .iter()
+                .map(|a| (a.id, a.state, a.decided_by.as_deref()))
+                .collect::<Vec<_>>(),
+            vec![(approved, ActionState::Running, Some("alice"))],
+            "{name}"
+        );
+        assert!(
+            claim(late).await.unwrap().is_empty(),
+            "{name}: one taker, leased anew"
+        );
+        assert_eq!(
+            claim(late + lease + Duration::seconds(1))
+                .await
+                .unwrap()
+                .len(),
+            1,
+            "{name}: and again only if that taker died too"
+        );
+        // Settled: never claimed again.
+        store
+            .transition_action(
+                approved,
+                &[ActionState::Running],
+                ActionState::Verified,
+                ActionUpdate::default(),
+            )
+            .await
+            .unwrap();
+        assert!(
+            claim(late + Duration::hours(2)).await.unwrap().is_empty(),
+            "{name}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn actions_are_recorded_decided_once_and_counted_for_limits() {
     use nightwatch_store::{ActionDecision, ActionState, ActionUpdate};
     for (name, store, _guard) in stores("actions").await {

@@ -76,6 +76,7 @@ pub mod fake_logs;
 pub mod lab;
 pub mod process;
 pub mod small_disk;
+pub mod storm;
 pub use alertmanager::{RealAlertmanager, webhook_body};
 pub use lab::{
     Lab, LabDeployment, LabOptions, process_alive, repo_root, still_running, workspace_binary,

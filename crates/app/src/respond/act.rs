@@ -23,6 +23,11 @@ use std::collections::BTreeMap;
 /// escalates, and looks again later.
 pub(super) const UNFOUNDED: &str = "unfounded";
 
+/// Why an action left `running` by a process that died before it reached the cluster is
+/// closed; its step is then decided afresh (if the run goes on).
+const INTERRUPTED_BEFORE_EXECUTION: &str =
+    "interrupted: nightwatch stopped before the action reached the cluster";
+
 impl Responder {
     /// Returns the word recorded as the step's outcome: the action's state, or `unfounded`
     /// when the evidence does not show the fault the action answers (`assessment`: what the
@@ -37,12 +42,14 @@ impl Responder {
         assessment: Option<&Assessment>,
     ) -> Result<&'static str, StoreError> {
         // A retried job must not propose (or run) the same step's action twice. One refused
-        // for want of evidence was not proposed: a later look decides afresh.
+        // for want of evidence, or closed before it reached the cluster, was not done: a later
+        // look decides afresh.
         let earlier = self.store.actions(None, Some(incident.id), 500).await?;
         if let Some(done) = earlier.iter().find(|action| {
             action.step_id == step.id
                 && action.runbook == runbook
                 && action.rule.as_deref() != Some(PREMISE_RULE)
+                && action.reason != INTERRUPTED_BEFORE_EXECUTION
         }) {
             let skipped = StepSkipped {
                 step: step.id.clone(),
@@ -164,6 +171,105 @@ impl Responder {
         }
     }
 
+    /// The runbook actions a process that died left `running` (its job came back when the lease
+    /// ran out): each settled before the run goes on or gives up.
+    pub(super) async fn resume_interrupted_actions(
+        &self,
+        incident_id: i64,
+    ) -> Result<(), StoreError> {
+        let running = self
+            .store
+            .actions(Some(ActionState::Running), Some(incident_id), 100)
+            .await?;
+        // A human-approved one is another path's (its own lease, `resume_orphaned`).
+        for action in running.iter().filter(|action| action.decided_by.is_none()) {
+            self.resume_interrupted(action).await?;
+        }
+        Ok(())
+    }
+
+    /// An action a process that died left `running`. Never executed (no `executed_at`: that
+    /// is written before the cluster is called): closed, and `None` so the step is decided
+    /// afresh. Possibly executed: never run again, only verified, and the outcome returned.
+    pub(super) async fn resume_interrupted(
+        &self,
+        action: &ActionRow,
+    ) -> Result<Option<&'static str>, StoreError> {
+        let Some(executed_at) = action.executed_at else {
+            let closed = self
+                .store
+                .transition_action(
+                    action.id,
+                    &[ActionState::Running],
+                    ActionState::Failed,
+                    ActionUpdate {
+                        finished_at: Some(self.clock.now()),
+                        reason: Some(INTERRUPTED_BEFORE_EXECUTION.to_owned()),
+                        ..ActionUpdate::default()
+                    },
+                )
+                .await?;
+            if closed {
+                tracing::info!(
+                    action = action.id,
+                    "an action interrupted before execution is decided afresh"
+                );
+                self.event(
+                    action.incident_id,
+                    EventKind::ActionExecuted,
+                    ActionStage {
+                        action_id: Some(action.id),
+                        ok: false,
+                        error: Some(INTERRUPTED_BEFORE_EXECUTION.to_owned()),
+                        ..ActionStage::default()
+                    }
+                    .to_json(),
+                )
+                .await?;
+            }
+            return Ok(None);
+        };
+        tracing::info!(
+            action = action.id,
+            "an action executed before a restart is verified, not run again"
+        );
+        let outcome = self
+            .settle(
+                action.incident_id,
+                action.id,
+                &action.request(),
+                executed_at,
+                json!({"resumed": "executed before nightwatch restarted; verified, not run again"}),
+            )
+            .await?;
+        Ok(Some(outcome))
+    }
+
+    /// A human-approved action a process that died left `running` (claimed by its lease):
+    /// verified if it was executed, else handed back as approved, decided and run afresh.
+    pub(super) async fn resume_orphaned(&self, action: ActionRow) {
+        let resumed = match action.executed_at {
+            Some(_) => self.resume_interrupted(&action).await.map(|_| ()),
+            None => self
+                .store
+                .transition_action(
+                    action.id,
+                    &[ActionState::Running],
+                    ActionState::Approved,
+                    ActionUpdate::default(),
+                )
+                .await
+                .map(|_| ()),
+        };
+        match resumed {
+            Ok(()) if action.executed_at.is_some() => self.analyse(action.incident_id).await,
+            Ok(()) => {}
+            Err(error) => {
+                tracing::warn!(action = action.id, %error, "taking up an orphaned action failed")
+            }
+        }
+    }
+
     /// A human approved: decide again with their name (limits and forbidden still apply, and
     /// the cluster may have changed), then run it.
     pub(super) async fn run_approved(&self, action: ActionRow) {
@@ -183,7 +289,10 @@ impl Responder {
                 action.id,
                 &[ActionState::Approved],
                 ActionState::Running,
-                ActionUpdate::default(),
+                ActionUpdate {
+                    lease_until: Some(self.clock.now() + self.lease()),
+                    ..ActionUpdate::default()
+                },
             )
             .await?
         {
@@ -410,7 +519,8 @@ impl Responder {
         }
         // Counted by the limits from this moment, whatever happens next.
         let executed_at = self.clock.now();
-        self.store
+        let still_ours = self
+            .store
             .transition_action(
                 action_id,
                 &[ActionState::Running],
@@ -421,6 +531,11 @@ impl Responder {
                 },
             )
             .await?;
+        if !still_ours {
+            // Closed meanwhile (taken up as orphaned after a stall longer than the lease):
+            // whoever closed it answers for it; running it here could run it twice.
+            return Ok("taken_over");
+        }
         let report = match cluster.actuator.execute(permit).await {
             Ok(report) => report,
             Err(error) => {
@@ -448,12 +563,34 @@ impl Responder {
         )
         .await?;
         self.metrics.action_executed();
+        self.settle(
+            incident_id,
+            action_id,
+            permit.request(),
+            executed_at,
+            json!(report),
+        )
+        .await
+    }
 
+    /// Verifies an executed action until it is confirmed, fails or runs out of time, and
+    /// records which.
+    async fn settle(
+        &self,
+        incident_id: i64,
+        action_id: i64,
+        request: &ActionRequest,
+        executed_at: chrono::DateTime<chrono::Utc>,
+        report: serde_json::Value,
+    ) -> Result<&'static str, StoreError> {
+        let Some(cluster) = self.cluster.clone() else {
+            return self.fail(incident_id, action_id, "no cluster access").await;
+        };
         let deadline = tokio::time::Instant::now() + self.settings.verify_timeout;
         let mut last = json!(null);
         loop {
             tokio::time::sleep(self.settings.verify_interval).await;
-            match cluster.actuator.verify(permit, executed_at).await {
+            match cluster.actuator.verify_request(request, executed_at).await {
                 Ok(verification) => {
                     last = json!(verification);
                     let confirmed = match verification.status {

@@ -27,7 +27,9 @@ pub struct RespondSettings {
     pub verify_interval: Duration,
     /// Incidents handled at once.
     pub concurrency: usize,
-    /// A claimed job is retried by another worker after this (a crash mid-runbook).
+    /// A claimed job, or an approved action being run, is taken up by another worker after
+    /// this (a crash mid-runbook or mid-action). Longer than `verify_timeout`: a live worker
+    /// settles its action within that.
     pub lease: Duration,
     /// A run whose action gates were all closed (and that did not escalate) runs again after
     /// this, while the incident is open…
@@ -90,6 +92,11 @@ const POLL_INTERVAL: Duration = Duration::from_millis(500);
 const MAX_ATTEMPTS: i64 = 3;
 
 impl Responder {
+    /// The lease, as a span of the store's times.
+    pub(super) fn lease(&self) -> chrono::Duration {
+        chrono::Duration::from_std(self.settings.lease).unwrap_or(chrono::Duration::minutes(10))
+    }
+
     pub async fn run(self: Arc<Self>, wake: Arc<Notify>, mut stop: watch::Receiver<bool>) {
         let slots = Arc::new(Semaphore::new(self.settings.concurrency.max(1)));
         let mut tasks = JoinSet::new();
@@ -177,8 +184,7 @@ impl Responder {
     pub async fn run_pending(&self) -> Result<usize, nightwatch_store::StoreError> {
         let mut ran = 0;
         loop {
-            let lease = chrono::Duration::from_std(self.settings.lease)
-                .unwrap_or(chrono::Duration::minutes(10));
+            let lease = self.lease();
             let jobs = self
                 .store
                 .claim_incident_jobs(self.clock.now(), lease, 16)
@@ -217,10 +223,26 @@ impl Responder {
             ),
             Err(error) => tracing::warn!(%error, "reading approved actions failed"),
         }
+        // Approved actions a process that died left running: their lease ran out.
         let room = free.saturating_sub(work.len());
         if room > 0 {
-            let lease = chrono::Duration::from_std(self.settings.lease)
-                .unwrap_or(chrono::Duration::minutes(10));
+            let lease = self.lease();
+            match self
+                .store
+                .claim_orphaned_actions(now, lease, room as i64)
+                .await
+            {
+                Ok(orphans) => work.extend(
+                    orphans
+                        .into_iter()
+                        .map(|action| Work::Orphaned(Box::new(action))),
+                ),
+                Err(error) => tracing::warn!(%error, "claiming orphaned actions failed"),
+            }
+        }
+        let room = free.saturating_sub(work.len());
+        if room > 0 {
+            let lease = self.lease();
             match self
                 .store
                 .claim_incident_jobs(now, lease, room as i64)
@@ -240,6 +262,7 @@ impl Responder {
             tasks.spawn(async move {
                 match item {
                     Work::Approved(action) => responder.run_approved(*action).await,
+                    Work::Orphaned(action) => responder.resume_orphaned(*action).await,
                     Work::Job(job) => responder.handle_job(job).await,
                 }
                 drop(slot);
@@ -253,5 +276,7 @@ impl Responder {
 /// new incident's runbook.
 enum Work {
     Approved(Box<nightwatch_store::ActionRow>),
+    /// Approved, left `running` by a process that died.
+    Orphaned(Box<nightwatch_store::ActionRow>),
     Job(nightwatch_store::IncidentJob),
 }

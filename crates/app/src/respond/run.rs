@@ -48,6 +48,11 @@ impl Responder {
         if job.rechecks > 0 && incident.state == IncidentState::Resolved {
             return Ok(None);
         }
+        // A retry: the process that held the job died (or failed) mid-run. What it left running
+        // is settled first, whether this run goes on or gives up.
+        if job.attempts > 1 {
+            self.resume_interrupted_actions(incident.id).await?;
+        }
         // Test tenants and the like: noise, unless someone said otherwise.
         self.auto_verdict(incident.id, self.clock.now()).await;
         if job.attempts > MAX_ATTEMPTS {
