@@ -348,3 +348,132 @@ fn a_failing_model_leaves_the_template_analysis_and_says_why() {
         "one attempt each: investigation, analysis"
     );
 }
+
+/// The model answers nothing useful for longer than any incident's retries: rate limits with
+/// Retry-After, server errors and replies slower than the per-attempt timeout, in turn. Every
+/// incident still gets its runbook run and a template analysis that says why, no runbook job
+/// is left behind, and ingest and health stay answered. When the model is back, the next
+/// incident is investigated and analysed by it.
+#[test]
+fn a_model_outage_leaves_template_analyses_and_nothing_stuck() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let client = Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let (name, url, _guard) = both_backends_blocking("model-outage")
+        .into_iter()
+        .last()
+        .unwrap();
+    let fake = runtime
+        .block_on(FakeServer::start(Flavor::Anthropic, Vec::new()))
+        .unwrap();
+    let down = Arc::new(AtomicBool::new(true));
+    let served = Arc::new([
+        AtomicUsize::new(0),
+        AtomicUsize::new(0),
+        AtomicUsize::new(0),
+    ]);
+    let working = anthropic_model();
+    fake.set_model({
+        let (down, served) = (down.clone(), served.clone());
+        Arc::new(move |request: &Value| {
+            if !down.load(Ordering::SeqCst) {
+                return working(request);
+            }
+            let turn = served
+                .iter()
+                .map(|n| n.load(Ordering::SeqCst))
+                .sum::<usize>()
+                % 3;
+            served[turn].fetch_add(1, Ordering::SeqCst);
+            match turn {
+                0 => anthropic::rate_limited(1),
+                1 => anthropic::error(500, "api_error", "Internal server error"),
+                // Slower than the per-attempt timeout: the client gives up on it.
+                _ => anthropic::text("too late").delayed(Duration::from_secs(4)),
+            }
+        })
+    });
+    let config = format!(
+        "[kubernetes]\nenabled = false\n\n\
+         [llm]\nprovider = \"anthropic\"\napi_key = \"sk-ant-test-key\"\nmodel = \"claude-fake-1\"\nbase_url = \"{}\"\n\n\
+         [llm.http]\ntimeout = \"1s\"\nmax_attempts = 3\ninitial_backoff = \"100ms\"\nmax_backoff = \"1s\"\n",
+        fake.base_url(),
+    );
+    let nw = Nightwatch::start(BIN, &url, Some(&config));
+    let alertnames: Vec<String> = (0..6).map(|n| format!("OutageAlert{n}")).collect();
+    for alertname in &alertnames {
+        let body = webhook_body(
+            json!({"alertname": alertname, "namespace": "shop", "severity": "warning"}),
+            json!({"summary": "something is off"}),
+            Utc::now() - chrono::Duration::minutes(5),
+            None,
+        );
+        let response = client
+            .post(nw.url("/webhook/alertmanager"))
+            .json(&body)
+            .send()
+            .unwrap();
+        assert!(response.status().is_success(), "{name}");
+    }
+    let analyses = wait_for(
+        "every incident analysed during the outage",
+        WAIT * 3,
+        || {
+            // Health is answered all along, however long the model keeps nightwatch waiting.
+            let health = client.get(nw.url("/healthz")).send().unwrap();
+            assert!(health.status().is_success(), "{name}");
+            let details: Vec<Value> = alertnames
+                .iter()
+                .filter_map(|alertname| {
+                    let id =
+                        nw.incidents(&format!("alertname={alertname}")).first()?["id"].as_i64()?;
+                    let detail = nw.incident(id);
+                    (!detail["analysis"].is_null()).then_some(detail)
+                })
+                .collect();
+            (details.len() == alertnames.len()).then_some(details)
+        },
+    );
+    for detail in &analyses {
+        let analysis = &detail["analysis"];
+        assert_eq!(analysis["source"], "template", "{name}: {analysis}");
+        let reason = analysis["fallback_reason"].as_str().unwrap_or_default();
+        assert!(
+            !reason.is_empty(),
+            "{name}: the analysis says why: {analysis}"
+        );
+        let kinds = kinds(detail);
+        assert!(kinds.contains(&"final".to_owned()), "{name}: {kinds:?}");
+    }
+    let kinds_served: Vec<usize> = served.iter().map(|n| n.load(Ordering::SeqCst)).collect();
+    assert!(
+        kinds_served.iter().all(|n| *n > 0),
+        "{name}: 429s, 500s and timeouts all served: {kinds_served:?}"
+    );
+
+    // Back: the next incident gets the model's investigation and analysis.
+    down.store(false, Ordering::SeqCst);
+    let response = client
+        .post(nw.url("/webhook/alertmanager"))
+        .json(&unknown_alert())
+        .send()
+        .unwrap();
+    assert!(response.status().is_success(), "{name}");
+    let (_, detail) = analysed(&nw);
+    assert_ne!(
+        detail["analysis"]["source"], "template",
+        "{name}: {}",
+        detail["analysis"]
+    );
+    eprintln!(
+        "{name}: outage served {} rate limits, {} server errors, {} timeouts; {} incidents \
+         analysed from the template meanwhile",
+        kinds_served[0],
+        kinds_served[1],
+        kinds_served[2],
+        analyses.len()
+    );
+}

@@ -697,6 +697,24 @@ async fn flapping_within_one_batch() {
     }
 }
 
+/// Opens one incident (an OOM alert about pod `a`) and returns its id.
+async fn one_incident(store: &Store, now: DateTime<Utc>) -> i64 {
+    store
+        .ingest(delivery(
+            vec![alert("firing", "KubePodOOMKilled", "a", 0)],
+            now,
+        ))
+        .await
+        .unwrap();
+    drain(store, now).await;
+    store
+        .list_incidents(&IncidentFilter::default())
+        .await
+        .unwrap()
+        .incidents[0]
+        .id
+}
+
 fn new_action(
     incident_id: i64,
     step: &str,
@@ -816,20 +834,7 @@ async fn an_approved_action_left_running_is_claimed_once_when_its_lease_runs_out
     use nightwatch_store::{ActionDecision, ActionState, ActionUpdate};
     for (name, store, _guard) in stores("orphans").await {
         let now = t0();
-        store
-            .ingest(delivery(
-                vec![alert("firing", "KubePodOOMKilled", "a", 0)],
-                now,
-            ))
-            .await
-            .unwrap();
-        drain(&store, now).await;
-        let incident = store
-            .list_incidents(&IncidentFilter::default())
-            .await
-            .unwrap()
-            .incidents[0]
-            .id;
+        let incident = one_incident(&store, now).await;
         let insert = |step: &'static str, state| {
             let store = &store;
             async move {
@@ -915,20 +920,7 @@ async fn actions_are_recorded_decided_once_and_counted_for_limits() {
     use nightwatch_store::{ActionDecision, ActionState, ActionUpdate};
     for (name, store, _guard) in stores("actions").await {
         let now = t0();
-        store
-            .ingest(delivery(
-                vec![alert("firing", "KubePodOOMKilled", "a", 0)],
-                now,
-            ))
-            .await
-            .unwrap();
-        drain(&store, now).await;
-        let incident = store
-            .list_incidents(&IncidentFilter::default())
-            .await
-            .unwrap()
-            .incidents[0]
-            .id;
+        let incident = one_incident(&store, now).await;
         let pending = store
             .insert_action(
                 &new_action(incident, "bump", ActionState::Pending),
