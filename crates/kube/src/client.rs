@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
+use std::time::Duration;
 
 /// What a tool or action is about, from the incident's labels.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -81,22 +82,28 @@ pub struct Kube {
     cronjob_api_version: String,
 }
 
+async fn kubeconfig(path: &Path) -> Result<kube::Config, KubeError> {
+    let file = kube::config::Kubeconfig::read_from(path)
+        .map_err(|e| KubeError::Config(format!("reading {}: {e}", path.display())))?;
+    kube::Config::from_custom_kubeconfig(file, &kube::config::KubeConfigOptions::default())
+        .await
+        .map_err(|e| KubeError::Config(format!("loading {}: {e}", path.display())))
+}
+
 fn install_crypto_provider() {
     // One process-wide provider; another part of the process may have installed it already.
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
+/// How long one request to the API server may wait for its answer, unless configured. kube
+/// sets none (for watches, which nightwatch does not use): an API server that accepts a
+/// connection and never answers would otherwise hold a runbook for ever.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
 impl Kube {
     /// From a kubeconfig file (its current context).
     pub async fn from_kubeconfig(path: impl AsRef<Path>) -> Result<Kube, KubeError> {
-        let path = path.as_ref();
-        let file = kube::config::Kubeconfig::read_from(path)
-            .map_err(|e| KubeError::Config(format!("reading {}: {e}", path.display())))?;
-        let config =
-            kube::Config::from_custom_kubeconfig(file, &kube::config::KubeConfigOptions::default())
-                .await
-                .map_err(|e| KubeError::Config(format!("loading {}: {e}", path.display())))?;
-        Kube::from_config(config).await
+        Kube::from_config(kubeconfig(path.as_ref()).await?).await
     }
 
     /// In-cluster (service account) or `$KUBECONFIG` / `~/.kube/config`.
@@ -104,6 +111,21 @@ impl Kube {
         let config = kube::Config::infer()
             .await
             .map_err(|e| KubeError::Config(e.to_string()))?;
+        Kube::from_config(config).await
+    }
+
+    /// From `kubeconfig`, else inferred, each request answered within `request_timeout`.
+    pub async fn connect(
+        kubeconfig_path: Option<&Path>,
+        request_timeout: Duration,
+    ) -> Result<Kube, KubeError> {
+        let mut config = match kubeconfig_path {
+            Some(path) => kubeconfig(path).await?,
+            None => kube::Config::infer()
+                .await
+                .map_err(|e| KubeError::Config(e.to_string()))?,
+        };
+        config.read_timeout = Some(request_timeout);
         Kube::from_config(config).await
     }
 
@@ -132,8 +154,9 @@ impl Kube {
     /// 429/503/504 for reads and patches, and one without for evictions, where a 429 is a
     /// PodDisruptionBudget's refusal that the drain itself backs off from (kube's retry would
     /// hide it for many minutes).
-    pub async fn from_config(config: kube::Config) -> Result<Kube, KubeError> {
+    pub async fn from_config(mut config: kube::Config) -> Result<Kube, KubeError> {
         install_crypto_provider();
+        config.read_timeout.get_or_insert(DEFAULT_REQUEST_TIMEOUT);
         let build = |config: kube::Config| {
             Client::try_from(config)
                 .map_err(|e| KubeError::Config(format!("building the client: {e}")))

@@ -22,7 +22,7 @@ pub mod verify;
 
 pub use actuator::{ActionReport, Actuator};
 pub use agent::{AgentTool, agent_tools, is_agent_tool};
-pub use client::{EvictionApi, Kube, ToolTarget};
+pub use client::{DEFAULT_REQUEST_TIMEOUT, EvictionApi, Kube, ToolTarget};
 pub use verify::{Verification, VerifyStatus};
 
 use thiserror::Error;
@@ -74,6 +74,21 @@ impl KubeError {
         }
     }
 
+    /// Whether the API server could not be reached or did not answer for itself (connection
+    /// refused or cut, a timeout, a gateway's 502/503/504): nothing is known of what the
+    /// request did, and asking again later may work. Its own answers (403, 404, 409, 422…)
+    /// are not this.
+    pub fn unreachable(&self) -> bool {
+        match self {
+            KubeError::Api { source, .. } => match source {
+                kube::Error::HyperError(_) | kube::Error::Service(_) => true,
+                kube::Error::Api(status) => matches!(status.code, 502..=504),
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+
     pub(crate) fn api(what: impl Into<String>) -> impl FnOnce(kube::Error) -> KubeError {
         let what = what.into();
         move |source| KubeError::Api { what, source }
@@ -107,4 +122,42 @@ pub(crate) fn time_text(time: &k8s_openapi::apimachinery::pkg::apis::meta::v1::T
     to_chrono(time)
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
         .unwrap_or_else(|| time.0.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::KubeError;
+
+    fn api(source: kube::Error) -> KubeError {
+        KubeError::Api {
+            what: "reading".into(),
+            source,
+        }
+    }
+
+    fn status(code: u16) -> kube::Error {
+        kube::Error::Api(Box::new(kube::core::Status {
+            code,
+            ..Default::default()
+        }))
+    }
+
+    #[test]
+    fn unreachable_is_a_server_that_did_not_answer_for_itself() {
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        for (error, unreachable) in [
+            (api(kube::Error::Service(Box::new(refused))), true),
+            (api(status(503)), true),
+            (api(status(504)), true),
+            (api(status(502)), true),
+            (api(status(500)), false),
+            (api(status(404)), false),
+            (api(status(403)), false),
+            (api(status(409)), false),
+            (KubeError::NotFound("pod a".into()), false),
+            (KubeError::Refused("a bare pod".into()), false),
+        ] {
+            assert_eq!(error.unreachable(), unreachable, "{error}");
+        }
+    }
 }

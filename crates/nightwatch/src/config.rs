@@ -175,6 +175,8 @@ pub struct KubernetesConfig {
     /// false: never touch a cluster (runbooks route, read steps record that there is no access).
     pub enabled: Option<bool>,
     pub kubeconfig: Option<PathBuf>,
+    /// How long one request to the API server may take (`"30s"`).
+    pub timeout: Option<String>,
 }
 
 /// How actions run once the policy allows them.
@@ -263,6 +265,8 @@ pub struct Config {
     pub action_timings: ActionTimings,
     /// `[notify.nag] interval`, parsed (default 10 minutes).
     pub nag_interval: Duration,
+    /// `[kubernetes] timeout`, parsed.
+    pub kubernetes_timeout: Duration,
     /// Deprecated keys the file used, each with what to write instead; logged at start.
     pub deprecations: Vec<String>,
 }
@@ -287,6 +291,10 @@ impl Config {
         let (listen_flag, mode, kubeconfig) = match &cli.command {
             Command::Serve(args) => (args.listen, args.mode.clone(), args.kubeconfig.clone()),
             _ => (None, None, None),
+        };
+        let kubernetes_timeout = match &file.kubernetes.timeout {
+            Some(text) => nightwatch_core::duration::parse_duration("kubernetes.timeout", text)?,
+            None => nightwatch_kube::DEFAULT_REQUEST_TIMEOUT,
         };
         let mut kubernetes = file.kubernetes;
         if kubeconfig.is_some() {
@@ -377,6 +385,7 @@ impl Config {
             },
             action_timings,
             nag_interval,
+            kubernetes_timeout,
             deprecations,
         })
     }

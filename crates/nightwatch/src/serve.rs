@@ -397,10 +397,11 @@ async fn connect_cluster(
         tracing::info!("kubernetes disabled in the config: runbooks route but do not read or act");
         return None;
     }
-    let connected = match &config.kubernetes.kubeconfig {
-        Some(path) => nightwatch_kube::Kube::from_kubeconfig(path).await,
-        None => nightwatch_kube::Kube::infer().await,
-    };
+    let connected = nightwatch_kube::Kube::connect(
+        config.kubernetes.kubeconfig.as_deref(),
+        config.kubernetes_timeout,
+    )
+    .await;
     match connected {
         Ok(kube) => {
             tracing::info!("kubernetes: connected");

@@ -405,6 +405,69 @@ impl Lab {
         }
     }
 
+    /// Stops one lab process (`kube-apiserver`, `etcd`, …) as a crash would: SIGKILL to its
+    /// group, and waits until it is gone. [`Lab::start_component`] starts it
+    /// again with the same command line.
+    pub fn stop_component(&self, name: &str) -> StoppedComponent {
+        let pid_file = std::fs::read_dir(self.dir().join("pids"))
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .find(|path| {
+                path.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.ends_with(&format!("-{name}.pid")))
+            })
+            .unwrap_or_else(|| panic!("the lab has no {name}"));
+        let pid: u32 = std::fs::read_to_string(&pid_file)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        let command: Vec<String> = std::fs::read(format!("/proc/{pid}/cmdline"))
+            .unwrap()
+            .split(|byte| *byte == 0)
+            .filter(|arg| !arg.is_empty())
+            .map(|arg| String::from_utf8_lossy(arg).into_owned())
+            .collect();
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{pid}")])
+            .status();
+        for _ in 0..100 {
+            if !process_alive(pid) {
+                return StoppedComponent {
+                    name: name.to_owned(),
+                    pid_file,
+                    command,
+                };
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("{name} (pid {pid}) did not stop");
+    }
+
+    /// Starts a stopped component again, in its own session as `lab/up` does (so `lab/down`
+    /// stops it), its output appended to its log.
+    pub fn start_component(&self, stopped: StoppedComponent) {
+        let log = std::fs::OpenOptions::new()
+            .append(true)
+            .open(
+                self.dir()
+                    .join("logs")
+                    .join(format!("{}.log", stopped.name)),
+            )
+            .unwrap();
+        let mut child = Command::new("setsid")
+            .args(&stopped.command)
+            .stdin(std::process::Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        std::fs::write(&stopped.pid_file, child.id().to_string()).unwrap();
+        // Reaped when `lab/down` stops it, so it leaves no zombie behind.
+        std::thread::spawn(move || child.wait());
+    }
+
     /// Runs `lab/down` (idempotent). Dropping the lab does the same.
     pub fn stop(&mut self) {
         if let Some(dir) = self.dir.as_ref() {
@@ -485,6 +548,13 @@ impl LabDeployment<'_> {
             }
         })
     }
+}
+
+/// A lab process [`Lab::stop_component`] stopped: what starts it again.
+pub struct StoppedComponent {
+    name: String,
+    pid_file: PathBuf,
+    command: Vec<String>,
 }
 
 /// Whether a process is still running (a zombie counts as gone).

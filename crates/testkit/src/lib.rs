@@ -79,7 +79,8 @@ pub mod small_disk;
 pub mod storm;
 pub use alertmanager::{RealAlertmanager, webhook_body};
 pub use lab::{
-    Lab, LabDeployment, LabOptions, process_alive, repo_root, still_running, workspace_binary,
+    Lab, LabDeployment, LabOptions, StoppedComponent, process_alive, repo_root, still_running,
+    workspace_binary,
 };
 pub use process::{Nightwatch, free_port, wait_for};
 pub use small_disk::SmallDisk;

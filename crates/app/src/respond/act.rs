@@ -23,6 +23,15 @@ use std::collections::BTreeMap;
 /// escalates, and looks again later.
 pub(super) const UNFOUNDED: &str = "unfounded";
 
+/// The step outcome when the API server could not be reached: nothing failed that is known,
+/// so the run neither escalates nor gives up; it looks again later (the action, if it may
+/// have reached the cluster, is verified then, never run again).
+pub(super) const UNREACHABLE: &str = "unreachable";
+
+/// Why an action whose dry-run could not reach the API server is closed.
+const UNREACHABLE_BEFORE_EXECUTION: &str =
+    "interrupted: the API server could not be reached for the dry-run; nothing was changed";
+
 /// Why an action left `running` by a process that died before it reached the cluster is
 /// closed; its step is then decided afresh (if the run goes on).
 const INTERRUPTED_BEFORE_EXECUTION: &str =
@@ -50,6 +59,7 @@ impl Responder {
                 && action.runbook == runbook
                 && action.rule.as_deref() != Some(PREMISE_RULE)
                 && action.reason != INTERRUPTED_BEFORE_EXECUTION
+                && action.reason != UNREACHABLE_BEFORE_EXECUTION
         }) {
             let skipped = StepSkipped {
                 step: step.id.clone(),
@@ -87,11 +97,21 @@ impl Responder {
         }
         let resolved = match &self.cluster {
             None => Err("no cluster access (kubernetes is not configured)".to_owned()),
-            Some(cluster) => cluster
-                .kube
-                .resolve_target(&step.tool, target)
-                .await
-                .map_err(|error| error.to_string()),
+            Some(cluster) => match cluster.kube.resolve_target(&step.tool, target).await {
+                Ok(object) => Ok(object),
+                // Nothing is known of the target: nothing is proposed, the run looks again.
+                Err(error) if error.unreachable() => {
+                    let skipped = StepSkipped {
+                        step: step.id.clone(),
+                        tool: step.tool.clone(),
+                        because: format!("the API server could not be reached: {error}"),
+                    };
+                    self.event(incident.id, EventKind::StepSkipped, skipped.to_json())
+                        .await?;
+                    return Ok(UNREACHABLE);
+                }
+                Err(error) => Err(error.to_string()),
+            },
         };
         let (target_object, resolve_note) = match resolved {
             Ok(object) => (object, None),
@@ -173,17 +193,43 @@ impl Responder {
 
     /// The runbook actions a process that died left `running` (its job came back when the lease
     /// ran out): each settled before the run goes on or gives up.
+    /// Returns those still unsettled (the API server could not be reached to verify them).
     pub(super) async fn resume_interrupted_actions(
         &self,
         incident_id: i64,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Vec<i64>, StoreError> {
+        let mut unsettled = Vec::new();
+        for action in self.own_running_actions(incident_id).await? {
+            if self.resume_interrupted(&action).await? == Some(UNREACHABLE) {
+                unsettled.push(action.id);
+            }
+        }
+        Ok(unsettled)
+    }
+
+    /// The runbook's own actions of the incident still `running`. A human-approved one is
+    /// another path's (its own lease, `resume_orphaned`).
+    async fn own_running_actions(&self, incident_id: i64) -> Result<Vec<ActionRow>, StoreError> {
         let running = self
             .store
             .actions(Some(ActionState::Running), Some(incident_id), 100)
             .await?;
-        // A human-approved one is another path's (its own lease, `resume_orphaned`).
-        for action in running.iter().filter(|action| action.decided_by.is_none()) {
-            self.resume_interrupted(action).await?;
+        Ok(running
+            .into_iter()
+            .filter(|action| action.decided_by.is_none())
+            .collect())
+    }
+
+    /// The run will not look again: an action still waiting for the API server to be verified
+    /// fails (and a human is told) rather than stay `running` for ever.
+    pub(super) async fn give_up_unverified(&self, incident_id: i64) -> Result<(), StoreError> {
+        for action in self.own_running_actions(incident_id).await? {
+            self.fail(
+                incident_id,
+                action.id,
+                "not verified: the API server could not be reached",
+            )
+            .await?;
         }
         Ok(())
     }
@@ -475,6 +521,33 @@ impl Responder {
                 )
                 .await?;
             }
+            Err(error) if error.unreachable() => {
+                self.event(
+                    incident_id,
+                    EventKind::ActionDryRun,
+                    ActionStage {
+                        action_id: Some(action_id),
+                        ok: false,
+                        error: Some(error.to_string()),
+                        ..ActionStage::default()
+                    }
+                    .to_json(),
+                )
+                .await?;
+                self.store
+                    .transition_action(
+                        action_id,
+                        &[ActionState::Running],
+                        ActionState::Failed,
+                        ActionUpdate {
+                            finished_at: Some(self.clock.now()),
+                            reason: Some(UNREACHABLE_BEFORE_EXECUTION.to_owned()),
+                            ..ActionUpdate::default()
+                        },
+                    )
+                    .await?;
+                return Ok(UNREACHABLE);
+            }
             Err(error) => {
                 return self
                     .step_failed(
@@ -538,6 +611,23 @@ impl Responder {
         }
         let report = match cluster.actuator.execute(permit).await {
             Ok(report) => report,
+            // It may or may not have reached the cluster: left `running` with its execution
+            // time, to be verified (never run again) when the run looks again.
+            Err(error) if error.unreachable() => {
+                self.event(
+                    incident_id,
+                    EventKind::ActionExecuted,
+                    ActionStage {
+                        action_id: Some(action_id),
+                        ok: false,
+                        error: Some(format!("{error}; verified when the API server answers")),
+                        ..ActionStage::default()
+                    }
+                    .to_json(),
+                )
+                .await?;
+                return Ok(UNREACHABLE);
+            }
             Err(error) => {
                 return self
                     .step_failed(
@@ -590,7 +680,8 @@ impl Responder {
         let mut last = json!(null);
         loop {
             tokio::time::sleep(self.settings.verify_interval).await;
-            match cluster.actuator.verify_request(request, executed_at).await {
+            // Whether this look failed for want of an API server, not for what it showed.
+            let unreachable = match cluster.actuator.verify_request(request, executed_at).await {
                 Ok(verification) => {
                     last = json!(verification);
                     let confirmed = match verification.status {
@@ -632,8 +723,30 @@ impl Responder {
                             .await?;
                         return Ok("verified");
                     }
+                    false
                 }
-                Err(error) => last = json!({"error": error.to_string()}),
+                Err(error) => {
+                    last = json!({"error": error.to_string()});
+                    error.unreachable()
+                }
+            };
+            if tokio::time::Instant::now() >= deadline && unreachable {
+                // Nothing could be read, so nothing is known to have failed: left `running`,
+                // verified again when the run looks again.
+                self.event(
+                    incident_id,
+                    EventKind::ActionVerified,
+                    ActionStage {
+                        action_id: Some(action_id),
+                        ok: false,
+                        timed_out: Some(true),
+                        last: Some(Some(last)),
+                        ..ActionStage::default()
+                    }
+                    .to_json(),
+                )
+                .await?;
+                return Ok(UNREACHABLE);
             }
             if tokio::time::Instant::now() >= deadline {
                 self.event(

@@ -48,10 +48,14 @@ impl Responder {
         if job.rechecks > 0 && incident.state == IncidentState::Resolved {
             return Ok(None);
         }
-        // A retry: the process that held the job died (or failed) mid-run. What it left running
-        // is settled first, whether this run goes on or gives up.
-        if job.attempts > 1 {
-            self.resume_interrupted_actions(incident.id).await?;
+        // What an earlier run left `running` is settled first, whether this run goes on or gives
+        // up: its process died mid-run (a retry), or the API server could not be reached.
+        let unsettled = self.resume_interrupted_actions(incident.id).await?;
+        if !unsettled.is_empty() {
+            if job.rechecks < self.settings.max_rechecks && job.attempts <= MAX_ATTEMPTS {
+                return Ok(Some(self.recheck_time()));
+            }
+            self.give_up_unverified(incident.id).await?;
         }
         // Test tenants and the like: noise, unless someone said otherwise.
         self.auto_verdict(incident.id, self.clock.now()).await;
@@ -101,14 +105,13 @@ impl Responder {
         // runbook wants two; a node not healthy yet): look again later, a few times, while
         // the incident stays open. A run that escalated has handed over to a human.
         // Without cluster access nothing new can be seen, so there is nothing to re-check.
-        let recheck = (waiting
-            && self.cluster.is_some()
-            && job.rechecks < self.settings.max_rechecks)
-            .then(|| {
-                self.clock.now()
-                    + chrono::Duration::from_std(self.settings.recheck_after)
-                        .unwrap_or(chrono::Duration::minutes(2))
-            });
+        let recheck =
+            (waiting && self.cluster.is_some() && job.rechecks < self.settings.max_rechecks)
+                .then(|| self.recheck_time());
+        if recheck.is_none() {
+            // No later look: an action the API server kept from being verified fails now.
+            self.give_up_unverified(incident.id).await?;
+        }
         if let Some(at) = recheck {
             summary.recheck_at = Some(at);
             summary.recheck = Some(job.rechecks + 1);
@@ -118,6 +121,13 @@ impl Responder {
         // Each run writes what it knows; a re-check that finds more writes a newer analysis.
         self.analyse(incident.id).await;
         Ok(recheck)
+    }
+
+    /// When a run that is to look again does.
+    fn recheck_time(&self) -> DateTime<Utc> {
+        self.clock.now()
+            + chrono::Duration::from_std(self.settings.recheck_after)
+                .unwrap_or(chrono::Duration::minutes(2))
     }
 
     /// Writes the analysis after the runbook's `final` event. The runbook's work is done and
@@ -289,8 +299,9 @@ impl Responder {
                     // "denied"` → escalate).
                     context.bind(&step.id, json!({"outcome": outcome}));
                     escalated |= matches!(outcome, "escalated" | "failed");
-                    // Nothing to fix now; a later look may find the fault back.
-                    if outcome == super::act::UNFOUNDED {
+                    // Nothing to fix now, or the API server did not answer: a later look may
+                    // find the fault back, or the server up.
+                    if outcome == super::act::UNFOUNDED || outcome == super::act::UNREACHABLE {
                         gated_actions.push(step.id.clone());
                     }
                     outcomes
