@@ -45,17 +45,18 @@ impl Responder {
         let Some(incident) = self.store.incident(job.incident_id).await? else {
             return Ok(None);
         };
-        if job.rechecks > 0 && incident.state == IncidentState::Resolved {
-            return Ok(None);
-        }
-        // What an earlier run left `running` is settled first, whether this run goes on or gives
-        // up: its process died mid-run (a retry), or the API server could not be reached.
+        // What an earlier run left `running` is settled first, whether this run goes on, gives
+        // up or finds the incident resolved: its process died mid-run (a retry), or the API
+        // server could not be reached.
         let unsettled = self.resume_interrupted_actions(incident.id).await?;
         if !unsettled.is_empty() {
             if job.rechecks < self.settings.max_rechecks && job.attempts <= MAX_ATTEMPTS {
                 return Ok(Some(self.recheck_time()));
             }
             self.give_up_unverified(incident.id).await?;
+        }
+        if job.rechecks > 0 && incident.state == IncidentState::Resolved {
+            return Ok(None);
         }
         // Test tenants and the like: noise, unless someone said otherwise.
         self.auto_verdict(incident.id, self.clock.now()).await;
