@@ -244,3 +244,61 @@ fn alert_to_slack_nags_until_bob_acknowledges_over_the_socket() {
         })
     });
 }
+
+/// Slack drops the Socket Mode connection (as it does on deploys, and as a network would):
+/// nightwatch connects again by itself, a click made after that counts, and the incident was
+/// posted once.
+#[test]
+fn a_dropped_slack_socket_is_reconnected_and_a_later_click_counts() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let slack = runtime.block_on(FakeSlack::start()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("nw.db").display());
+    let config = format!(
+        "[kubernetes]\nenabled = false\n\n\
+         [notify.slack]\nbot_token = \"{}\"\napp_token = \"{}\"\nchannel = \"#alerts\"\nbase_url = \"{}\"\n\n\
+         [notify.nag]\ninterval = \"1h\"\n\n[briefing]\non_start = false\n",
+        slack.bot_token(),
+        slack.app_token(),
+        slack.base_url()
+    );
+    let nw = Nightwatch::start(BIN, &url, Some(&config));
+    wait_for("the socket mode connection", WAIT, || {
+        (slack.live_connections() >= 1).then_some(())
+    });
+    slack.drop_connection().unwrap();
+    // Posted while the socket is down: the Web API does not need it.
+    let response = Client::new()
+        .post(nw.url("/webhook/alertmanager"))
+        .json(&alert())
+        .send()
+        .unwrap();
+    assert!(response.status().is_success());
+    let message = wait_for("the incident message", WAIT, || {
+        slack
+            .messages("#alerts")
+            .into_iter()
+            .find(|m| m.thread_ts.is_none() && has_button(m, "nw_ack"))
+    });
+    wait_for("a second connection", WAIT, || {
+        (slack.connections() >= 2 && slack.live_connections() >= 1).then_some(())
+    });
+    let envelope = slack
+        .click("#alerts", &message.ts, "nw_ack", "dana")
+        .unwrap();
+    let incident = wait_for("the acknowledgement", WAIT, || {
+        let detail = nw.incident(1);
+        (detail["incident"]["state"] == "acknowledged").then_some(detail)
+    });
+    assert_eq!(
+        incident["incident"]["acknowledged_by"], "dana",
+        "{incident}"
+    );
+    assert!(slack.acks().contains(&envelope), "the envelope was acked");
+    let posted = slack
+        .messages("#alerts")
+        .into_iter()
+        .filter(|m| m.thread_ts.is_none())
+        .count();
+    assert_eq!(posted, 1, "announced once");
+}
