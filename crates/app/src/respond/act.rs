@@ -730,24 +730,6 @@ impl Responder {
                     error.unreachable()
                 }
             };
-            if tokio::time::Instant::now() >= deadline && unreachable {
-                // Nothing could be read, so nothing is known to have failed: left `running`,
-                // verified again when the run looks again.
-                self.event(
-                    incident_id,
-                    EventKind::ActionVerified,
-                    ActionStage {
-                        action_id: Some(action_id),
-                        ok: false,
-                        timed_out: Some(true),
-                        last: Some(Some(last)),
-                        ..ActionStage::default()
-                    }
-                    .to_json(),
-                )
-                .await?;
-                return Ok(UNREACHABLE);
-            }
             if tokio::time::Instant::now() >= deadline {
                 self.event(
                     incident_id,
@@ -762,6 +744,11 @@ impl Responder {
                     .to_json(),
                 )
                 .await?;
+                if unreachable {
+                    // Nothing could be read, so nothing is known to have failed: left
+                    // `running`, verified again when the run looks again.
+                    return Ok(UNREACHABLE);
+                }
                 return self
                     .fail(
                         incident_id,
