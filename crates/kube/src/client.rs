@@ -90,6 +90,13 @@ async fn kubeconfig(path: &Path) -> Result<kube::Config, KubeError> {
         .map_err(|e| KubeError::Config(format!("loading {}: {e}", path.display())))
 }
 
+/// In-cluster (service account) or `$KUBECONFIG` / `~/.kube/config`.
+async fn inferred() -> Result<kube::Config, KubeError> {
+    kube::Config::infer()
+        .await
+        .map_err(|e| KubeError::Config(e.to_string()))
+}
+
 fn install_crypto_provider() {
     // One process-wide provider; another part of the process may have installed it already.
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -108,10 +115,7 @@ impl Kube {
 
     /// In-cluster (service account) or `$KUBECONFIG` / `~/.kube/config`.
     pub async fn infer() -> Result<Kube, KubeError> {
-        let config = kube::Config::infer()
-            .await
-            .map_err(|e| KubeError::Config(e.to_string()))?;
-        Kube::from_config(config).await
+        Kube::from_config(inferred().await?).await
     }
 
     /// From `kubeconfig`, else inferred, each request answered within `request_timeout`.
@@ -121,9 +125,7 @@ impl Kube {
     ) -> Result<Kube, KubeError> {
         let mut config = match kubeconfig_path {
             Some(path) => kubeconfig(path).await?,
-            None => kube::Config::infer()
-                .await
-                .map_err(|e| KubeError::Config(e.to_string()))?,
+            None => inferred().await?,
         };
         config.read_timeout = Some(request_timeout);
         Kube::from_config(config).await

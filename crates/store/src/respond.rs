@@ -187,6 +187,15 @@ pub enum ActionDecision {
 }
 
 impl Store {
+    /// What a claiming sub-select adds so that concurrent claimers on Postgres pass over each
+    /// other's rows (SQLite has one writer, so nothing).
+    fn skip_locked(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite => "",
+            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        }
+    }
+
     /// Claims up to `limit` runbook jobs whose lease ran out (new jobs have none), leasing them
     /// until `now + lease`.
     pub async fn claim_incident_jobs(
@@ -195,10 +204,7 @@ impl Store {
         lease: Duration,
         limit: i64,
     ) -> Result<Vec<IncidentJob>, StoreError> {
-        let lock = match self.backend {
-            Backend::Sqlite => "",
-            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
-        };
+        let lock = self.skip_locked();
         let statement = format!(
             "UPDATE incident_jobs SET claimed_until = $1, attempts = attempts + 1 \
              WHERE incident_id IN (SELECT incident_id FROM incident_jobs WHERE claimed_until <= $2 \
@@ -230,10 +236,7 @@ impl Store {
         lease: Duration,
         limit: i64,
     ) -> Result<Vec<ActionRow>, StoreError> {
-        let lock = match self.backend {
-            Backend::Sqlite => "",
-            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
-        };
+        let lock = self.skip_locked();
         let statement = format!(
             "UPDATE actions SET lease_until = $1 WHERE id IN (SELECT id FROM actions \
              WHERE state = 'running' AND decided_by IS NOT NULL AND lease_until < $2 \

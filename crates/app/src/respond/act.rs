@@ -242,34 +242,16 @@ impl Responder {
         action: &ActionRow,
     ) -> Result<Option<&'static str>, StoreError> {
         let Some(executed_at) = action.executed_at else {
-            let closed = self
-                .store
-                .transition_action(
-                    action.id,
-                    &[ActionState::Running],
-                    ActionState::Failed,
-                    ActionUpdate {
-                        finished_at: Some(self.clock.now()),
-                        reason: Some(INTERRUPTED_BEFORE_EXECUTION.to_owned()),
-                        ..ActionUpdate::default()
-                    },
-                )
-                .await?;
-            if closed {
+            if self.close(action.id, INTERRUPTED_BEFORE_EXECUTION).await? {
                 tracing::info!(
                     action = action.id,
                     "an action interrupted before execution is decided afresh"
                 );
-                self.event(
+                self.stage_failed(
                     action.incident_id,
                     EventKind::ActionExecuted,
-                    ActionStage {
-                        action_id: Some(action.id),
-                        ok: false,
-                        error: Some(INTERRUPTED_BEFORE_EXECUTION.to_owned()),
-                        ..ActionStage::default()
-                    }
-                    .to_json(),
+                    action.id,
+                    INTERRUPTED_BEFORE_EXECUTION.to_owned(),
                 )
                 .await?;
             }
@@ -294,8 +276,9 @@ impl Responder {
     /// A human-approved action a process that died left `running` (claimed by its lease):
     /// verified if it was executed, else handed back as approved, decided and run afresh.
     pub(super) async fn resume_orphaned(&self, action: ActionRow) {
+        // `true` when it was verified (its outcome is then written into the analysis).
         let resumed = match action.executed_at {
-            Some(_) => self.resume_interrupted(&action).await.map(|_| ()),
+            Some(_) => self.resume_interrupted(&action).await.map(|_| true),
             None => self
                 .store
                 .transition_action(
@@ -305,11 +288,11 @@ impl Responder {
                     ActionUpdate::default(),
                 )
                 .await
-                .map(|_| ()),
+                .map(|_| false),
         };
         match resumed {
-            Ok(()) if action.executed_at.is_some() => self.analyse(action.incident_id).await,
-            Ok(()) => {}
+            Ok(true) => self.analyse(action.incident_id).await,
+            Ok(false) => {}
             Err(error) => {
                 tracing::warn!(action = action.id, %error, "taking up an orphaned action failed")
             }
@@ -522,30 +505,14 @@ impl Responder {
                 .await?;
             }
             Err(error) if error.unreachable() => {
-                self.event(
+                self.stage_failed(
                     incident_id,
                     EventKind::ActionDryRun,
-                    ActionStage {
-                        action_id: Some(action_id),
-                        ok: false,
-                        error: Some(error.to_string()),
-                        ..ActionStage::default()
-                    }
-                    .to_json(),
+                    action_id,
+                    error.to_string(),
                 )
                 .await?;
-                self.store
-                    .transition_action(
-                        action_id,
-                        &[ActionState::Running],
-                        ActionState::Failed,
-                        ActionUpdate {
-                            finished_at: Some(self.clock.now()),
-                            reason: Some(UNREACHABLE_BEFORE_EXECUTION.to_owned()),
-                            ..ActionUpdate::default()
-                        },
-                    )
-                    .await?;
+                self.close(action_id, UNREACHABLE_BEFORE_EXECUTION).await?;
                 return Ok(UNREACHABLE);
             }
             Err(error) => {
@@ -614,16 +581,11 @@ impl Responder {
             // It may or may not have reached the cluster: left `running` with its execution
             // time, to be verified (never run again) when the run looks again.
             Err(error) if error.unreachable() => {
-                self.event(
+                self.stage_failed(
                     incident_id,
                     EventKind::ActionExecuted,
-                    ActionStage {
-                        action_id: Some(action_id),
-                        ok: false,
-                        error: Some(format!("{error}; verified when the API server answers")),
-                        ..ActionStage::default()
-                    }
-                    .to_json(),
+                    action_id,
+                    format!("{error}; verified when the API server answers"),
                 )
                 .await?;
                 return Ok(UNREACHABLE);
@@ -772,28 +734,32 @@ impl Responder {
         error: &nightwatch_kube::KubeError,
         what: &str,
     ) -> Result<&'static str, StoreError> {
-        self.event(
-            incident_id,
-            kind,
-            ActionStage {
-                action_id: Some(action_id),
-                ok: false,
-                error: Some(error.to_string()),
-                ..ActionStage::default()
-            }
-            .to_json(),
-        )
-        .await?;
+        self.stage_failed(incident_id, kind, action_id, error.to_string())
+            .await?;
         self.fail(incident_id, action_id, &format!("{what}: {error}"))
             .await
     }
 
-    async fn fail(
+    /// The `kind` stage (dry-run, execution) of action `action_id` did not succeed: `error`.
+    async fn stage_failed(
         &self,
         incident_id: i64,
+        kind: EventKind,
         action_id: i64,
-        why: &str,
-    ) -> Result<&'static str, StoreError> {
+        error: String,
+    ) -> Result<(), StoreError> {
+        let stage = ActionStage {
+            action_id: Some(action_id),
+            ok: false,
+            error: Some(error),
+            ..ActionStage::default()
+        };
+        self.event(incident_id, kind, stage.to_json()).await
+    }
+
+    /// A `running` action ends as failed, `why`; whether it was still running. Nobody is told
+    /// here: [`Self::fail`] escalates, an action closed before it reached the cluster does not.
+    async fn close(&self, action_id: i64, why: &str) -> Result<bool, StoreError> {
         self.store
             .transition_action(
                 action_id,
@@ -805,7 +771,16 @@ impl Responder {
                     ..ActionUpdate::default()
                 },
             )
-            .await?;
+            .await
+    }
+
+    async fn fail(
+        &self,
+        incident_id: i64,
+        action_id: i64,
+        why: &str,
+    ) -> Result<&'static str, StoreError> {
+        self.close(action_id, why).await?;
         self.store
             .append_incident_event(
                 incident_id,
