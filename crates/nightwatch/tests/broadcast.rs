@@ -7,21 +7,16 @@
 // Tests against a real server and lab: the wall clock and real elapsed time are the point.
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
-use axum::body::Bytes;
-use axum::http::HeaderMap;
-use axum::routing::post;
 use nightwatch_notify::fake::FakeDiscord;
+use nightwatch_testkit::webhook_sink::start_webhook_sink;
 use nightwatch_testkit::{Nightwatch, wait_for, webhook_body};
 use reqwest::blocking::Client;
 use serde_json::{Value, json};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_nightwatch");
 const WAIT: Duration = Duration::from_secs(60);
 const SECRET: &str = "whsec-test-1";
-
-type Received = Arc<Mutex<Vec<(HeaderMap, Bytes)>>>;
 
 fn alert(alertname: &str, severity: &str) -> Value {
     webhook_body(
@@ -37,25 +32,7 @@ fn critical_incidents_reach_discord_and_every_incident_the_signed_webhook() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let discord = runtime.block_on(FakeDiscord::start()).unwrap();
     discord.rate_limit(1, 0.2);
-    let received: Received = Arc::default();
-    let sink = received.clone();
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let receiver = format!("http://{}/hook", listener.local_addr().unwrap());
-    runtime.spawn(async move {
-        let app = axum::Router::new().route(
-            "/hook",
-            post(move |headers: HeaderMap, body: Bytes| {
-                let sink = sink.clone();
-                async move {
-                    sink.lock().unwrap().push((headers, body));
-                    "ok"
-                }
-            }),
-        );
-        axum::serve(listener, app).await.unwrap();
-    });
+    let (receiver, received) = start_webhook_sink(&runtime);
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("nw.db").display());
     let config = format!(

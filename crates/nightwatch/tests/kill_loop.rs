@@ -19,9 +19,8 @@
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use axum::http::HeaderMap;
-use axum::routing::post;
 use nightwatch_testkit::storm::{Db, Storm};
+use nightwatch_testkit::webhook_sink::{Received, start_webhook_sink};
 use nightwatch_testkit::{
     Lab, LabDeployment, LabOptions, Nightwatch, both_backends_blocking, free_port,
 };
@@ -29,7 +28,7 @@ use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 use sqlx::Row;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_nightwatch");
@@ -49,35 +48,22 @@ limits: { per_target_per_hour: 3, global_per_hour: 500, breaker: { same_action_s
 "#;
 
 /// What the webhook receiver got: (delivery id, incident id) per request.
-type Received = Arc<Mutex<Vec<(String, i64)>>>;
-
-fn start_receiver(runtime: &tokio::runtime::Runtime) -> (String, Received) {
-    let received: Received = Arc::default();
-    let sink = received.clone();
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    runtime.spawn(async move {
-        let app = axum::Router::new().route(
-            "/hook",
-            post(move |headers: HeaderMap, body: axum::body::Bytes| {
-                let sink = sink.clone();
-                async move {
-                    let delivery = headers["x-nightwatch-delivery"]
-                        .to_str()
-                        .unwrap()
-                        .to_owned();
-                    let body: Value = serde_json::from_slice(&body).unwrap();
-                    let incident = body["incident"]["id"].as_i64().unwrap();
-                    sink.lock().unwrap().push((delivery, incident));
-                    "ok"
-                }
-            }),
-        );
-        axum::serve(listener, app).await.unwrap();
-    });
-    (url, received)
+fn announcements(received: &Received) -> Vec<(String, i64)> {
+    received
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(headers, body)| {
+            let body: Value = serde_json::from_slice(body).unwrap();
+            (
+                headers["x-nightwatch-delivery"]
+                    .to_str()
+                    .unwrap()
+                    .to_owned(),
+                body["incident"]["id"].as_i64().unwrap(),
+            )
+        })
+        .collect()
 }
 
 /// The alert a sender posts as its `seq`-th: every fourth about a crash-looping pod (the
@@ -253,7 +239,7 @@ fn twenty_kills_at_random_points_lose_nothing_and_repeat_nothing() {
     lab.apply_manifest(&rbac.join("remediation.yaml"));
     let kubeconfig = lab.service_account_kubeconfig("nightwatch", "nightwatch");
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let (hook, received) = start_receiver(&runtime);
+    let (hook, received) = start_webhook_sink(&runtime);
     let dir = tempfile::tempdir().unwrap();
     let policy = dir.path().join("policy.yaml");
     std::fs::write(&policy, POLICY).unwrap();
@@ -316,7 +302,7 @@ fn twenty_kills_at_random_points_lose_nothing_and_repeat_nothing() {
                 "SELECT COUNT(*) FROM actions WHERE state IN ('running', 'approved', 'pending')",
             );
             let incidents = db.count("SELECT COUNT(*) FROM incidents");
-            let told: BTreeSet<i64> = received.lock().unwrap().iter().map(|r| r.1).collect();
+            let told: BTreeSet<i64> = announcements(&received).iter().map(|r| r.1).collect();
             (queued == 0 && jobs == 0 && running == 0 && told.len() as i64 == incidents)
                 .then_some(())
         };
@@ -329,9 +315,7 @@ fn twenty_kills_at_random_points_lose_nothing_and_repeat_nothing() {
                     "SELECT COUNT(*) FROM actions WHERE state IN ('running', 'approved', 'pending')"
                 ),
                 db.count("SELECT COUNT(*) FROM incidents"),
-                received
-                    .lock()
-                    .unwrap()
+                announcements(&received)
                     .iter()
                     .map(|r| r.1)
                     .collect::<BTreeSet<_>>()
@@ -423,7 +407,7 @@ fn twenty_kills_at_random_points_lose_nothing_and_repeat_nothing() {
         );
 
         // Every incident announced once: one delivery id each, whatever was repeated.
-        let got = received.lock().unwrap().clone();
+        let got = announcements(&received);
         let mut ids: HashMap<i64, BTreeSet<String>> = HashMap::new();
         for (delivery, incident) in &got {
             ids.entry(*incident).or_default().insert(delivery.clone());

@@ -77,6 +77,7 @@ pub mod lab;
 pub mod process;
 pub mod small_disk;
 pub mod storm;
+pub mod webhook_sink;
 pub use alertmanager::{RealAlertmanager, webhook_body};
 pub use lab::{
     Lab, LabDeployment, LabOptions, StoppedComponent, process_alive, repo_root, still_running,
