@@ -29,6 +29,7 @@ pub mod investigate;
 pub mod metrics;
 pub mod replay;
 pub mod respond;
+pub mod retention;
 pub mod slack;
 pub mod tuning;
 pub mod worker;

@@ -31,6 +31,11 @@ pub struct StateLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KindLabels {
+    pub kind: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct OutcomeLabels {
     pub outcome: String,
 }
@@ -47,6 +52,8 @@ pub struct Metrics {
     pub actions_executed: Counter,
     /// Connections closed on arrival because `http.max_connections` were open.
     pub connections_refused: Counter,
+    /// Rows retention removed, by kind (deliveries, alerts, events, incidents, actions).
+    pub pruned: Family<KindLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -112,8 +119,15 @@ impl Metrics {
             "HTTP connections closed on arrival because http.max_connections were open",
             connections_refused.clone(),
         );
+        let pruned = Family::<KindLabels, Counter>::default();
+        registry.register(
+            "pruned_rows",
+            "Rows removed by retention, by kind",
+            pruned.clone(),
+        );
         Metrics {
             registry,
+            pruned,
             connections_refused,
             action_decisions,
             actions_executed,

@@ -45,6 +45,41 @@ struct HttpSection {
     header_timeout: Option<String>,
 }
 
+/// `[retention]`: how long raw alerts and resolved incidents are kept (a duration or `"off"`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct RetentionSection {
+    /// Deliveries, their alerts and the alerts' repeat events, once folded (default "30d").
+    alerts: Option<String>,
+    /// Resolved incidents and everything about them (default "365d").
+    incidents: Option<String>,
+    /// Pause between pruning passes (default "1h").
+    interval: Option<String>,
+}
+
+impl RetentionSection {
+    fn resolve(&self) -> anyhow::Result<nightwatch_app::retention::Retention> {
+        use nightwatch_app::retention::{DEFAULT_ALERTS, DEFAULT_INCIDENTS, DEFAULT_INTERVAL};
+        let horizon = |key: &str, text: Option<&str>, default| match text.map(str::trim) {
+            None => Ok(Some(default)),
+            Some("off") => Ok(None),
+            Some(text) => parse_duration(key, text).map(Some),
+        };
+        Ok(nightwatch_app::retention::Retention {
+            alerts: horizon("retention.alerts", self.alerts.as_deref(), DEFAULT_ALERTS)?,
+            incidents: horizon(
+                "retention.incidents",
+                self.incidents.as_deref(),
+                DEFAULT_INCIDENTS,
+            )?,
+            interval: match &self.interval {
+                Some(text) => parse_duration("retention.interval", text)?,
+                None => DEFAULT_INTERVAL,
+            },
+        })
+    }
+}
+
 pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_MAX_CONCURRENT_INGEST: usize = 64;
@@ -62,6 +97,7 @@ struct FileConfig {
     max_clock_skew: Option<String>,
     ingest: IngestSection,
     http: HttpSection,
+    retention: RetentionSection,
     workers: Option<usize>,
     fingerprint: FingerprintConfig,
     auth: AuthConfig,
@@ -267,6 +303,8 @@ pub struct Config {
     pub nag_interval: Duration,
     /// `[kubernetes] timeout`, parsed.
     pub kubernetes_timeout: Duration,
+    /// `[retention]`, parsed.
+    pub retention: nightwatch_app::retention::Retention,
     /// Deprecated keys the file used, each with what to write instead; logged at start.
     pub deprecations: Vec<String>,
 }
@@ -315,6 +353,7 @@ impl Config {
             })
             .transpose()?;
         let llm = LlmConfig::resolve(file.llm.as_ref(), |name| std::env::var(name).ok())?;
+        let retention = file.retention.resolve()?;
         Ok(Config {
             listen,
             database_url: cli
@@ -386,6 +425,7 @@ impl Config {
             action_timings,
             nag_interval,
             kubernetes_timeout,
+            retention,
             deprecations,
         })
     }
@@ -511,10 +551,28 @@ secret = "s3cret"
             ),
             ("workers = 0", "workers"),
             ("max_body_bytes = 0", "max_body_bytes"),
+            ("[retention]\nalerts = \"forever\"", "retention.alerts"),
+            ("[retention]\nincidents = \"0d\"", "retention.incidents"),
+            ("[retention]\ninterval = \"off\"", "retention.interval"),
         ] {
             let error = load(text).unwrap_err().to_string();
             assert!(error.starts_with(&format!("{key} = ")), "{text:?}: {error}");
         }
+        let kept = load("[retention]\nalerts = \"7d\"\nincidents = \"off\"\ninterval = \"10m\"")
+            .unwrap()
+            .retention;
+        assert_eq!(
+            kept,
+            nightwatch_app::retention::Retention {
+                alerts: Some(Duration::from_secs(7 * 24 * 3600)),
+                incidents: None,
+                interval: Duration::from_secs(600),
+            }
+        );
+        assert_eq!(
+            load("").unwrap().retention,
+            nightwatch_app::retention::Retention::default()
+        );
         let config = load(
             "workers = 1\n[actions]\nverify_interval = \"500ms\"\nrecheck_after = \"2m\"\nlease = \"5m\"\n\
              [notify.nag]\ninterval = \"15m\"",

@@ -109,6 +109,14 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         stop_signal.clone(),
     ));
 
+    let retention_handle = tokio::spawn(nightwatch_app::retention::run(
+        store.clone(),
+        clock.clone(),
+        config.retention,
+        metrics.clone(),
+        stop_signal.clone(),
+    ));
+
     let state = AppState {
         store: store.clone(),
         clock,
@@ -175,6 +183,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         let _ = handle.await;
     }
     let _ = briefing_handle.await;
+    let _ = retention_handle.await;
     if let Some(handle) = broadcast_handle {
         let _ = handle.await;
     }

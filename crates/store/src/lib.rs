@@ -11,7 +11,8 @@
 //!   stored alert is processed exactly once, across crashes and replicas.
 //! - At most one open incident per fingerprint (a unique partial index; on Postgres an advisory
 //!   lock per fingerprint serialises the workers).
-//! - Incident events are only ever appended.
+//! - Incident events are only ever appended; only retention ([`Store::prune`]) removes rows,
+//!   and never an alert still in the queue.
 
 mod analysis;
 mod connect;
@@ -22,6 +23,7 @@ mod ingest;
 mod notifications;
 mod process;
 mod respond;
+mod retention;
 mod rows;
 mod sql;
 mod write;
@@ -32,6 +34,7 @@ pub use incidents::{IncidentFilter, IncidentPage, MAX_PAGE, ManualOutcome};
 pub use ingest::{IngestReceipt, NewDelivery, StoredDelivery};
 pub use notifications::NotificationRow;
 pub use respond::{ActionDecision, ActionRow, ActionState, ActionUpdate, IncidentJob, NewAction};
+pub use retention::{Cutoffs, PRUNE_BATCH, Pruned};
 pub use rows::{AlertRow, EventRow, IncidentDetail, IncidentRow, RelatedIncidents};
 
 use group_commit::GroupCommitter;

@@ -1463,3 +1463,131 @@ async fn resolved_incidents_with_a_verified_action_and_no_verdict_are_auto_fixed
         );
     }
 }
+
+#[tokio::test]
+async fn retention_prunes_folded_alerts_then_old_incidents_and_never_a_queued_alert() {
+    for (name, store, _guard) in stores("retention").await {
+        let at = |hours: i64| t0() + Duration::hours(hours);
+        let send = async |alerts: Vec<serde_json::Value>, hours: i64, fold: bool| {
+            store.ingest(delivery(alerts, at(hours))).await.unwrap();
+            if fold {
+                drain(&store, at(hours)).await;
+            }
+        };
+        send(
+            vec![alert("firing", "KubePodCrashLooping", "api-1", 0)],
+            0,
+            true,
+        )
+        .await;
+        send(
+            vec![alert("firing", "KubePodCrashLooping", "api-1", 0)],
+            1,
+            true,
+        )
+        .await;
+        send(
+            vec![alert("resolved", "KubePodCrashLooping", "api-1", 0)],
+            2,
+            true,
+        )
+        .await;
+        send(
+            vec![alert("firing", "KubePodCrashLooping", "api-1", 180)],
+            3,
+            true,
+        )
+        .await;
+        // Received before the cutoff but never folded: it must survive.
+        send(
+            vec![alert("firing", "KubePodCrashLooping", "api-2", 0)],
+            4,
+            false,
+        )
+        .await;
+        let page = store
+            .list_incidents(&IncidentFilter::default())
+            .await
+            .unwrap();
+        let mut ids: Vec<i64> = page.incidents.iter().map(|i| i.id).collect();
+        ids.sort();
+        let [first, second] = ids[..] else {
+            panic!("{name}: two incidents expected, got {ids:?}")
+        };
+        assert_eq!(
+            store
+                .incident(second)
+                .await
+                .unwrap()
+                .unwrap()
+                .previous_incident_id,
+            Some(first),
+            "{name}"
+        );
+
+        let pruned = store
+            .prune(nightwatch_store::Cutoffs {
+                alerts_before: Some(at(5)),
+                incidents_before: None,
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            pruned,
+            nightwatch_store::Pruned {
+                deliveries: 4,
+                alerts: 4,
+                events: 1, // the repeat of the first incident
+                incidents: 0,
+                actions: 0,
+            },
+            "{name}"
+        );
+        let detail = store.incident_detail(first).await.unwrap().unwrap();
+        assert_eq!(
+            kinds(&detail),
+            vec![EventKind::Triggered, EventKind::Resolved],
+            "{name}: the incident's own record stays"
+        );
+        assert!(detail.alerts.is_empty(), "{name}");
+        assert_eq!(detail.incident.alert_count, 2, "{name}");
+        assert_eq!(store.queue_depth().await.unwrap(), 1, "{name}");
+        assert_eq!(
+            drain(&store, at(5)).await,
+            1,
+            "{name}: the queued alert still folds"
+        );
+
+        // The first incident was resolved at hour 2; the second is open.
+        let pruned = store
+            .prune(nightwatch_store::Cutoffs {
+                alerts_before: None,
+                incidents_before: Some(at(2) + Duration::minutes(1)),
+            })
+            .await
+            .unwrap();
+        assert_eq!((pruned.incidents, pruned.events), (1, 2), "{name}");
+        assert!(store.incident(first).await.unwrap().is_none(), "{name}");
+        let second = store.incident(second).await.unwrap().unwrap();
+        assert_eq!(second.previous_incident_id, None, "{name}");
+        assert_eq!(second.state, IncidentState::Triggered, "{name}");
+
+        // Folded now, the last delivery goes at the next pass; nothing else is left to prune.
+        let again = store
+            .prune(nightwatch_store::Cutoffs {
+                alerts_before: Some(at(5)),
+                incidents_before: Some(at(5)),
+            })
+            .await
+            .unwrap();
+        assert_eq!((again.deliveries, again.incidents), (1, 0), "{name}");
+        let idle = store
+            .prune(nightwatch_store::Cutoffs {
+                alerts_before: Some(at(5)),
+                incidents_before: Some(at(5)),
+            })
+            .await
+            .unwrap();
+        assert!(idle.is_empty(), "{name}: {idle:?}");
+    }
+}
