@@ -13,12 +13,13 @@ use nightwatch_core::event::{EventKind, EventPayload};
 use nightwatch_core::incident::{IncidentState, ManualChange, Verdict};
 use nightwatch_core::model::Severity;
 use nightwatch_notify::slack::{
-    ButtonAction, ButtonClick, PostMessage, ResponseUrlReply, SlashCommand, SlashRequest,
-    UpdateMessage, incident_blocks, incident_text,
+    ButtonAction, ButtonClick, MessageMetadata, PostMessage, ResponseUrlReply, SlashCommand,
+    SlashRequest, UpdateMessage, incident_blocks, incident_text,
 };
 use nightwatch_notify::{IncidentCard, PendingAction, SlackClient, SlackCommand, incident_url};
 use nightwatch_store::{ActionDecision, ActionState, IncidentRow, Store, StoreError};
 use serde::Deserialize;
+use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Notify, mpsc, watch};
@@ -102,6 +103,9 @@ impl NagSection {
 /// Announced incidents older than this at start are not posted (a first start on an old
 /// database would flood the channel).
 const ANNOUNCE_WINDOW: chrono::Duration = chrono::Duration::hours(24);
+
+/// The `event_type` of the metadata on an incident's Slack message (`{"incident_id": N}`).
+pub const INCIDENT_METADATA: &str = "nightwatch_incident";
 const TICK: Duration = Duration::from_millis(500);
 const BATCH: i64 = 20;
 use nightwatch_core::event::ACTOR;
@@ -263,7 +267,7 @@ impl Notifier {
             .incidents_to_announce(started - ANNOUNCE_WINDOW, BATCH)
             .await?
         {
-            self.announce(&incident, now).await?;
+            self.announce(&incident, now, started).await?;
         }
         self.tell_events(now, started).await?;
         for notification in self.store.notifications_due(now, BATCH).await? {
@@ -283,6 +287,7 @@ impl Notifier {
                             text,
                             blocks: Vec::new(),
                             thread_ts: Some(notification.message_ts.clone()),
+                            metadata: None,
                         })
                         .await;
                     if let Err(error) = posted {
@@ -389,6 +394,7 @@ impl Notifier {
                         text,
                         blocks,
                         thread_ts: Some(notification.message_ts.clone()),
+                        metadata: None,
                     })
                     .await;
                 if let Err(error) = posted {
@@ -434,6 +440,7 @@ impl Notifier {
                         text: briefing.to_markdown(),
                         blocks: Vec::new(),
                         thread_ts: None,
+                        metadata: None,
                     })
                     .await
                 {
@@ -484,7 +491,17 @@ impl Notifier {
         .unwrap_or_else(|| self.channel.clone())
     }
 
-    async fn announce(&self, incident: &IncidentRow, now: DateTime<Utc>) -> Result<(), StoreError> {
+    /// Posts the incident's message, tagged with its id in Slack's message metadata. An
+    /// incident opened before this notifier started may already have been posted by a process
+    /// that stopped between Slack's answer and the record of it: the channel is searched for
+    /// the tag first, and a message found is adopted instead of posted again. (A failed search
+    /// posts: a repeat is better than silence.)
+    async fn announce(
+        &self,
+        incident: &IncidentRow,
+        now: DateTime<Utc>,
+        started: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         if incident.severity > self.min_severity {
             // Recorded as stopped so it is not considered again.
             let quiet = NagRecord {
@@ -496,6 +513,31 @@ impl Notifier {
                 .record_notification(incident.id, &self.channel, "", &quiet, now)
                 .await;
         }
+        let channel = self.channel_for(incident);
+        let tag = json!(incident.id);
+        if incident.opened_at < started {
+            // Slack's `oldest` is exclusive, in Unix seconds; a minute covers clock skew.
+            let oldest = (incident.opened_at - chrono::Duration::minutes(1)).timestamp();
+            match self
+                .slack
+                .find_by_metadata(
+                    &channel,
+                    &oldest.to_string(),
+                    INCIDENT_METADATA,
+                    ("incident_id", &tag),
+                )
+                .await
+            {
+                Ok(Some(ts)) => {
+                    tracing::info!(incident = incident.id, %ts, "slack message found, not posted again");
+                    return self.announced(incident.id, channel, ts, true, now).await;
+                }
+                Ok(None) => {}
+                Err(error) => {
+                    tracing::warn!(incident = incident.id, %error, "searching the channel failed; posting");
+                }
+            }
+        }
         let card = card(
             incident,
             self.pending_action(incident.id).await?,
@@ -504,25 +546,20 @@ impl Notifier {
         let posted = self
             .slack
             .post_message(&PostMessage {
-                channel: self.channel_for(incident),
+                channel,
                 text: incident_text(&card),
                 blocks: incident_blocks(&card),
                 thread_ts: None,
+                metadata: Some(MessageMetadata {
+                    event_type: INCIDENT_METADATA.to_owned(),
+                    event_payload: json!({"incident_id": tag}),
+                }),
             })
             .await;
         match posted {
             Ok(message) => {
-                let record = NagRecord::announced(&self.policy, now);
-                self.store
-                    .record_notification(incident.id, &message.channel, &message.ts, &record, now)
-                    .await?;
-                let sent = NotificationSent {
-                    kind: "announce".to_owned(),
-                    slack_channel: Some(message.channel),
-                    ts: Some(message.ts),
-                    ..slack_sent()
-                };
-                self.event(incident.id, sent, now).await
+                self.announced(incident.id, message.channel, message.ts, false, now)
+                    .await
             }
             Err(error) => {
                 // Not recorded: announced on a later tick.
@@ -530,6 +567,29 @@ impl Notifier {
                 Ok(())
             }
         }
+    }
+
+    /// Records the announcement `ts` in `channel` (`found`: adopted, not posted by us).
+    async fn announced(
+        &self,
+        incident_id: i64,
+        channel: String,
+        ts: String,
+        found: bool,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let record = NagRecord::announced(&self.policy, now);
+        self.store
+            .record_notification(incident_id, &channel, &ts, &record, now)
+            .await?;
+        let sent = NotificationSent {
+            kind: "announce".to_owned(),
+            slack_channel: Some(channel),
+            ts: Some(ts),
+            found: found.then_some(true),
+            ..slack_sent()
+        };
+        self.event(incident_id, sent, now).await
     }
 
     /// Rewrites the incident's message to its current state (buttons follow it).

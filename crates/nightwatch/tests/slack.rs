@@ -302,3 +302,122 @@ fn a_dropped_slack_socket_is_reconnected_and_a_later_click_counts() {
         .count();
     assert_eq!(posted, 1, "announced once");
 }
+
+/// The window a kill can hit: Slack answered the post, the process died before recording it.
+/// The restarted binary finds the message by its metadata and adopts it instead of posting the
+/// incident a second time; an incident with no message is posted; one opened after the start
+/// is posted with no search.
+#[test]
+fn an_announcement_posted_before_a_crash_is_found_and_not_posted_again() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let slack = runtime.block_on(FakeSlack::start()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("nw.db").display());
+    let client = Client::new();
+    let alert_named = |name: &str| {
+        webhook_body(
+            json!({"alertname": name, "namespace": "payments", "severity": "critical"}),
+            json!({"summary": format!("{name} fired")}),
+            chrono::Utc::now(),
+            None,
+        )
+    };
+    let send = |nw: &Nightwatch, name: &str| -> i64 {
+        let response = client
+            .post(nw.url("/webhook/alertmanager"))
+            .json(&alert_named(name))
+            .send()
+            .unwrap();
+        assert!(response.status().is_success());
+        let incident = wait_for(name, WAIT, || {
+            nw.incidents(&format!("alertname={name}"))
+                .into_iter()
+                .next()
+        });
+        incident["id"].as_i64().unwrap()
+    };
+
+    // Before the crash: two incidents; Slack is not configured yet, so neither is recorded.
+    let mut first = Nightwatch::start(BIN, &url, Some("[kubernetes]\nenabled = false\n"));
+    let posted_then_killed = send(&first, "CheckoutLatency");
+    let never_posted = send(&first, "CartErrors");
+    first.kill();
+    // What the killed process had posted: the production client, the production tag.
+    let tagged = runtime
+        .block_on(
+            nightwatch_notify::SlackClient::new(nightwatch_notify::SlackConfig {
+                base_url: slack.base_url(),
+                ..nightwatch_notify::SlackConfig::new(slack.bot_token())
+            })
+            .unwrap()
+            .post_message(&nightwatch_notify::slack::PostMessage {
+                channel: "#alerts".into(),
+                text: "incident posted by the process that died".into(),
+                blocks: Vec::new(),
+                thread_ts: None,
+                metadata: Some(nightwatch_notify::slack::MessageMetadata {
+                    event_type: nightwatch_app::slack::INCIDENT_METADATA.into(),
+                    event_payload: json!({"incident_id": posted_then_killed}),
+                }),
+            }),
+        )
+        .unwrap();
+
+    let config = format!(
+        "[kubernetes]\nenabled = false\n\n\
+         [briefing]\non_start = false\n\n\
+         [notify.slack]\nbot_token = \"{}\"\napp_token = \"{}\"\nchannel = \"#alerts\"\nbase_url = \"{}\"\n\n\
+         [notify.nag]\ninterval = \"1h\"\n",
+        slack.bot_token(),
+        slack.app_token(),
+        slack.base_url()
+    );
+    let nw = Nightwatch::start(BIN, &url, Some(&config));
+    let tag_of = |m: &nightwatch_notify::fake::SlackMessage| {
+        m.metadata
+            .as_ref()
+            .and_then(|meta| meta["event_payload"]["incident_id"].as_i64())
+    };
+    let top_level_for = |id: i64| {
+        slack
+            .messages("#alerts")
+            .into_iter()
+            .filter(|m| m.thread_ts.is_none() && tag_of(m) == Some(id))
+            .collect::<Vec<_>>()
+    };
+    wait_for("the incident with no message posted", WAIT, || {
+        (!top_level_for(never_posted).is_empty()).then_some(())
+    });
+    let after_start = send(&nw, "RefundErrors");
+    wait_for("the incident opened after the start posted", WAIT, || {
+        (!top_level_for(after_start).is_empty()).then_some(())
+    });
+    let adopted = top_level_for(posted_then_killed);
+    assert_eq!(adopted.len(), 1, "posted once, not again: {adopted:?}");
+    assert_eq!(adopted[0].ts, tagged.ts);
+    assert_eq!(top_level_for(never_posted).len(), 1);
+    assert_eq!(top_level_for(after_start).len(), 1);
+    // The adopted message is the incident's message now: its record and timeline say so.
+    let detail: Value = client
+        .get(nw.url(&format!("/api/incidents/{posted_then_killed}")))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let announce = detail["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "notification_sent" && e["payload"]["kind"] == "announce")
+        .unwrap_or_else(|| panic!("no announce event: {detail}"))
+        .clone();
+    assert_eq!(announce["payload"]["found"], json!(true), "{announce}");
+    assert_eq!(announce["payload"]["ts"], json!(tagged.ts), "{announce}");
+    // One search per incident that predates the start; none for the one opened after.
+    let searches = slack
+        .requests()
+        .iter()
+        .filter(|r| r.method == "conversations.history")
+        .count();
+    assert_eq!(searches, 2, "{:?}", slack.requests());
+}

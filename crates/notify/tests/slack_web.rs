@@ -53,6 +53,7 @@ async fn incident_posted_updated_and_answered_in_its_thread() {
             text: incident_text(&incident),
             blocks: incident_blocks(&incident),
             thread_ts: None,
+            metadata: None,
         })
         .await
         .unwrap();
@@ -65,6 +66,7 @@ async fn incident_posted_updated_and_answered_in_its_thread() {
             text: "Runbook crashloop: container OOMKilled, memory limit 256Mi".into(),
             blocks: Vec::new(),
             thread_ts: Some(posted.ts.clone()),
+            metadata: None,
         })
         .await
         .unwrap();
@@ -134,6 +136,7 @@ async fn slack_errors_name_the_method_and_the_error() {
             text: "hi".into(),
             blocks: Vec::new(),
             thread_ts: None,
+            metadata: None,
         })
         .await
         .unwrap_err();
@@ -171,6 +174,7 @@ async fn tokens_are_checked_like_slack() {
         text: "hi".into(),
         blocks: Vec::new(),
         thread_ts: None,
+        metadata: None,
     };
     let cases = [
         (fake.app_token(), "not_allowed_token_type"),
@@ -202,6 +206,7 @@ async fn rate_limit_honours_retry_after_then_succeeds() {
             text: "hello".into(),
             blocks: Vec::new(),
             thread_ts: None,
+            metadata: None,
         })
         .await
         .unwrap();
@@ -289,6 +294,7 @@ async fn unreachable_slack_is_retried_then_reported() {
             text: "x".into(),
             blocks: Vec::new(),
             thread_ts: None,
+            metadata: None,
         })
         .await
         .unwrap_err();
@@ -297,4 +303,86 @@ async fn unreachable_slack_is_retried_then_reported() {
         "{err:?}"
     );
     assert_eq!(started.elapsed(), ms(&[100, 200]));
+}
+
+#[tokio::test]
+async fn a_posted_message_is_found_again_by_its_metadata_across_pages_of_history() {
+    use nightwatch_notify::slack::MessageMetadata;
+    let fake = FakeSlack::start().await.unwrap();
+    let slack = client(&fake, fake.bot_token());
+    let post = |text: String, metadata: Option<MessageMetadata>| PostMessage {
+        channel: "C0ALERTS".into(),
+        text,
+        blocks: Vec::new(),
+        thread_ts: None,
+        metadata,
+    };
+    let tagged = |id: i64| {
+        Some(MessageMetadata {
+            event_type: "nightwatch_incident".into(),
+            event_payload: serde_json::json!({"incident_id": id}),
+        })
+    };
+    let wanted = slack
+        .post_message(&post("incident 7".into(), tagged(7)))
+        .await
+        .unwrap();
+    // A reply in its thread carries no tag and is not what is searched.
+    slack
+        .post_message(&PostMessage {
+            thread_ts: Some(wanted.ts.clone()),
+            ..post("reminder".into(), None)
+        })
+        .await
+        .unwrap();
+    // More than one page of newer messages (Slack pages by 200 here), some tagged for others.
+    for n in 0..250 {
+        let metadata = if n % 50 == 0 { tagged(100 + n) } else { None };
+        slack
+            .post_message(&post(format!("chatter {n}"), metadata))
+            .await
+            .unwrap();
+    }
+    let find = |id: i64, oldest: String| {
+        let slack = slack.clone();
+        async move {
+            slack
+                .find_by_metadata(
+                    "C0ALERTS",
+                    &oldest,
+                    "nightwatch_incident",
+                    ("incident_id", &serde_json::json!(id)),
+                )
+                .await
+                .unwrap()
+        }
+    };
+    let before: f64 = wanted.ts.parse::<f64>().unwrap() - 60.0;
+    assert_eq!(
+        find(7, format!("{before:.0}")).await,
+        Some(wanted.ts.clone())
+    );
+    assert_eq!(find(8, format!("{before:.0}")).await, None, "no such tag");
+    assert_eq!(
+        find(7, wanted.ts.clone()).await,
+        None,
+        "oldest is exclusive: the message itself is not newer than itself"
+    );
+    let pages = fake
+        .requests()
+        .iter()
+        .filter(|r| r.method == "conversations.history")
+        .count();
+    assert!(
+        pages >= 4,
+        "the search paged through history: {pages} requests"
+    );
+    // Metadata must be a type and an object payload, as Slack requires.
+    let refused = slack
+        .call(
+            "chat.postMessage",
+            &serde_json::json!({"channel": "C0ALERTS", "text": "x", "metadata": {"event_type": "t"}}),
+        )
+        .await;
+    assert!(refused.is_err(), "{refused:?}");
 }

@@ -106,6 +106,7 @@ impl Running {
                 text: incident_text(card),
                 blocks: incident_blocks(card),
                 thread_ts: None,
+                metadata: None,
             })
             .await
             .unwrap()

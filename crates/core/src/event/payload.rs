@@ -480,6 +480,10 @@ pub struct NotificationSent {
     pub ts: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub delivery: Option<String>,
+    /// `true`: the announcement was found in the channel (posted by a process that stopped
+    /// before recording it) and adopted, not posted again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub found: Option<bool>,
 }
 
 impl Payload for Triggered {}

@@ -47,6 +47,8 @@ pub struct SlackMessage {
     pub blocks: Value,
     /// How many times `chat.update` changed it.
     pub edits: u32,
+    /// Its message metadata (`event_type`, `event_payload`), as posted.
+    pub metadata: Option<Value>,
 }
 
 /// A push found no live Socket Mode connection.
@@ -503,11 +505,22 @@ fn slack_error(error: &str) -> Value {
 async fn web_api(
     State(shared): State<Arc<Shared>>,
     Path(method): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let token = bearer(&headers);
-    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    // Read methods take their arguments in the query string, write methods a JSON body.
+    let body: Value = if body.is_empty() && !params.is_empty() {
+        Value::Object(
+            params
+                .into_iter()
+                .map(|(k, v)| (k, Value::String(v)))
+                .collect(),
+        )
+    } else {
+        serde_json::from_slice(&body).unwrap_or(Value::Null)
+    };
     let (status, retry_after, answer) = shared.with(|s| {
         let (status, retry_after, answer) =
             answer(s, shared.addr, &method, token.as_deref(), &body);
@@ -548,7 +561,9 @@ fn answer(
     }
     let wants = match method {
         "apps.connections.open" => (APP_TOKEN, "xapp-"),
-        "chat.postMessage" | "chat.update" | "chat.postEphemeral" => (BOT_TOKEN, "xoxb-"),
+        "chat.postMessage" | "chat.update" | "chat.postEphemeral" | "conversations.history" => {
+            (BOT_TOKEN, "xoxb-")
+        }
         _ => return (StatusCode::OK, None, slack_error("unknown_method")),
     };
     if let Err(error) = check_token(token, wants) {
@@ -561,6 +576,7 @@ fn answer(
         "apps.connections.open" => Ok(open_connection(s, addr)),
         "chat.postMessage" => post_message(s, body),
         "chat.update" => update_message(s, body),
+        "conversations.history" => history(s, body),
         _ => post_ephemeral(s, body),
     };
     match result {
@@ -625,9 +641,15 @@ fn channel_of(s: &Inner, body: &Value) -> Result<String, &'static str> {
     resolve(s, channel).ok_or("channel_not_found")
 }
 
+/// A message `ts` as Slack makes them: the post time in Unix seconds, and a unique suffix.
+// Slack's servers stamp messages with their own clock; this fake stands in for them.
+#[allow(clippy::disallowed_methods)]
 fn next_ts(s: &mut Inner) -> String {
     s.ts_counter += 100;
-    format!("1700000000.{:06}", s.ts_counter)
+    let seconds = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs());
+    format!("{seconds}.{:06}", s.ts_counter % 1_000_000)
 }
 
 fn post_message(s: &mut Inner, body: &Value) -> Result<Value, &'static str> {
@@ -635,12 +657,23 @@ fn post_message(s: &mut Inner, body: &Value) -> Result<Value, &'static str> {
     let (text, blocks) = content(body)?;
     let thread_ts = str_field(body, "thread_ts").map(str::to_string);
     let ts = next_ts(s);
+    let metadata = match body.get("metadata") {
+        None | Some(Value::Null) => None,
+        Some(m)
+            if m.get("event_type").and_then(Value::as_str).is_some()
+                && m.get("event_payload").is_some_and(Value::is_object) =>
+        {
+            Some(m.clone())
+        }
+        Some(_) => return Err("invalid_metadata_format"),
+    };
     let message = SlackMessage {
         ts: ts.clone(),
         thread_ts,
         text,
         blocks,
         edits: 0,
+        metadata,
     };
     let shown = message_json(&message);
     s.channels
@@ -649,6 +682,55 @@ fn post_message(s: &mut Inner, body: &Value) -> Result<Value, &'static str> {
         .messages
         .push(message);
     Ok(json!({"ok": true, "channel": channel, "ts": ts, "message": shown}))
+}
+
+/// `conversations.history`: newest first, `oldest` exclusive, `limit` per page (default 100),
+/// metadata only with `include_all_metadata=true`; the cursor is the offset into the list.
+fn history(s: &mut Inner, query: &Value) -> Result<Value, &'static str> {
+    let channel = channel_of(s, query)?;
+    let number = |name: &str| str_field(query, name).and_then(|v| v.parse::<f64>().ok());
+    let oldest = number("oldest").unwrap_or(0.0);
+    let limit = number("limit").map_or(100, |n| n.clamp(1.0, 999.0) as usize);
+    let offset = str_field(query, "cursor")
+        .map(|c| c.parse::<usize>().map_err(|_| "invalid_cursor"))
+        .transpose()?
+        .unwrap_or(0);
+    let with_metadata = str_field(query, "include_all_metadata") == Some("true");
+    let messages = &s
+        .channels
+        .get(&channel)
+        .ok_or("channel_not_found")?
+        .messages;
+    let newer: Vec<&SlackMessage> = messages
+        .iter()
+        .rev()
+        .filter(|m| m.thread_ts.is_none())
+        .filter(|m| m.ts.parse::<f64>().is_ok_and(|ts| ts > oldest))
+        .collect();
+    let page: Vec<Value> = newer
+        .iter()
+        .skip(offset)
+        .take(limit)
+        .map(|m| {
+            let mut shown = message_json(m);
+            if with_metadata && let Some(metadata) = &m.metadata {
+                shown["metadata"] = metadata.clone();
+            }
+            shown
+        })
+        .collect();
+    let has_more = offset + page.len() < newer.len();
+    let next_cursor = if has_more {
+        (offset + page.len()).to_string()
+    } else {
+        String::new()
+    };
+    Ok(json!({
+        "ok": true,
+        "messages": page,
+        "has_more": has_more,
+        "response_metadata": {"next_cursor": next_cursor},
+    }))
 }
 
 fn update_message(s: &mut Inner, body: &Value) -> Result<Value, &'static str> {

@@ -17,6 +17,6 @@ pub use command::{
 pub use error::SlackError;
 pub use socket::{SocketMode, SocketModeConfig};
 pub use web::{
-    EphemeralMessage, PostMessage, PostedMessage, ResponseType, ResponseUrlReply, SlackClient,
-    SlackConfig, UpdateMessage,
+    EphemeralMessage, MessageMetadata, PostMessage, PostedMessage, ResponseType, ResponseUrlReply,
+    SlackClient, SlackConfig, UpdateMessage,
 };

@@ -57,6 +57,17 @@ pub struct PostMessage {
     /// Reply in the thread of this message.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub thread_ts: Option<String>,
+    /// Slack's message metadata: machine-readable, invisible to people, returned by
+    /// `conversations.history` with `include_all_metadata` — how a message is found again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<MessageMetadata>,
+}
+
+/// `metadata` of a posted message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MessageMetadata {
+    pub event_type: String,
+    pub event_payload: Value,
 }
 
 /// `chat.update` of a message the bot posted.
@@ -163,6 +174,24 @@ impl SlackApi {
             &self.retry,
             method,
             || self.client.post(&url).bearer_auth(token).json(&body),
+            |answer, attempt| judge(method, answer, attempt),
+        )
+        .await
+    }
+
+    /// Calls a read method that takes its arguments in the query string (Slack's read
+    /// methods, such as `conversations.history`, do not take JSON bodies).
+    pub async fn call_get(
+        &self,
+        method: &str,
+        token: &str,
+        query: &[(&str, String)],
+    ) -> Result<Value, SlackError> {
+        let url = format!("{}{method}", self.base_url);
+        send(
+            &self.retry,
+            method,
+            || self.client.get(&url).bearer_auth(token).query(query),
             |answer, attempt| judge(method, answer, attempt),
         )
         .await
@@ -325,10 +354,85 @@ impl SlackClient {
         self.api.respond(response_url, reply).await
     }
 
+    /// The `ts` of a message in `channel`, posted after `oldest`, whose metadata is
+    /// `event_type` with `event_payload` containing `key: value`; newest first, at most
+    /// `HISTORY_PAGES` pages of history read.
+    pub async fn find_by_metadata(
+        &self,
+        channel: &str,
+        oldest: &str,
+        event_type: &str,
+        (key, value): (&str, &Value),
+    ) -> Result<Option<String>, SlackError> {
+        const METHOD: &str = "conversations.history";
+        let mut cursor: Option<String> = None;
+        for _ in 0..HISTORY_PAGES {
+            let mut query = vec![
+                ("channel", channel.to_owned()),
+                ("oldest", oldest.to_owned()),
+                ("include_all_metadata", "true".to_owned()),
+                ("limit", "200".to_owned()),
+            ];
+            if let Some(cursor) = &cursor {
+                query.push(("cursor", cursor.clone()));
+            }
+            let answer = self.api.call_get(METHOD, &self.bot_token, &query).await?;
+            let page: HistoryPage =
+                serde_json::from_value(answer).map_err(|e| SlackError::Decode {
+                    method: METHOD.into(),
+                    message: e.to_string(),
+                })?;
+            let found = page.messages.into_iter().find(|message| {
+                message.metadata.as_ref().is_some_and(|metadata| {
+                    metadata.event_type == event_type
+                        && metadata.event_payload.get(key) == Some(value)
+                })
+            });
+            if let Some(message) = found {
+                return Ok(Some(message.ts));
+            }
+            cursor = page
+                .response_metadata
+                .and_then(|meta| meta.next_cursor)
+                .filter(|next| page.has_more && !next.is_empty());
+            if cursor.is_none() {
+                break;
+            }
+        }
+        Ok(None)
+    }
+
     /// Any other Web API method with the bot token; returns the whole `ok: true` answer.
     pub async fn call(&self, method: &str, body: &impl Serialize) -> Result<Value, SlackError> {
         self.api.call(method, &self.bot_token, body).await
     }
+}
+
+/// Pages of channel history `find_by_metadata` reads before it gives up.
+pub const HISTORY_PAGES: usize = 5;
+
+/// One page of `conversations.history`.
+#[derive(Deserialize)]
+struct HistoryPage {
+    #[serde(default)]
+    messages: Vec<HistoryMessage>,
+    #[serde(default)]
+    has_more: bool,
+    #[serde(default)]
+    response_metadata: Option<NextCursor>,
+}
+
+#[derive(Deserialize)]
+struct HistoryMessage {
+    ts: String,
+    #[serde(default)]
+    metadata: Option<MessageMetadata>,
+}
+
+#[derive(Deserialize)]
+struct NextCursor {
+    #[serde(default)]
+    next_cursor: Option<String>,
 }
 
 fn posted(method: &str, answer: Value) -> Result<PostedMessage, SlackError> {
