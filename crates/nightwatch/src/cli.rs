@@ -109,7 +109,7 @@ pub enum RunbooksCommand {
     },
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Default, Args)]
 pub struct ServeArgs {
     /// Address to listen on (default 127.0.0.1:8080).
     #[arg(long, env = "NIGHTWATCH_LISTEN")]

@@ -310,6 +310,7 @@ pub struct Config {
 }
 
 impl Config {
+    /// The configuration from the command line, the file it names and the environment.
     pub fn load(cli: &Cli) -> anyhow::Result<Config> {
         let file: FileConfig = match &cli.config {
             Some(path) => {
@@ -320,6 +321,30 @@ impl Config {
             }
             None => FileConfig::default(),
         };
+        Config::resolve(file, cli, |name| std::env::var(name).ok())
+    }
+
+    /// A config file's text as `nightwatch serve` with no flags and no environment would take
+    /// it: every check `load` makes, nothing read from outside (what the fuzzer drives).
+    pub fn from_file_text(text: &str) -> anyhow::Result<Config> {
+        let file = toml::from_str::<FileConfig>(text).context("invalid config file")?;
+        let cli = Cli {
+            config: None,
+            database_url: None,
+            log_level: None,
+            log_json: None,
+            runbooks: None,
+            policy: None,
+            command: Command::Serve(Default::default()),
+        };
+        Config::resolve(file, &cli, |_| None)
+    }
+
+    fn resolve(
+        file: FileConfig,
+        cli: &Cli,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> anyhow::Result<Config> {
         file.check()?;
         let mut deprecations = Vec::new();
         let (action_timings, nag_interval) = file.timings(&mut deprecations)?;
@@ -352,7 +377,7 @@ impl Config {
                 })
             })
             .transpose()?;
-        let llm = LlmConfig::resolve(file.llm.as_ref(), |name| std::env::var(name).ok())?;
+        let llm = LlmConfig::resolve(file.llm.as_ref(), env)?;
         let retention = file.retention.resolve()?;
         Ok(Config {
             listen,
