@@ -454,32 +454,19 @@ impl Kube {
         args: &Value,
     ) -> Result<ToolOutput, KubeError> {
         let (ns, name) = pod_of("get_pod_logs", target)?;
+        // Before the first request: bad arguments cost no API call.
+        let options = log_options(args)?;
         let pod = self.get_pod(ns, name).await?;
         let container = tools::choose_container(&pod, container, |s| s.restart_count > 0)
             .ok_or_else(|| KubeError::Refused(format!("pod {ns}/{name} has no containers")))?;
         let restarted = facts::status_of(&pod, &container).is_some_and(|s| s.restart_count > 0);
-        let previous = match &args["previous"] {
-            Value::Null => restarted,
-            Value::Bool(b) => *b,
-            other => {
-                return Err(KubeError::arg(
-                    "previous",
-                    format!("{other} is not true/false"),
-                ));
-            }
-        };
-        let tail = match &args["tail_lines"] {
-            Value::Null => 50,
-            value => value
-                .as_u64()
-                .filter(|n| (1..=1000).contains(n))
-                .ok_or_else(|| KubeError::arg("tail_lines", format!("{value} is not 1..=1000")))?,
-        } as usize;
+        let previous = options.previous.unwrap_or(restarted);
+        let tail = options.tail_lines;
         let params = LogParams {
             container: Some(container.clone()),
             previous,
             // One more than asked: whether there was more is then known.
-            tail_lines: Some(tail as i64 + 1),
+            tail_lines: Some(i64::from(tail) + 1),
             limit_bytes: Some(1 << 20),
             ..LogParams::default()
         };
@@ -487,7 +474,13 @@ impl Kube {
             .logs(name, &params)
             .await
         {
-            Ok(text) => Ok(tools::pod_logs(name, &container, previous, &text, tail)),
+            Ok(text) => Ok(tools::pod_logs(
+                name,
+                &container,
+                previous,
+                &text,
+                tail as usize,
+            )),
             // The kubelet's "waiting to start" / "previous terminated container not found".
             Err(kube::Error::Api(status)) if status.code == 400 => Ok(tools::pod_logs_unavailable(
                 name,
@@ -585,6 +578,50 @@ impl Kube {
             }
         }
     }
+}
+
+/// `get_pod_logs`' default and largest `tail_lines`.
+const DEFAULT_TAIL_LINES: u32 = 50;
+const MAX_TAIL_LINES: u32 = 1000;
+
+/// What `get_pod_logs` reads of its arguments besides the target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LogOptions {
+    /// The previous (terminated) instance; `None` leaves it to whether the container restarted.
+    pub previous: Option<bool>,
+    /// Lines from the end, `1..=MAX_TAIL_LINES`.
+    pub tail_lines: u32,
+}
+
+/// `previous` and `tail_lines` of `get_pod_logs`, checked without any API call.
+pub(crate) fn log_options(args: &Value) -> Result<LogOptions, KubeError> {
+    let previous = match &args["previous"] {
+        Value::Null => None,
+        Value::Bool(b) => Some(*b),
+        other => {
+            return Err(KubeError::arg(
+                "previous",
+                format!("{} is not true/false", crate::echo(other)),
+            ));
+        }
+    };
+    let tail_lines = match &args["tail_lines"] {
+        Value::Null => DEFAULT_TAIL_LINES,
+        value => value
+            .as_u64()
+            .and_then(|n| u32::try_from(n).ok())
+            .filter(|n| (1..=MAX_TAIL_LINES).contains(n))
+            .ok_or_else(|| {
+                KubeError::arg(
+                    "tail_lines",
+                    format!("{} is not 1..={MAX_TAIL_LINES}", crate::echo(value)),
+                )
+            })?,
+    };
+    Ok(LogOptions {
+        previous,
+        tail_lines,
+    })
 }
 
 /// The target's namespace and pod, or which one is missing.

@@ -21,7 +21,7 @@ pub mod tools;
 pub mod verify;
 
 pub use actuator::{ActionReport, Actuator};
-pub use agent::{AgentTool, agent_tools, is_agent_tool};
+pub use agent::{AgentTool, agent_tools, check_agent_arguments, is_agent_tool};
 pub use client::{DEFAULT_REQUEST_TIMEOUT, EvictionApi, Kube, ToolTarget};
 pub use verify::{Verification, VerifyStatus};
 
@@ -99,6 +99,23 @@ impl KubeError {
             name,
             reason: reason.into(),
         }
+    }
+}
+
+/// A refused argument value as an error message repeats it: a string or number cut to 80
+/// characters, so a megabyte argument is not echoed back to the model, and an array or object
+/// only named, so a deeply nested one is never walked.
+pub(crate) fn echo(value: &serde_json::Value) -> String {
+    const MAX_CHARS: usize = 80;
+    let cut = |text: &str| match text.char_indices().nth(MAX_CHARS) {
+        None => text.to_owned(),
+        Some((end, _)) => format!("{}…", &text[..end]),
+    };
+    match value {
+        serde_json::Value::Array(_) => "an array".to_owned(),
+        serde_json::Value::Object(_) => "an object".to_owned(),
+        serde_json::Value::String(text) => format!("{:?}", cut(text)),
+        scalar => cut(&scalar.to_string()),
     }
 }
 

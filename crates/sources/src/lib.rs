@@ -21,5 +21,5 @@ pub use error::{Service, SourceError};
 pub use grafana::GrafanaClient;
 pub use loki::LokiClient;
 pub use prometheus::PrometheusClient;
-pub use tools::{Sources, ToolDefinition, definitions};
+pub use tools::{Sources, ToolDefinition, check_arguments, definitions};
 pub use victorialogs::VictoriaLogsClient;

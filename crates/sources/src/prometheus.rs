@@ -237,13 +237,7 @@ impl PrometheusClient {
         if step.is_zero() {
             return Err(invalid("step must be positive".into()));
         }
-        let points = (end - start).num_milliseconds() / (step.as_millis().max(1) as i64);
-        if points > MAX_RANGE_POINTS {
-            return Err(invalid(format!(
-                "{points} points per series at step {}s; Prometheus allows {MAX_RANGE_POINTS}: use a larger step",
-                step.as_secs_f64()
-            )));
-        }
+        check_points(start, end, step).map_err(invalid)?;
         let params = [
             ("query", query.to_owned()),
             ("start", unix_seconds(start)),
@@ -293,6 +287,26 @@ impl PrometheusClient {
         }
         Ok(())
     }
+}
+
+/// Whether a range query from `start` to `end` every `step` stays within
+/// [`MAX_RANGE_POINTS`] per series; the message says why not.
+pub(crate) fn check_points(
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    step: Duration,
+) -> Result<(), String> {
+    // `as i64` on the u128 milliseconds would wrap a step of 2⁶⁴ ms to 0 and divide by zero;
+    // a step too long for i64 is simply one point.
+    let step_ms = i64::try_from(step.as_millis()).unwrap_or(i64::MAX).max(1);
+    let points = (end - start).num_milliseconds() / step_ms;
+    if points > MAX_RANGE_POINTS {
+        return Err(format!(
+            "{points} points per series at step {}s; Prometheus allows {MAX_RANGE_POINTS}: use a larger step",
+            step.as_secs_f64()
+        ));
+    }
+    Ok(())
 }
 
 /// Unix seconds with millisecond precision, as Prometheus' `time`/`start`/`end` accept.

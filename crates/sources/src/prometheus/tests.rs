@@ -145,3 +145,21 @@ fn alerts_and_rules_parse() {
     assert_eq!(group.rules[1].kind, "recording");
     assert!(group.rules[1].alerts.is_empty());
 }
+
+#[test]
+fn point_counts_never_divide_by_zero() {
+    let start = DateTime::from_timestamp(1_714_560_000, 0).unwrap();
+    let end = DateTime::from_timestamp(1_714_563_600, 0).unwrap();
+    // 2⁶⁴ ms: `as i64` made it 0 and the point count divided by zero.
+    let huge = Duration::new(18_446_744_073_709_551, 616_000_000);
+    let cases = [
+        (huge, true),
+        (Duration::MAX, true),
+        (Duration::from_nanos(1), false),
+        (Duration::from_secs(1), true),
+        (Duration::ZERO, false),
+    ];
+    for (step, fits) in cases {
+        assert_eq!(check_points(start, end, step).is_ok(), fits, "{step:?}");
+    }
+}

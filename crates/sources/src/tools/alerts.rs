@@ -20,11 +20,16 @@ struct PrometheusAlertsArgs {
     alertname: Option<String>,
 }
 
-pub(super) async fn prometheus_alerts(
-    client: &PrometheusClient,
-    limits: &OutputLimits,
+/// A `prometheus_alerts` call, validated: the filters applied to Prometheus' alert list.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct PrometheusAlertsRequest {
+    pub state: Option<String>,
+    pub alertname: Option<String>,
+}
+
+pub(super) fn prometheus_alerts_request(
     args: Value,
-) -> Result<ToolOutput, SourceError> {
+) -> Result<PrometheusAlertsRequest, SourceError> {
     const TOOL: &str = "prometheus_alerts";
     let a: PrometheusAlertsArgs = args::parse(TOOL, args)?;
     if let Some(state) = &a.state
@@ -32,9 +37,24 @@ pub(super) async fn prometheus_alerts(
     {
         return Err(args::invalid(
             TOOL,
-            format!("state {state:?}: expected pending or firing"),
+            format!(
+                "state {:?}: expected pending or firing",
+                truncate(state, 40)
+            ),
         ));
     }
+    Ok(PrometheusAlertsRequest {
+        state: a.state,
+        alertname: args::optional_text(TOOL, "alertname", a.alertname)?,
+    })
+}
+
+pub(super) async fn prometheus_alerts(
+    client: &PrometheusClient,
+    limits: &OutputLimits,
+    args: Value,
+) -> Result<ToolOutput, SourceError> {
+    let a = prometheus_alerts_request(args)?;
     let alerts: Vec<_> = client
         .alerts()
         .await?
@@ -90,11 +110,14 @@ struct RulesArgs {
     name: Option<String>,
 }
 
-pub(super) async fn prometheus_rules(
-    client: &PrometheusClient,
-    limits: &OutputLimits,
-    args: Value,
-) -> Result<ToolOutput, SourceError> {
+/// A `prometheus_rules` call, validated: the kind asked of Prometheus and the name filter.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct RulesRequest {
+    pub kind: Option<RuleKind>,
+    pub name: Option<String>,
+}
+
+pub(super) fn rules_request(args: Value) -> Result<RulesRequest, SourceError> {
     const TOOL: &str = "prometheus_rules";
     let a: RulesArgs = args::parse(TOOL, args)?;
     let kind = match a.kind.as_deref() {
@@ -104,19 +127,30 @@ pub(super) async fn prometheus_rules(
         Some(other) => {
             return Err(args::invalid(
                 TOOL,
-                format!("type {other:?}: expected alerting or recording"),
+                format!(
+                    "type {:?}: expected alerting or recording",
+                    truncate(other, 40)
+                ),
             ));
         }
     };
+    Ok(RulesRequest {
+        kind,
+        name: args::optional_text(TOOL, "name", a.name)?,
+    })
+}
+
+pub(super) async fn prometheus_rules(
+    client: &PrometheusClient,
+    limits: &OutputLimits,
+    args: Value,
+) -> Result<ToolOutput, SourceError> {
+    let RulesRequest { kind, name } = rules_request(args)?;
     let groups = client.rules(kind).await?;
     let rules: Vec<Value> = groups
         .iter()
         .flat_map(|group| group.rules.iter().map(move |rule| (group, rule)))
-        .filter(|(_, rule)| {
-            a.name
-                .as_ref()
-                .is_none_or(|n| rule.name.contains(n.as_str()))
-        })
+        .filter(|(_, rule)| name.as_ref().is_none_or(|n| rule.name.contains(n.as_str())))
         .map(|(group, rule)| {
             json!({
                 "group": group.name,
@@ -163,20 +197,26 @@ struct AlertmanagerAlertsArgs {
     receiver: Option<String>,
 }
 
+/// An `alertmanager_alerts` call, validated: the filter sent to Alertmanager.
+pub(super) fn alertmanager_alerts_request(args: Value) -> Result<AlertFilter, SourceError> {
+    const TOOL: &str = "alertmanager_alerts";
+    let a: AlertmanagerAlertsArgs = args::parse(TOOL, args)?;
+    Ok(AlertFilter {
+        matchers: args::text_list(TOOL, "filter", a.filter)?,
+        active: a.active,
+        silenced: a.silenced,
+        inhibited: a.inhibited,
+        unprocessed: None,
+        receiver: args::optional_text(TOOL, "receiver", a.receiver)?,
+    })
+}
+
 pub(super) async fn alertmanager_alerts(
     client: &AlertmanagerClient,
     limits: &OutputLimits,
     args: Value,
 ) -> Result<ToolOutput, SourceError> {
-    let a: AlertmanagerAlertsArgs = args::parse("alertmanager_alerts", args)?;
-    let filter = AlertFilter {
-        matchers: a.filter.clone(),
-        active: a.active,
-        silenced: a.silenced,
-        inhibited: a.inhibited,
-        unprocessed: None,
-        receiver: a.receiver,
-    };
+    let filter = alertmanager_alerts_request(args)?;
     let alerts = client.alerts(&filter).await?;
     let total = alerts.len();
     let suppressed = alerts
@@ -228,12 +268,29 @@ struct SilencesArgs {
     include_expired: bool,
 }
 
+/// An `alertmanager_silences` call, validated: the matchers sent to Alertmanager and whether
+/// expired silences are listed.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct SilencesRequest {
+    pub filter: Vec<String>,
+    pub include_expired: bool,
+}
+
+pub(super) fn silences_request(args: Value) -> Result<SilencesRequest, SourceError> {
+    const TOOL: &str = "alertmanager_silences";
+    let a: SilencesArgs = args::parse(TOOL, args)?;
+    Ok(SilencesRequest {
+        filter: args::text_list(TOOL, "filter", a.filter)?,
+        include_expired: a.include_expired,
+    })
+}
+
 pub(super) async fn alertmanager_silences(
     client: &AlertmanagerClient,
     limits: &OutputLimits,
     args: Value,
 ) -> Result<ToolOutput, SourceError> {
-    let a: SilencesArgs = args::parse("alertmanager_silences", args)?;
+    let a = silences_request(args)?;
     let all = client.silences(&a.filter).await?;
     let expired = all.iter().filter(|s| s.status.state == "expired").count();
     let mut silences: Vec<_> = all

@@ -23,12 +23,40 @@ struct DashboardArgs {
     limit: Option<u32>,
 }
 
+/// Annotations fetched when the model gives no limit (the schema's documented default).
+const DEFAULT_LIMIT: u32 = 100;
+/// The most the tools' schemas allow.
+const MAX_LIMIT: u32 = 1000;
+
+/// A `grafana_dashboards` call, validated: the search sent to Grafana.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct DashboardSearch {
+    pub query: String,
+    pub tags: Vec<String>,
+    pub limit: Option<u32>,
+}
+
+pub(super) fn dashboard_search(args: Value) -> Result<DashboardSearch, SourceError> {
+    const TOOL: &str = "grafana_dashboards";
+    let a: DashboardArgs = args::parse(TOOL, args)?;
+    Ok(DashboardSearch {
+        // Empty is allowed: it lists every dashboard.
+        query: args::bounded_text(TOOL, "query", a.query, args::MAX_TEXT_BYTES)?,
+        tags: args::text_list(TOOL, "tags", a.tags)?,
+        // Absent stays absent: Grafana then applies its own default.
+        limit: a
+            .limit
+            .map(|n| args::count(TOOL, "limit", Some(n), DEFAULT_LIMIT, (1, MAX_LIMIT)))
+            .transpose()?,
+    })
+}
+
 pub(super) async fn dashboards(
     client: &GrafanaClient,
     limits: &OutputLimits,
     args: Value,
 ) -> Result<ToolOutput, SourceError> {
-    let a: DashboardArgs = args::parse("grafana_dashboards", args)?;
+    let a = dashboard_search(args)?;
     let hits = client.search_dashboards(&a.query, &a.tags, a.limit).await?;
     let total = hits.len();
     let (shown, omitted) = cap(hits, limits.max_items);
@@ -69,12 +97,20 @@ struct AnnotationArgs {
     end: Option<Value>,
 }
 
-pub(super) async fn annotations(
-    client: &GrafanaClient,
-    limits: &OutputLimits,
+/// A `grafana_annotations` call, validated: what is asked of Grafana.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct AnnotationsRequest {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub tags: Vec<String>,
+    pub limit: u32,
+    pub dashboard_uid: Option<String>,
+}
+
+pub(super) fn annotations_request(
     args: Value,
     now: DateTime<Utc>,
-) -> Result<ToolOutput, SourceError> {
+) -> Result<AnnotationsRequest, SourceError> {
     const TOOL: &str = "grafana_annotations";
     let a: AnnotationArgs = args::parse(TOOL, args)?;
     let (from, to) = Window {
@@ -83,12 +119,34 @@ pub(super) async fn annotations(
         end: a.end,
     }
     .resolve(TOOL, now, Duration::from_secs(6 * 3600))?;
+    Ok(AnnotationsRequest {
+        from,
+        to,
+        tags: args::text_list(TOOL, "tags", a.tags)?,
+        limit: args::count(TOOL, "limit", a.limit, DEFAULT_LIMIT, (1, MAX_LIMIT))?,
+        dashboard_uid: args::optional_text(TOOL, "dashboard_uid", a.dashboard_uid)?,
+    })
+}
+
+pub(super) async fn annotations(
+    client: &GrafanaClient,
+    limits: &OutputLimits,
+    args: Value,
+    now: DateTime<Utc>,
+) -> Result<ToolOutput, SourceError> {
+    let AnnotationsRequest {
+        from,
+        to,
+        tags,
+        limit,
+        dashboard_uid,
+    } = annotations_request(args, now)?;
     let query = AnnotationQuery {
         from: Some(from),
         to: Some(to),
-        tags: a.tags,
-        limit: Some(a.limit.unwrap_or(100)),
-        dashboard_uid: a.dashboard_uid,
+        tags,
+        limit: Some(limit),
+        dashboard_uid,
     };
     let mut found = client.annotations(&query).await?;
     found.sort_by_key(|n| std::cmp::Reverse(n.time));

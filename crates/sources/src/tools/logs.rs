@@ -35,31 +35,24 @@ struct LokiArgs {
 }
 
 fn limit(tool: &str, limit: Option<u32>) -> Result<u32, SourceError> {
-    match limit.unwrap_or(DEFAULT_LIMIT) {
-        0 => Err(args::invalid(tool, "limit must be at least 1")),
-        n if n > MAX_LIMIT => Err(args::invalid(
-            tool,
-            format!("limit {n}: at most {MAX_LIMIT}"),
-        )),
-        n => Ok(n),
-    }
+    args::count(tool, "limit", limit, DEFAULT_LIMIT, (1, MAX_LIMIT))
 }
 
-pub(super) async fn loki(
-    client: &LokiClient,
-    limits: &OutputLimits,
-    args: Value,
-    now: DateTime<Utc>,
-) -> Result<ToolOutput, SourceError> {
+/// A `loki_query` call, validated: the query sent to Loki.
+pub(super) fn loki_request(args: Value, now: DateTime<Utc>) -> Result<LokiQuery, SourceError> {
     const TOOL: &str = "loki_query";
     let a: LokiArgs = args::parse(TOOL, args)?;
+    let query = args::query(TOOL, "query", "LogQL", a.query)?;
     let direction = match a.direction.as_deref() {
         None | Some("backward") => Direction::Backward,
         Some("forward") => Direction::Forward,
         Some(other) => {
             return Err(args::invalid(
                 TOOL,
-                format!("direction {other:?}: expected backward or forward"),
+                format!(
+                    "direction {:?}: expected backward or forward",
+                    truncate(other, 40)
+                ),
             ));
         }
     };
@@ -69,27 +62,56 @@ pub(super) async fn loki(
         end: a.end,
     }
     .resolve(TOOL, now, Duration::from_secs(3600))?;
-    let limit = limit(TOOL, a.limit)?;
-    let request = json!({"query": a.query, "start": rfc3339(start), "end": rfc3339(end), "limit": limit, "direction": direction.as_str()});
-    let query = LokiQuery {
-        query: a.query.clone(),
+    // Loki takes nanosecond timestamps, which i64 holds only from 1677 to 2262.
+    for (field, time) in [("start", start), ("end", end)] {
+        if time.timestamp_nanos_opt().is_none() {
+            return Err(args::invalid(
+                TOOL,
+                format!(
+                    "{field}: {} is outside the years 1677–2262 Loki can take",
+                    rfc3339(time)
+                ),
+            ));
+        }
+    }
+    Ok(LokiQuery {
+        query,
+        start,
+        end,
+        limit: limit(TOOL, a.limit)?,
+        direction,
+        step: None,
+    })
+}
+
+pub(super) async fn loki(
+    client: &LokiClient,
+    limits: &OutputLimits,
+    args: Value,
+    now: DateTime<Utc>,
+) -> Result<ToolOutput, SourceError> {
+    let query = loki_request(args, now)?;
+    let LokiQuery {
         start,
         end,
         limit,
         direction,
-        step: None,
-    };
+        ..
+    } = query;
+    let request = json!({"query": query.query, "start": rfc3339(start), "end": rfc3339(end), "limit": limit, "direction": direction.as_str()});
     let result = client.query_range(&query).await?;
     let mut out = match &result.data {
-        LokiData::Streams(streams) => streams_output(streams, limits, &a.query, limit, direction),
+        LokiData::Streams(streams) => {
+            streams_output(streams, limits, &query.query, limit, direction)
+        }
         LokiData::Matrix(series) => {
-            metrics::render(&QueryData::Matrix(series.clone()), limits, &a.query)
+            metrics::render(&QueryData::Matrix(series.clone()), limits, &query.query)
         }
         LokiData::Vector(samples) => {
-            metrics::render(&QueryData::Vector(samples.clone()), limits, &a.query)
+            metrics::render(&QueryData::Vector(samples.clone()), limits, &query.query)
         }
         LokiData::Scalar(point) => {
-            metrics::render(&QueryData::Scalar(point.clone()), limits, &a.query)
+            metrics::render(&QueryData::Scalar(point.clone()), limits, &query.query)
         }
     };
     metrics::annotate(&mut out, &result.warnings, request);
@@ -191,23 +213,50 @@ struct VictoriaLogsArgs {
     end: Option<Value>,
 }
 
-pub(super) async fn victorialogs(
-    client: &VictoriaLogsClient,
-    limits: &OutputLimits,
+/// A `victorialogs_query` call, validated: what is asked of VictoriaLogs.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct VictoriaLogsRequest {
+    pub query: String,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub limit: u32,
+}
+
+pub(super) fn victorialogs_request(
     args: Value,
     now: DateTime<Utc>,
-) -> Result<ToolOutput, SourceError> {
+) -> Result<VictoriaLogsRequest, SourceError> {
     const TOOL: &str = "victorialogs_query";
     let a: VictoriaLogsArgs = args::parse(TOOL, args)?;
+    let query = args::query(TOOL, "query", "LogsQL (use `*` for every entry)", a.query)?;
     let (start, end) = Window {
         since: a.since,
         start: a.start,
         end: a.end,
     }
     .resolve(TOOL, now, Duration::from_secs(3600))?;
-    let limit = limit(TOOL, a.limit)?;
+    Ok(VictoriaLogsRequest {
+        query,
+        start,
+        end,
+        limit: limit(TOOL, a.limit)?,
+    })
+}
+
+pub(super) async fn victorialogs(
+    client: &VictoriaLogsClient,
+    limits: &OutputLimits,
+    args: Value,
+    now: DateTime<Utc>,
+) -> Result<ToolOutput, SourceError> {
+    let VictoriaLogsRequest {
+        query: text,
+        start,
+        end,
+        limit,
+    } = victorialogs_request(args, now)?;
     let query = LogsQlQuery {
-        query: a.query.clone(),
+        query: text,
         limit: Some(limit),
         start: Some(start),
         end: Some(end),
@@ -233,12 +282,12 @@ pub(super) async fn victorialogs(
     let summary = if total == 0 {
         format!(
             "VictoriaLogs found no entries for {} in the window.",
-            quoted(&a.query)
+            quoted(&query.query)
         )
     } else {
         format!(
             "VictoriaLogs returned {total} entries for {}{}{}.",
-            quoted(&a.query),
+            quoted(&query.query),
             left_out(shown.len(), omitted, "entries"),
             if limit_reached {
                 format!("; the limit of {limit} was reached, so older entries may exist")
@@ -251,7 +300,7 @@ pub(super) async fn victorialogs(
         json!({
             "total": total, "shown": shown.len(), "omitted": omitted, "limit": limit, "limit_reached": limit_reached,
             "entries": rows,
-            "request": {"query": a.query, "start": rfc3339(start), "end": rfc3339(end), "limit": limit},
+            "request": {"query": query.query, "start": rfc3339(start), "end": rfc3339(end), "limit": limit},
         }),
         summary,
     ))

@@ -5,7 +5,7 @@ use super::args::{self, Window};
 use super::{bounded_labels, cap, labels_text, left_out, quoted, rfc3339};
 use crate::config::OutputLimits;
 use crate::error::SourceError;
-use crate::prometheus::{Point, PrometheusClient, QueryData, Sample, Series};
+use crate::prometheus::{Point, PrometheusClient, QueryData, Sample, Series, check_points};
 use chrono::{DateTime, Utc};
 use nightwatch_core::tool::ToolOutput;
 use serde::Deserialize;
@@ -34,36 +34,56 @@ struct RangeArgs {
     end: Option<Value>,
 }
 
-pub(super) async fn query(
-    client: &PrometheusClient,
-    limits: &OutputLimits,
-    args: Value,
-    now: DateTime<Utc>,
-) -> Result<ToolOutput, SourceError> {
+/// A `prometheus_query` call, validated: what is sent to Prometheus.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct InstantQuery {
+    pub query: String,
+    pub time: DateTime<Utc>,
+}
+
+pub(super) fn instant_query(args: Value, now: DateTime<Utc>) -> Result<InstantQuery, SourceError> {
     const TOOL: &str = "prometheus_query";
     let a: QueryArgs = args::parse(TOOL, args)?;
     let time = match &a.time {
         Some(v) => args::time(TOOL, "time", v, now)?,
         None => now,
     };
-    let result = client.query(&a.query, Some(time)).await?;
-    let mut out = render(&result.data, limits, &a.query);
-    annotate(
-        &mut out,
-        &result.warnings,
-        json!({"query": a.query, "time": rfc3339(time)}),
-    );
-    Ok(out)
+    Ok(InstantQuery {
+        query: args::query(TOOL, "query", "PromQL", a.query)?,
+        time,
+    })
 }
 
-pub(super) async fn query_range(
+pub(super) async fn query(
     client: &PrometheusClient,
     limits: &OutputLimits,
     args: Value,
     now: DateTime<Utc>,
 ) -> Result<ToolOutput, SourceError> {
+    let request = instant_query(args, now)?;
+    let result = client.query(&request.query, Some(request.time)).await?;
+    let mut out = render(&result.data, limits, &request.query);
+    annotate(
+        &mut out,
+        &result.warnings,
+        json!({"query": request.query, "time": rfc3339(request.time)}),
+    );
+    Ok(out)
+}
+
+/// A `prometheus_query_range` call, validated: what is sent to Prometheus.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct RangeQuery {
+    pub query: String,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub step: Duration,
+}
+
+pub(super) fn range_query(args: Value, now: DateTime<Utc>) -> Result<RangeQuery, SourceError> {
     const TOOL: &str = "prometheus_query_range";
     let a: RangeArgs = args::parse(TOOL, args)?;
+    let query = args::query(TOOL, "query", "PromQL", a.query)?;
     let window = Window {
         since: a.since,
         start: a.start,
@@ -74,12 +94,35 @@ pub(super) async fn query_range(
         Some(v) => args::duration(TOOL, "step", v)?,
         None => default_step(start, end),
     };
-    let result = client.query_range(&a.query, start, end, step).await?;
-    let mut out = render(&result.data, limits, &a.query);
+    // Refused here, with the field named, rather than by the client after the call began.
+    check_points(start, end, step)
+        .map_err(|problem| args::invalid(TOOL, format!("step: {problem}")))?;
+    Ok(RangeQuery {
+        query,
+        start,
+        end,
+        step,
+    })
+}
+
+pub(super) async fn query_range(
+    client: &PrometheusClient,
+    limits: &OutputLimits,
+    args: Value,
+    now: DateTime<Utc>,
+) -> Result<ToolOutput, SourceError> {
+    let RangeQuery {
+        query,
+        start,
+        end,
+        step,
+    } = range_query(args, now)?;
+    let result = client.query_range(&query, start, end, step).await?;
+    let mut out = render(&result.data, limits, &query);
     annotate(
         &mut out,
         &result.warnings,
-        json!({"query": a.query, "start": rfc3339(start), "end": rfc3339(end), "step_seconds": step.as_secs_f64()}),
+        json!({"query": query, "start": rfc3339(start), "end": rfc3339(end), "step_seconds": step.as_secs_f64()}),
     );
     Ok(out)
 }

@@ -174,6 +174,30 @@ impl Sources {
     }
 }
 
+/// Checks `args` for the tool `name` as [`Sources::call`] would, with relative times counted
+/// from `now`, without any source configured and without any I/O: exactly the parsing and
+/// validation each tool runs before its request. For fuzzing and tests; an unknown `name` is the
+/// same [`SourceError::UnknownTool`] that `call` returns.
+pub fn check_arguments(
+    name: &str,
+    args: serde_json::Value,
+    now: DateTime<Utc>,
+) -> Result<(), SourceError> {
+    match name {
+        "prometheus_query" => metrics::instant_query(args, now).map(drop),
+        "prometheus_query_range" => metrics::range_query(args, now).map(drop),
+        "prometheus_alerts" => alerts::prometheus_alerts_request(args).map(drop),
+        "prometheus_rules" => alerts::rules_request(args).map(drop),
+        "alertmanager_alerts" => alerts::alertmanager_alerts_request(args).map(drop),
+        "alertmanager_silences" => alerts::silences_request(args).map(drop),
+        "loki_query" => logs::loki_request(args, now).map(drop),
+        "victorialogs_query" => logs::victorialogs_request(args, now).map(drop),
+        "grafana_dashboards" => grafana::dashboard_search(args).map(drop),
+        "grafana_annotations" => grafana::annotations_request(args, now).map(drop),
+        other => Err(SourceError::UnknownTool(other.to_owned())),
+    }
+}
+
 fn configured<T>(client: Option<&T>, service: Service) -> Result<&T, SourceError> {
     client.ok_or(SourceError::NotConfigured { service })
 }
