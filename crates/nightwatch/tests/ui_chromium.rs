@@ -864,6 +864,15 @@ async fn check_incident_page(client: &Client, base: &str, seeded: Seeded) {
     assert!(client.find(Locator::Css("#ack")).await.is_err());
     assert!(client.find(Locator::Css("#resolve")).await.is_err());
     assert!(client.find(Locator::Css("#set-verdict")).await.is_ok());
+    // No verdict is chosen for the person: one careless click must not file it as noise.
+    let chosen = client
+        .execute(
+            "const s = document.querySelector('select[name=verdict]'); return [s.value, s.required];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(chosen, json!(["", true]));
     let later = texts(client, "#history-pod li a").await;
     assert_eq!(later, [format!("#{current}"), format!("#{second}")]);
     let path = screenshot(client, "incident-resolved.png").await;
@@ -1074,11 +1083,84 @@ async fn check_briefing_and_tuning(client: &Client, base: &str) {
     eprintln!("screenshot: {}", path.display());
 }
 
+/// Alert text reaches the analysis (the template quotes the alert's summary; a model may too),
+/// and the analysis is rendered from Markdown: hostile text in it must render inert — raw HTML
+/// shown as text, no script run, no `javascript:` link — while Markdown still renders.
+async fn check_hostile_analysis(client: &Client, base: &str) {
+    const HOSTILE: &str = "<script>window.__pwned=1</script> <img src=x onerror=\"window.__pwned=2\"> \
+                           [open](javascript:window.__pwned=3) **bold claim**";
+    let body = serde_json::to_vec(&json!({
+        "version": "4", "status": "firing", "receiver": "nw", "groupKey": "{}:{}",
+        "alerts": [{
+            "status": "firing",
+            "labels": {"alertname": "HostileMarkdown", "namespace": "shop", "severity": "warning"},
+            "annotations": {"summary": HOSTILE},
+            "startsAt": Utc::now().to_rfc3339(),
+            "endsAt": "0001-01-01T00:00:00Z"
+        }]
+    }))
+    .unwrap();
+    let url = format!("{base}/webhook/alertmanager");
+    tokio::task::spawn_blocking(move || {
+        let response = Http::new()
+            .post(url)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .unwrap();
+        assert!(response.status().is_success(), "{}", response.status());
+    })
+    .await
+    .unwrap();
+    let deadline = Instant::now() + WAIT;
+    let id = loop {
+        let list = api(format!("{base}/api/incidents?alertname=HostileMarkdown")).await;
+        if let Some(id) = list["incidents"][0]["id"].as_i64() {
+            break id;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no HostileMarkdown incident: {list}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    analysis_event(base, id).await;
+    client.goto(&format!("{base}/incident/{id}")).await.unwrap();
+    let bodies = texts(client, "#analysis .analysis-body").await.join("\n");
+    assert!(
+        bodies.contains("<script>window.__pwned=1</script>"),
+        "the raw HTML is shown as text: {bodies}"
+    );
+    let found = client
+        .execute(
+            "return { pwned: window.__pwned === undefined ? null : window.__pwned, \
+                      scripts: document.querySelectorAll('#analysis script').length, \
+                      handlers: document.querySelectorAll('#analysis [onerror], #analysis [onload]').length, \
+                      js_links: [...document.querySelectorAll('#analysis a')].filter(a => (a.getAttribute('href') || '').toLowerCase().includes('javascript')).length, \
+                      bold: document.querySelectorAll('#analysis .analysis-body strong').length }",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        found,
+        json!({"pwned": null, "scripts": 0, "handlers": 0, "js_links": 0, "bold": found["bold"]}),
+        "hostile analysis text ran or kept an active attribute"
+    );
+    assert!(
+        found["bold"].as_u64().unwrap_or(0) >= 1,
+        "Markdown is rendered: {found}"
+    );
+    let path = screenshot(client, "incident-hostile-analysis.png").await;
+    eprintln!("screenshot: {}", path.display());
+}
+
 async fn check_pages(client: Client, base: String, seeded: Seeded, database_url: String) {
     check_list_page(&client, &base, seeded).await;
     check_incident_page(&client, &base, seeded).await;
     check_actions_page(&client, &base, seeded, &database_url).await;
     check_briefing_and_tuning(&client, &base).await;
+    check_hostile_analysis(&client, &base).await;
 }
 
 #[tokio::test]

@@ -1,6 +1,7 @@
 //! Server-rendered pages: the incident list and one incident.
 
 mod events;
+mod markdown;
 
 use super::api::{ListQuery, apply_change, parse_verdict, regenerate};
 use super::ui_actions::ActionView;
@@ -208,13 +209,8 @@ struct AnalysisView {
 
 struct SectionView {
     title: String,
-    parts: Vec<Part>,
-}
-
-/// A run of a section's text; `event` makes it a link to that timeline row.
-struct Part {
-    text: String,
-    event: Option<i64>,
+    /// The section's Markdown as sanitised HTML, citations linked (`markdown::analysis_html`).
+    html: String,
 }
 
 impl AnalysisView {
@@ -237,62 +233,12 @@ impl AnalysisView {
                 .sections
                 .into_iter()
                 .map(|section| SectionView {
-                    parts: cited_parts(&section.body),
+                    html: markdown::analysis_html(&section.body),
                     title: section.title,
                 })
                 .collect(),
         })
     }
-}
-
-/// Splits a section's text so each citation (`[event 4]`, `[events 4, 5]`) links to its
-/// timeline row; everything else stays text (askama escapes it).
-fn cited_parts(body: &str) -> Vec<Part> {
-    let mut parts = Vec::new();
-    let mut text = String::new();
-    let mut rest = body;
-    while let Some(open) = rest.find('[') {
-        text.push_str(&rest[..open]);
-        rest = &rest[open..];
-        let citation = rest.find(']').and_then(|close| {
-            let inner = &rest[1..close];
-            let (label, ids) = inner
-                .strip_prefix("events ")
-                .map(|ids| ("events ", ids))
-                .or_else(|| inner.strip_prefix("event ").map(|ids| ("event ", ids)))?;
-            let ids: Vec<i64> = ids
-                .split(',')
-                .map(|id| id.trim().parse().ok())
-                .collect::<Option<_>>()?;
-            Some((close, label, ids))
-        });
-        let Some((close, label, ids)) = citation else {
-            text.push('[');
-            rest = &rest[1..];
-            continue;
-        };
-        text.push('[');
-        text.push_str(label);
-        for (index, id) in ids.into_iter().enumerate() {
-            if index > 0 {
-                text.push_str(", ");
-            }
-            parts.push(Part {
-                text: std::mem::take(&mut text),
-                event: None,
-            });
-            parts.push(Part {
-                text: id.to_string(),
-                event: Some(id),
-            });
-        }
-        text.push(']');
-        rest = &rest[close + 1..];
-    }
-    text.push_str(rest);
-    parts.push(Part { text, event: None });
-    parts.retain(|part| !part.text.is_empty());
-    parts
 }
 
 struct AlertView {
@@ -410,40 +356,6 @@ pub async fn incident_page(
         actions: actions.iter().map(ActionView::new).collect(),
     };
     Ok(render(&page)?.into_response())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn shown(parts: &[Part]) -> Vec<(String, Option<i64>)> {
-        parts
-            .iter()
-            .map(|part| (part.text.clone(), part.event))
-            .collect()
-    }
-
-    #[test]
-    fn citations_become_links_and_the_rest_stays_text() {
-        let parts = cited_parts("Fired [event 4], retried [events 5, 12]. See [docs] [event x]");
-        assert_eq!(
-            shown(&parts),
-            vec![
-                ("Fired [event ".to_owned(), None),
-                ("4".to_owned(), Some(4)),
-                ("], retried [events ".to_owned(), None),
-                ("5".to_owned(), Some(5)),
-                (", ".to_owned(), None),
-                ("12".to_owned(), Some(12)),
-                ("]. See [docs] [event x]".to_owned(), None),
-            ]
-        );
-        assert_eq!(shown(&cited_parts("")), vec![]);
-        assert_eq!(
-            shown(&cited_parts("no [ close")),
-            vec![("no [ close".to_owned(), None)]
-        );
-    }
 }
 
 #[derive(Debug, Default, Deserialize)]
