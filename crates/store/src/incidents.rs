@@ -21,9 +21,25 @@ pub struct IncidentFilter {
     pub node: Option<String>,
     /// Only incidents opened at or after this time.
     pub since: Option<DateTime<Utc>>,
-    /// Only incidents with an id below this (the `next_before` of the previous page).
+    /// Only incidents with an id below this (the `next_before` of the previous page); in
+    /// `updated` order, together with `before_updated`.
     pub before: Option<i64>,
+    /// In `updated` order: only incidents updated before this (Unix ms), or at it with an id
+    /// below `before` (the `next_before_updated` of the previous page).
+    pub before_updated: Option<i64>,
+    pub order: IncidentOrder,
     pub limit: Option<i64>,
+}
+
+/// How a list of incidents is ordered, newest first.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IncidentOrder {
+    /// By id: the order incidents were opened in.
+    #[default]
+    Opened,
+    /// By `updated_at`, then id: what moved last comes first (the on-call list).
+    Updated,
 }
 
 pub const DEFAULT_PAGE: i64 = 50;
@@ -36,6 +52,9 @@ pub struct IncidentPage {
     pub incidents: Vec<IncidentRow>,
     /// Pass as `before` to get the next (older) page; absent on the last page.
     pub next_before: Option<i64>,
+    /// In `updated` order, pass as `before_updated` with `before`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_before_updated: Option<i64>,
 }
 
 /// What a manual change did.
@@ -71,8 +90,18 @@ impl Store {
         if let Some(since) = filter.since {
             add("opened_at >= ?", Bind::Int(millis(since)));
         }
-        if let Some(before) = filter.before {
-            add("id < ?", Bind::Int(before));
+        match (filter.order, filter.before, filter.before_updated) {
+            (IncidentOrder::Updated, Some(before), Some(updated)) => {
+                binds.push(Bind::Int(updated));
+                let updated_mark = binds.len();
+                binds.push(Bind::Int(before));
+                clauses.push(format!(
+                    "(updated_at < ${updated_mark} OR (updated_at = ${updated_mark} AND id < ${}))",
+                    binds.len()
+                ));
+            }
+            (_, Some(before), _) => add("id < ?", Bind::Int(before)),
+            _ => {}
         }
         // One more than the page tells whether there is a next page.
         binds.push(Bind::Int(limit + 1));
@@ -81,8 +110,12 @@ impl Store {
         } else {
             format!("WHERE {}", clauses.join(" AND "))
         };
+        let order = match filter.order {
+            IncidentOrder::Opened => "id DESC",
+            IncidentOrder::Updated => "updated_at DESC, id DESC",
+        };
         let statement = format!(
-            "SELECT {INCIDENT_COLUMNS} FROM incidents {where_clause} ORDER BY id DESC LIMIT ${}",
+            "SELECT {INCIDENT_COLUMNS} FROM incidents {where_clause} ORDER BY {order} LIMIT ${}",
             binds.len()
         );
         let rows = bind_all(sqlx::query(&statement), &binds)
@@ -92,15 +125,18 @@ impl Store {
             .iter()
             .map(IncidentRow::from_row)
             .collect::<Result<Vec<_>, _>>()?;
-        let next_before = if incidents.len() as i64 > limit {
+        let last = if incidents.len() as i64 > limit {
             incidents.truncate(limit as usize);
-            incidents.last().map(|i| i.id)
+            incidents.last()
         } else {
             None
         };
         Ok(IncidentPage {
+            next_before: last.map(|i| i.id),
+            next_before_updated: last
+                .filter(|_| filter.order == IncidentOrder::Updated)
+                .map(|i| millis(i.updated_at)),
             incidents,
-            next_before,
         })
     }
 

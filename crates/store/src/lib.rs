@@ -30,7 +30,7 @@ mod write;
 
 pub use connect::Backend;
 pub use error::StoreError;
-pub use incidents::{IncidentFilter, IncidentPage, MAX_PAGE, ManualOutcome};
+pub use incidents::{IncidentFilter, IncidentOrder, IncidentPage, MAX_PAGE, ManualOutcome};
 pub use ingest::{IngestReceipt, NewDelivery, StoredDelivery};
 pub use notifications::NotificationRow;
 pub use respond::{ActionDecision, ActionRow, ActionState, ActionUpdate, IncidentJob, NewAction};

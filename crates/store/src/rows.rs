@@ -36,12 +36,17 @@ pub struct IncidentRow {
     pub last_alert_at: DateTime<Utc>,
     pub alert_count: i64,
     pub previous_incident_id: Option<i64>,
+    /// When the alert that opened it says it started firing (its `startsAt`), which can be
+    /// long before nightwatch heard of it.
+    pub started_at: Option<DateTime<Utc>>,
+    /// When anything last happened to it (an event appended).
+    pub updated_at: DateTime<Utc>,
 }
 
 pub(crate) const INCIDENT_COLUMNS: &str = "id, fingerprint, state, severity, source, alertname, \
     namespace, pod, container, node, summary, labels, annotations, runbook, mode, verdict, \
     opened_at, acknowledged_at, acknowledged_by, resolved_at, resolved_by, last_alert_at, \
-    alert_count, previous_incident_id";
+    alert_count, previous_incident_id, opened_starts_at, updated_at";
 
 fn parsed<T: std::str::FromStr>(text: String) -> Result<T, StoreError>
 where
@@ -84,6 +89,8 @@ impl IncidentRow {
             last_alert_at: from_millis(row.try_get("last_alert_at")?),
             alert_count: row.try_get("alert_count")?,
             previous_incident_id: row.try_get("previous_incident_id")?,
+            started_at: opt_from_millis(row.try_get("opened_starts_at")?),
+            updated_at: from_millis(row.try_get("updated_at")?),
         })
     }
 }

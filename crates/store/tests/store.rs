@@ -1591,3 +1591,78 @@ async fn retention_prunes_folded_alerts_then_old_incidents_and_never_a_queued_al
         assert!(idle.is_empty(), "{name}: {idle:?}");
     }
 }
+
+#[tokio::test]
+async fn the_updated_order_puts_what_moved_last_first_and_pages_without_gaps() {
+    for (name, store, _guard) in stores("updated_order").await {
+        let at = |minutes: i64| t0() + Duration::minutes(minutes);
+        for (minute, pod) in ["a", "b", "c", "d", "e"].iter().enumerate() {
+            let minute = minute as i64;
+            store
+                .ingest(delivery(
+                    vec![alert("firing", "KubePodCrashLooping", pod, minute)],
+                    at(minute),
+                ))
+                .await
+                .unwrap();
+            drain(&store, at(minute)).await;
+        }
+        let listed = |order, before: Option<i64>, before_updated: Option<i64>, limit| {
+            let store = &store;
+            async move {
+                store
+                    .list_incidents(&IncidentFilter {
+                        order,
+                        before,
+                        before_updated,
+                        limit: Some(limit),
+                        ..IncidentFilter::default()
+                    })
+                    .await
+                    .unwrap()
+            }
+        };
+        let by_id = listed(nightwatch_store::IncidentOrder::Opened, None, None, 10).await;
+        let ids: Vec<i64> = by_id.incidents.iter().map(|i| i.id).collect();
+        let oldest = *ids.last().unwrap();
+        // The oldest incident is acknowledged later than anything else happened.
+        store
+            .change_incident(oldest, ManualChange::Acknowledge, "bob", at(30))
+            .await
+            .unwrap();
+        let updated = listed(nightwatch_store::IncidentOrder::Updated, None, None, 10).await;
+        assert_eq!(updated.incidents[0].id, oldest, "{name}: moved last, first");
+        assert_eq!(updated.incidents[0].updated_at, at(30), "{name}");
+        assert_eq!(updated.next_before_updated, None, "{name}: one page");
+        // Paging by two through the same order sees every incident once, in order.
+        let mut paged = Vec::new();
+        let (mut before, mut before_updated) = (None, None);
+        loop {
+            let page = listed(
+                nightwatch_store::IncidentOrder::Updated,
+                before,
+                before_updated,
+                2,
+            )
+            .await;
+            paged.extend(page.incidents.iter().map(|i| i.id));
+            match page.next_before {
+                Some(next) => {
+                    before = Some(next);
+                    before_updated = page.next_before_updated;
+                    assert!(before_updated.is_some(), "{name}");
+                }
+                None => break,
+            }
+        }
+        let expected: Vec<i64> = updated.incidents.iter().map(|i| i.id).collect();
+        assert_eq!(paged, expected, "{name}");
+        // The alert's own start is kept apart from when the incident was opened.
+        let first = store.incident(ids[ids.len() - 2]).await.unwrap().unwrap();
+        assert_eq!(
+            first.started_at,
+            Some(t0() + Duration::minutes(1)),
+            "{name}"
+        );
+    }
+}

@@ -8,7 +8,8 @@ use axum::extract::{Path, RawQuery, State};
 use chrono::{DateTime, Duration, Utc};
 use nightwatch_core::incident::{IncidentState, ManualChange, Verdict};
 use nightwatch_store::{
-    EventRow, IncidentDetail, IncidentFilter, IncidentPage, IncidentRow, RelatedIncidents,
+    EventRow, IncidentDetail, IncidentFilter, IncidentOrder, IncidentPage, IncidentRow,
+    RelatedIncidents,
 };
 use serde::{Deserialize, Serialize};
 
@@ -24,6 +25,10 @@ pub struct ListQuery {
     /// RFC 3339 time, or a duration back from now such as `30m`, `24h`, `7d`.
     pub since: Option<String>,
     pub before: Option<String>,
+    /// With `order=updated`: the `next_before_updated` of the previous page.
+    pub before_updated: Option<String>,
+    /// `opened` (by id, the default) or `updated` (what moved last first).
+    pub order: Option<String>,
     pub limit: Option<String>,
 }
 
@@ -63,6 +68,16 @@ impl ListQuery {
             node: text(&self.node),
             since,
             before: number("before", &self.before)?,
+            before_updated: number("before_updated", &self.before_updated)?,
+            order: match text(&self.order).as_deref().map(str::trim) {
+                None | Some("opened") => IncidentOrder::Opened,
+                Some("updated") => IncidentOrder::Updated,
+                Some(other) => {
+                    return Err(ApiError::bad_request(format!(
+                        "order: expected opened or updated, found {other:?}"
+                    )));
+                }
+            },
             limit: number("limit", &self.limit)?,
         })
     }

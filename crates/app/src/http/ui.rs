@@ -25,10 +25,20 @@ struct Row {
     state: &'static str,
     severity: &'static str,
     alertname: String,
+    /// `namespace/pod/container` and the node, whatever the incident is about.
     location: String,
+    /// `namespace/pod/container` only (the list has a node column).
+    workload: String,
+    node: String,
+    runbook: String,
     summary: String,
+    /// When the alert says it started firing (else when nightwatch opened the incident).
+    started_at: String,
+    started_ago: String,
     opened_at: String,
     opened_ago: String,
+    updated_at: String,
+    updated_ago: String,
     alert_count: i64,
     verdict: &'static str,
     verdict_class: &'static str,
@@ -39,6 +49,7 @@ struct Row {
 
 impl Row {
     fn new(incident: &IncidentRow, now: DateTime<Utc>) -> Row {
+        let started = incident.started_at.unwrap_or(incident.opened_at);
         Row {
             id: incident.id,
             state: incident.state.as_str(),
@@ -49,9 +60,20 @@ impl Row {
                 incident.alertname.clone()
             },
             location: location(incident),
+            workload: [&incident.namespace, &incident.pod, &incident.container]
+                .into_iter()
+                .filter_map(|part| part.as_deref())
+                .collect::<Vec<_>>()
+                .join("/"),
+            node: incident.node.clone().unwrap_or_default(),
+            runbook: incident.runbook.clone().unwrap_or_default(),
             summary: incident.summary.clone().unwrap_or_default(),
+            started_at: started.to_rfc3339(),
+            started_ago: ago(started, now),
             opened_at: incident.opened_at.to_rfc3339(),
             opened_ago: ago(incident.opened_at, now),
+            updated_at: incident.updated_at.to_rfc3339(),
+            updated_ago: ago(incident.updated_at, now),
             alert_count: incident.alert_count,
             verdict: incident
                 .verdict
@@ -114,11 +136,16 @@ pub async fn incidents_page(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let now = state.clock.now();
-    let query = ListQuery::parse(raw.as_deref())?;
+    let mut query = ListQuery::parse(raw.as_deref())?;
+    // The on-call list: what moved last comes first.
+    if query.order.as_deref().is_none_or(str::is_empty) {
+        query.order = Some("updated".to_owned());
+    }
     let (rows, next_before, error) = match query.to_filter(now) {
         Ok(filter) => {
             let page = state.store.list_incidents(&filter).await?;
-            (page.incidents, page.next_before, None)
+            let next = page.next_before.map(|id| (id, page.next_before_updated));
+            (page.incidents, next, None)
         }
         // A bad filter shows the page with the message rather than an error body.
         Err(error) => (
@@ -127,7 +154,7 @@ pub async fn incidents_page(
             error.body["error"].as_str().map(str::to_owned),
         ),
     };
-    let older_link = next_before.map(|before| {
+    let older_link = next_before.map(|(before, before_updated)| {
         let mut pairs: Vec<(&str, String)> = [
             ("state", &query.state),
             ("alertname", &query.alertname),
@@ -135,11 +162,15 @@ pub async fn incidents_page(
             ("node", &query.node),
             ("since", &query.since),
             ("limit", &query.limit),
+            ("order", &query.order),
         ]
         .into_iter()
         .filter_map(|(name, value)| value.clone().filter(|v| !v.is_empty()).map(|v| (name, v)))
         .collect();
         pairs.push(("before", before.to_string()));
+        if let Some(updated) = before_updated {
+            pairs.push(("before_updated", updated.to_string()));
+        }
         format!(
             "/?{}",
             serde_urlencoded::to_string(pairs).unwrap_or_default()

@@ -1,0 +1,8 @@
+-- When anything last happened to an incident (an alert folded in, a state change, a runbook
+-- step, an action, an analysis): what the on-call list is ordered by. Kept by every write that
+-- appends an incident event; existing rows start from the latest of their known times.
+ALTER TABLE incidents ADD COLUMN updated_at BIGINT NOT NULL DEFAULT 0;
+UPDATE incidents SET updated_at = COALESCE(
+    (SELECT MAX(e.at) FROM incident_events e WHERE e.incident_id = incidents.id),
+    last_alert_at);
+CREATE INDEX incidents_updated ON incidents (updated_at, id);
