@@ -1208,12 +1208,99 @@ async fn check_hostile_analysis(client: &Client, base: &str) {
     eprintln!("screenshot: {}", path.display());
 }
 
+/// Runs `script` in the page until it returns something other than null, retrying while the
+/// page reloads itself (a script run mid-navigation fails).
+async fn wait_in_page(client: &Client, what: &str, script: &str) -> Value {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        if let Ok(value) = client.execute(script, vec![]).await
+            && !value.is_null()
+        {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "waited for {what}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// The pages follow changes by themselves: a new incident appears in the open list and an
+/// acknowledgement on the open incident page, with the test never reloading or navigating;
+/// the header says the feed is live.
+async fn check_live_updates(client: &Client, base: &str) {
+    let post_json = |path: String, body: Value| async move {
+        tokio::task::spawn_blocking(move || {
+            let response = Http::new().post(path).json(&body).send().unwrap();
+            assert!(response.status().is_success(), "{}", response.status());
+        })
+        .await
+        .unwrap();
+    };
+    client.goto(&format!("{base}/")).await.unwrap();
+    let live = "const m = document.getElementById('live'); \
+                return m && m.classList.contains('on') ? m.textContent : null;";
+    assert_eq!(
+        wait_in_page(client, "the live marker on the list", live).await,
+        "live"
+    );
+    post_json(
+        format!("{base}/webhook/alertmanager"),
+        json!({
+            "version": "4", "status": "firing", "receiver": "nw", "groupKey": "{}:{}",
+            "alerts": [{
+                "status": "firing",
+                "labels": {"alertname": "LiveArrival", "namespace": "shop", "severity": "critical"},
+                "annotations": {"summary": "arrives while the page is open"},
+                "startsAt": Utc::now().to_rfc3339(),
+                "endsAt": "0001-01-01T00:00:00Z"
+            }]
+        }),
+    )
+    .await;
+    let id = wait_in_page(
+        client,
+        "the new incident in the open list",
+        "const row = [...document.querySelectorAll('#incidents tbody tr')] \
+           .find(r => r.cells[3] && r.cells[3].innerText === 'LiveArrival'); \
+         return row ? Number(row.dataset.id) : null;",
+    )
+    .await
+    .as_i64()
+    .unwrap();
+    let top = wait_in_page(
+        client,
+        "the first row",
+        "const r = document.querySelector('#incidents tbody tr'); return r ? Number(r.dataset.id) : null;",
+    )
+    .await;
+    assert_eq!(top, json!(id), "what moved last is at the top");
+
+    client.goto(&format!("{base}/incident/{id}")).await.unwrap();
+    assert_eq!(
+        wait_in_page(client, "the live marker on the incident", live).await,
+        "live"
+    );
+    post_json(
+        format!("{base}/api/incidents/{id}/ack"),
+        json!({"by": "carol"}),
+    )
+    .await;
+    wait_in_page(
+        client,
+        "the acknowledgement on the open page",
+        "return document.querySelector('.badge.state-acknowledged') ? true : null;",
+    )
+    .await;
+    let path = screenshot(client, "incident-live-acknowledged.png").await;
+    eprintln!("screenshot: {}", path.display());
+}
+
 async fn check_pages(client: Client, base: String, seeded: Seeded, database_url: String) {
     check_list_page(&client, &base, seeded).await;
     check_incident_page(&client, &base, seeded).await;
     check_actions_page(&client, &base, seeded, &database_url).await;
     check_briefing_and_tuning(&client, &base).await;
     check_hostile_analysis(&client, &base).await;
+    check_live_updates(&client, &base).await;
 }
 
 #[tokio::test]

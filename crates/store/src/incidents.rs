@@ -64,6 +64,27 @@ pub struct ManualOutcome {
 }
 
 impl Store {
+    /// Incidents updated after `after` (Unix ms), oldest update first: what a live view has
+    /// not shown yet.
+    pub async fn incidents_updated_after(
+        &self,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<IncidentRow>, StoreError> {
+        let statement = format!(
+            "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE updated_at > $1 \
+             ORDER BY updated_at, id LIMIT $2"
+        );
+        sqlx::query(&statement)
+            .bind(after)
+            .bind(limit)
+            .fetch_all(&self.read)
+            .await?
+            .iter()
+            .map(IncidentRow::from_row)
+            .collect()
+    }
+
     pub async fn list_incidents(
         &self,
         filter: &IncidentFilter,

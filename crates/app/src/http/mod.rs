@@ -7,6 +7,7 @@ mod auth;
 mod briefing;
 mod error;
 mod ingest;
+mod live;
 mod tuning;
 mod ui;
 mod ui_actions;
@@ -86,6 +87,8 @@ pub fn router(state: AppState) -> Router {
             post(tuning::silence_from_form),
         )
         .route("/actions/{id}/{answer}", post(ui_actions::decide_from_form))
+        .route("/api/stream", get(live::stream))
+        .route("/live.js", get(live::script))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
