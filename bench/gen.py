@@ -4,6 +4,8 @@
   gen.py webhook N TAG            Alertmanager v4 webhook with N alerts, to stdout
   gen.py am-array N TAG           Alertmanager API v2 body (JSON array of N alerts), to stdout
   gen.py webhook-files K N TAG DIR  K webhook files of N alerts each: DIR/TAG-0000.json ...
+  gen.py webhook-max N BYTES TAG  N alerts whose descriptions are padded so the body is just
+                                  under BYTES: the largest delivery the limits accept
 """
 import json
 import os
@@ -98,6 +100,14 @@ def main(argv):
             path = os.path.join(out, f"{tag}-{f:04d}.json")
             with open(path, "w") as fh:
                 json.dump(webhook(n, f"{tag}{f}"), fh, separators=(",", ":"))
+    elif mode == "webhook-max":
+        n, limit, tag = int(argv[2]), int(argv[3]), argv[4]
+        body = webhook(n, tag)
+        size = len(json.dumps(body, separators=(",", ":")))
+        pad = max(0, (limit - size - 4096) // n)
+        for alert in body["alerts"]:
+            alert["annotations"]["description"] += " " + "x" * pad
+        json.dump(body, sys.stdout, separators=(",", ":"))
     else:
         sys.exit(__doc__)
 
