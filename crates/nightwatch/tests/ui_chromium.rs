@@ -818,12 +818,28 @@ async fn check_incident_page(client: &Client, base: &str, seeded: Seeded) {
 
     check_analysis(client, base, current).await;
 
+    // One name field for the whole page, in the header; the forms have none of their own.
+    assert_eq!(
+        client
+            .find_all(Locator::Css("main input[name=by]:not([type=hidden])"))
+            .await
+            .unwrap()
+            .len(),
+        0
+    );
+    // Acknowledging with no name is held back: the field asks who is acting.
+    find(client, "#ack").await.click().await.unwrap();
+    let asked = client
+        .execute(
+            "return document.activeElement.id + ' ' + !document.getElementById('who').checkValidity();",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(asked, json!("who true"), "the name is asked for first");
+    assert_eq!(text(client, "#state").await, "triggered");
     // Acknowledge as bob: the state badge changes and the timeline says who.
-    let name = find(
-        client,
-        &format!("form[action=\"/incident/{current}/ack\"] input[name=by]"),
-    )
-    .await;
+    let name = find(client, "#who").await;
     assert_eq!(
         name.attr("placeholder").await.unwrap().as_deref(),
         Some("your name")
@@ -1055,13 +1071,11 @@ async fn check_actions_page(client: &Client, base: &str, seeded: Seeded, databas
         &format!("#pending-{action_id} form[action$='/approve']"),
     )
     .await;
-    approve_form
-        .find(Locator::Css("input[name=by]"))
-        .await
-        .unwrap()
-        .send_keys("alice")
-        .await
-        .unwrap();
+    // The name given on another page is remembered; alice takes over the browser.
+    let who = find(client, "#who").await;
+    assert_eq!(who.prop("value").await.unwrap().as_deref(), Some("bob"));
+    who.clear().await.unwrap();
+    who.send_keys("alice").await.unwrap();
     approve_form
         .find(Locator::Css("button"))
         .await
@@ -1073,13 +1087,13 @@ async fn check_actions_page(client: &Client, base: &str, seeded: Seeded, databas
         url.ends_with("/actions")
     })
     .await;
-    assert!(
-        client
-            .find(Locator::Css(&format!("#pending-{action_id}")))
-            .await
-            .is_err(),
-        "no longer pending"
-    );
+    // The page was already /actions: wait for the answer's page, where it is no longer pending.
+    wait_in_page(
+        client,
+        "the action no longer pending",
+        &format!("return document.getElementById('pending-{action_id}') ? null : true;"),
+    )
+    .await;
     let recent = text(client, &format!("#action-{action_id}")).await;
     assert!(recent.contains("alice"), "{recent}");
     let path = screenshot(client, "actions-decided.png").await;

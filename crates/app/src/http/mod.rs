@@ -11,6 +11,7 @@ mod live;
 mod tuning;
 mod ui;
 mod ui_actions;
+mod who;
 
 use crate::metrics::Metrics;
 pub use auth::{AuthConfig, BasicAuth, HmacAuth, SourceAuth};
@@ -89,6 +90,7 @@ pub fn router(state: AppState) -> Router {
         .route("/actions/{id}/{answer}", post(ui_actions::decide_from_form))
         .route("/api/stream", get(live::stream))
         .route("/live.js", get(live::script))
+        .route("/who.js", get(who::script))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
