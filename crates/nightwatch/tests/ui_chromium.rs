@@ -1308,6 +1308,72 @@ async fn check_live_updates(client: &Client, base: &str) {
     eprintln!("screenshot: {}", path.display());
 }
 
+/// Every page at a phone's width (390 px): nothing wider than the screen, the list as stacked
+/// cards, and the buttons that act on an incident at least 44 px tall and on screen.
+async fn check_phone(client: &Client, base: &str, seeded: Seeded) {
+    let (width, height) = client.get_window_size().await.unwrap();
+    client.set_window_size(390, 844).await.unwrap();
+    let inner = client
+        .execute("return window.innerWidth", vec![])
+        .await
+        .unwrap()
+        .as_u64()
+        .unwrap();
+    assert!(inner <= 400, "a phone-wide viewport: {inner}");
+    for (path, name) in [
+        ("/".to_owned(), "phone-incidents.png"),
+        (
+            format!("/incident/{}", seeded.current),
+            "phone-incident.png",
+        ),
+        ("/actions".to_owned(), "phone-actions.png"),
+        ("/briefing".to_owned(), "phone-briefing.png"),
+        ("/tuning".to_owned(), "phone-tuning.png"),
+    ] {
+        client.goto(&format!("{base}{path}")).await.unwrap();
+        find(client, "main").await;
+        let overflow = client
+            .execute(
+                "return document.documentElement.scrollWidth - window.innerWidth",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert!(
+            overflow.as_i64().unwrap() <= 0,
+            "{path} scrolls sideways by {overflow} px at 390 px"
+        );
+        let small = client
+            .execute(
+                "return [...document.querySelectorAll('main button')] \
+                   .map(b => [b.id || b.className || b.textContent, b.getBoundingClientRect()]) \
+                   .filter(([_, r]) => r.height < 44 || r.right > window.innerWidth + 1) \
+                   .map(([name, r]) => name + ' ' + Math.round(r.height) + 'x' + Math.round(r.width) + ' right ' + Math.round(r.right));",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(small, json!([]), "{path}: buttons too small or off screen");
+        let path = screenshot(client, name).await;
+        eprintln!("screenshot: {}", path.display());
+    }
+    // The list is cards: one row's cells stack, each named.
+    client.goto(&format!("{base}/")).await.unwrap();
+    let stacked = client
+        .execute(
+            "const td = document.querySelector('#incidents tbody td[data-label=node]'); \
+             return [getComputedStyle(td).display, getComputedStyle(td, '::before').content];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(stacked, json!(["block", "\"node: \""]));
+    client
+        .set_window_size(width as u32, height as u32)
+        .await
+        .unwrap();
+}
+
 async fn check_pages(client: Client, base: String, seeded: Seeded, database_url: String) {
     check_list_page(&client, &base, seeded).await;
     check_incident_page(&client, &base, seeded).await;
@@ -1315,6 +1381,7 @@ async fn check_pages(client: Client, base: String, seeded: Seeded, database_url:
     check_briefing_and_tuning(&client, &base).await;
     check_hostile_analysis(&client, &base).await;
     check_live_updates(&client, &base).await;
+    check_phone(&client, &base, seeded).await;
 }
 
 #[tokio::test]
