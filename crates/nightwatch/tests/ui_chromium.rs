@@ -1374,6 +1374,53 @@ async fn check_phone(client: &Client, base: &str, seeded: Seeded) {
         .unwrap();
 }
 
+/// axe-core (the accessibility engine browsers' dev tools use), run inside Chromium on every
+/// page: no serious or critical violation. `scripts/test` installs it from the npm registry and
+/// names it in `NIGHTWATCH_TEST_AXE`.
+async fn check_accessibility(client: &Client, base: &str, seeded: Seeded) {
+    let path = std::env::var("NIGHTWATCH_TEST_AXE").unwrap_or_else(|_| {
+        panic!(
+            "NIGHTWATCH_TEST_AXE is not set: run ./scripts/test, or \
+             npm install --prefix DIR axe-core@4 and set it to DIR/node_modules/axe-core/axe.min.js"
+        )
+    });
+    let axe = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {path}: {e}"));
+    let mut found = Vec::new();
+    for page in [
+        "/".to_owned(),
+        format!("/incident/{}", seeded.current),
+        format!("/incident/{}", seeded.first),
+        "/actions".to_owned(),
+        "/briefing".to_owned(),
+        "/tuning".to_owned(),
+    ] {
+        client.goto(&format!("{base}{page}")).await.unwrap();
+        find(client, "main").await;
+        client.execute(&axe, vec![]).await.unwrap();
+        let result = client
+            .execute_async(
+                "const done = arguments[arguments.length - 1]; \
+                 axe.run(document, {resultTypes: ['violations']}) \
+                   .then(r => done(r.violations \
+                     .filter(v => v.impact === 'serious' || v.impact === 'critical') \
+                     .map(v => v.id + ' (' + v.impact + '): ' + v.help + ' — ' + \
+                          v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(' | ')))) \
+                   .catch(e => done(['axe failed: ' + e]));",
+                vec![],
+            )
+            .await
+            .unwrap();
+        for violation in result.as_array().unwrap() {
+            found.push(format!("{page}: {}", violation.as_str().unwrap()));
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "accessibility violations:\n{}",
+        found.join("\n")
+    );
+}
+
 async fn check_pages(client: Client, base: String, seeded: Seeded, database_url: String) {
     check_list_page(&client, &base, seeded).await;
     check_incident_page(&client, &base, seeded).await;
@@ -1382,6 +1429,7 @@ async fn check_pages(client: Client, base: String, seeded: Seeded, database_url:
     check_hostile_analysis(&client, &base).await;
     check_live_updates(&client, &base).await;
     check_phone(&client, &base, seeded).await;
+    check_accessibility(&client, &base, seeded).await;
 }
 
 #[tokio::test]
