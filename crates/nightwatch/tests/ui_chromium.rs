@@ -809,6 +809,8 @@ async fn check_incident_page(client: &Client, base: &str, seeded: Seeded) {
         "{}",
         noise.5
     );
+    // What was done comes first on each line, as the API records each incident's actions.
+    history_outcomes(client, base, "#history-pod li").await;
     // The same alert's history also holds both.
     let same_alert = texts(client, "#history-alertname li a").await;
     assert_eq!(same_alert, [format!("#{second}"), format!("#{first}")]);
@@ -944,8 +946,65 @@ async fn check_incident_page(client: &Client, base: &str, seeded: Seeded) {
     assert_eq!(chosen, json!(["", true]));
     let later = texts(client, "#history-pod li a").await;
     assert_eq!(later, [format!("#{current}"), format!("#{second}")]);
+    // (Without a cluster the seeded restarts never become action rows: "no action" here; the
+    // marks themselves are checked in the app's unit tests.)
+    history_outcomes(client, base, "#history-pod li").await;
     let path = screenshot(client, "incident-resolved.png").await;
     eprintln!("screenshot: {}", path.display());
+}
+
+/// The history lines under `css`: each shows what was done about that past incident first —
+/// ✓ executed and verified, → recommended (waiting or declined), ✗ failed — exactly as the
+/// API records its actions ("no action" when none), before its verdict. Returns the outcomes.
+async fn history_outcomes(client: &Client, base: &str, css: &str) -> Vec<Vec<String>> {
+    let mut all = Vec::new();
+    for item in client.find_all(Locator::Css(css)).await.unwrap() {
+        let link = item
+            .find(Locator::Css("a"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let id: i64 = link.trim_start_matches('#').parse().unwrap();
+        let mut shown = Vec::new();
+        for outcome in item.find_all(Locator::Css(".outcome")).await.unwrap() {
+            shown.push(outcome.text().await.unwrap());
+        }
+        let actions = api(format!("{base}/api/actions?incident={id}")).await;
+        let mut expected: Vec<String> = actions
+            .as_array()
+            .unwrap()
+            .iter()
+            .rev()
+            .map(|a| {
+                let mark = match a["state"].as_str().unwrap() {
+                    "verified" => "✓",
+                    "failed" | "forbidden" => "✗",
+                    _ => "→",
+                };
+                format!("{mark} {}", a["action"].as_str().unwrap())
+            })
+            .collect();
+        if expected.is_empty() {
+            expected.push("no action".to_owned());
+        }
+        assert_eq!(shown, expected, "what was done about #{id}");
+        let line = item.text().await.unwrap();
+        let verdict = item
+            .find(Locator::Css(".badge"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            line.find(&expected[0]) < line.rfind(&verdict),
+            "the outcome comes before the verdict: {line}"
+        );
+        all.push(shown);
+    }
+    all
 }
 
 /// The analysis above the timeline: its seven headings in order, citations that link to

@@ -421,6 +421,25 @@ impl Store {
         rows.iter().map(ActionRow::from_row).collect()
     }
 
+    /// The actions of the incidents `ids` (what was done about each), oldest first.
+    pub async fn actions_of_incidents(&self, ids: &[i64]) -> Result<Vec<ActionRow>, StoreError> {
+        let mut out = Vec::new();
+        for chunk in crate::sql::statement_chunks(ids, 200) {
+            let statement = format!(
+                "SELECT {ACTION_COLUMNS} FROM actions WHERE incident_id IN ({}) ORDER BY id",
+                crate::sql::Marks::new(self.backend).list(chunk.len())
+            );
+            let mut query = sqlx::query(&statement);
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            for row in query.fetch_all(&self.read).await? {
+                out.push(ActionRow::from_row(&row)?);
+            }
+        }
+        Ok(out)
+    }
+
     /// What the policy's limits count: actions executed at or after `since`, plus actions
     /// permitted and not yet executed (`running`, counted from when they were recorded) so that
     /// concurrent decisions cannot all squeeze under a limit. `exclude` leaves one action out

@@ -284,7 +284,45 @@ struct AlertView {
 struct HistoryGroup {
     key: &'static str,
     title: String,
-    rows: Vec<Row>,
+    rows: Vec<HistoryRow>,
+}
+
+/// A past incident as its history line shows it: what was done first, then the verdict.
+struct HistoryRow {
+    row: Row,
+    outcomes: Vec<OutcomeView>,
+}
+
+/// One action of a past incident: ✓ executed and verified, → recommended (waiting, or
+/// declined by a person or the policy), ✗ failed or forbidden.
+#[derive(Clone)]
+struct OutcomeView {
+    mark: &'static str,
+    class: &'static str,
+    action: String,
+    state: &'static str,
+}
+
+impl OutcomeView {
+    fn new(action: &nightwatch_store::ActionRow) -> OutcomeView {
+        let (mark, class) = match action.state {
+            ActionState::Verified => ("✓", "done"),
+            ActionState::Failed | ActionState::Forbidden => ("✗", "failed"),
+            ActionState::Pending
+            | ActionState::Approved
+            | ActionState::Running
+            | ActionState::Rejected
+            | ActionState::Expired
+            | ActionState::Denied
+            | ActionState::Escalated => ("→", "recommended"),
+        };
+        OutcomeView {
+            mark,
+            class,
+            action: action.action.clone(),
+            state: action.state.as_str(),
+        }
+    }
 }
 
 #[derive(Template)]
@@ -331,7 +369,31 @@ pub async fn incident_page(
     let mut actions = state.store.actions(None, Some(id), 200).await?;
     actions.reverse();
     let incident = &detail.incident;
-    let rows = |list: &[IncidentRow]| list.iter().map(|r| Row::new(r, now)).collect::<Vec<_>>();
+    let past: Vec<i64> = [
+        &related.same_alertname,
+        &related.same_pod,
+        &related.same_node,
+    ]
+    .into_iter()
+    .flatten()
+    .map(|r| r.id)
+    .collect::<std::collections::BTreeSet<_>>()
+    .into_iter()
+    .collect();
+    let mut done: std::collections::HashMap<i64, Vec<OutcomeView>> = Default::default();
+    for action in state.store.actions_of_incidents(&past).await? {
+        done.entry(action.incident_id)
+            .or_default()
+            .push(OutcomeView::new(&action));
+    }
+    let rows = |list: &[IncidentRow]| {
+        list.iter()
+            .map(|r| HistoryRow {
+                row: Row::new(r, now),
+                outcomes: done.get(&r.id).cloned().unwrap_or_default(),
+            })
+            .collect::<Vec<_>>()
+    };
     let mut history = vec![HistoryGroup {
         key: "alertname",
         title: format!("Same alert ({})", incident.alertname),
@@ -387,6 +449,50 @@ pub async fn incident_page(
         actions: actions.iter().map(ActionView::new).collect(),
     };
     Ok(render(&page)?.into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_action_state_reads_as_done_recommended_or_failed() {
+        let row = |state| nightwatch_store::ActionRow {
+            id: 1,
+            incident_id: 2,
+            runbook: "RB".into(),
+            step_id: "s".into(),
+            action: "restart_pod".into(),
+            target: nightwatch_core::action::ActionTarget {
+                kind: "Pod".into(),
+                namespace: Some("shop".into()),
+                name: "web-1".into(),
+            },
+            args: serde_json::Value::Null,
+            state,
+            class: None,
+            rule: None,
+            reason: String::new(),
+            created_at: DateTime::default(),
+            expires_at: None,
+            decided_at: None,
+            decided_by: None,
+            executed_at: None,
+            finished_at: None,
+            result: None,
+        };
+        for state in ActionState::ALL {
+            let shown = OutcomeView::new(&row(state));
+            let expected = match state {
+                ActionState::Verified => ("✓", "done"),
+                ActionState::Failed | ActionState::Forbidden => ("✗", "failed"),
+                _ => ("→", "recommended"),
+            };
+            assert_eq!((shown.mark, shown.class), expected, "{state:?}");
+            assert_eq!(shown.action, "restart_pod");
+            assert_eq!(shown.state, state.as_str());
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
