@@ -1480,12 +1480,86 @@ async fn check_accessibility(client: &Client, base: &str, seeded: Seeded) {
     );
 }
 
+/// Keyboard only: from the list, Tab to an open incident and Enter; on its page, Tab to the
+/// name field, type, Tab to Acknowledge and Enter. Every stop is reachable and acts.
+async fn check_keyboard(client: &Client, base: &str) {
+    const TAB: &str = "\u{E004}";
+    const ENTER: &str = "\u{E007}";
+    let list = api(format!(
+        "{base}/api/incidents?state=triggered&alertname=HostileMarkdown"
+    ))
+    .await;
+    let id = list["incidents"][0]["id"].as_i64().unwrap();
+    client.goto(&format!("{base}/")).await.unwrap();
+    find(client, "#incidents").await;
+    // Tab until focus is on `css`; at most `limit` presses.
+    async fn tab_to(client: &Client, css: &str, limit: usize) {
+        for _ in 0..limit {
+            let on = client
+                .execute(
+                    "return document.activeElement && document.activeElement.matches(arguments[0]);",
+                    vec![json!(css)],
+                )
+                .await
+                .unwrap();
+            if on == json!(true) {
+                return;
+            }
+            client
+                .active_element()
+                .await
+                .unwrap()
+                .send_keys(TAB)
+                .await
+                .unwrap();
+        }
+        panic!("Tab never reached {css}");
+    }
+    tab_to(client, &format!("#incidents a[href='/incident/{id}']"), 200).await;
+    client
+        .active_element()
+        .await
+        .unwrap()
+        .send_keys(ENTER)
+        .await
+        .unwrap();
+    wait_url(client, "the incident opened from the keyboard", |url| {
+        url.ends_with(&format!("/incident/{id}"))
+    })
+    .await;
+    tab_to(client, "#who", 50).await;
+    let who = client.active_element().await.unwrap();
+    who.clear().await.unwrap();
+    who.send_keys("dana").await.unwrap();
+    tab_to(client, "#ack", 50).await;
+    client
+        .active_element()
+        .await
+        .unwrap()
+        .send_keys(ENTER)
+        .await
+        .unwrap();
+    wait_in_page(
+        client,
+        "the keyboard acknowledgement",
+        "return document.querySelector('#state.state-acknowledged') ? true : null;",
+    )
+    .await;
+    let detail = api(format!("{base}/api/incidents/{id}")).await;
+    assert_eq!(
+        detail["incident"]["acknowledged_by"],
+        json!("dana"),
+        "{detail}"
+    );
+}
+
 async fn check_pages(client: Client, base: String, seeded: Seeded, database_url: String) {
     check_list_page(&client, &base, seeded).await;
     check_incident_page(&client, &base, seeded).await;
     check_actions_page(&client, &base, seeded, &database_url).await;
     check_briefing_and_tuning(&client, &base).await;
     check_hostile_analysis(&client, &base).await;
+    check_keyboard(&client, &base).await;
     check_live_updates(&client, &base).await;
     check_phone(&client, &base, seeded).await;
     check_accessibility(&client, &base, seeded).await;
