@@ -748,6 +748,21 @@ async fn check_incident_page(client: &Client, base: &str, seeded: Seeded) {
     assert!(annotations["description"].starts_with("Back-off restarting failed container app"));
 
     // The timeline: opened (following the previous occurrence), then the duplicate folded in.
+    // Each event's payload, as stored, is one click away.
+    let raw = client
+        .execute(
+            "const d = document.querySelector('#timeline tbody tr td.raw details'); \
+             const closed = !d.open; d.querySelector('summary').click(); \
+             return [closed, d.open, JSON.parse(d.querySelector('pre').textContent) !== null];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        raw,
+        json!([true, true, true]),
+        "the raw JSON opens on a click and parses"
+    );
     let kinds = texts(client, &format!("{LIFECYCLE_ROWS} td.kind")).await;
     assert_eq!(kinds, ["triggered", "suppressed"]);
     let details = texts(client, &format!("{LIFECYCLE_ROWS} td:nth-child(4)")).await;
@@ -885,7 +900,10 @@ async fn check_incident_page(client: &Client, base: &str, seeded: Seeded) {
         }
         cells
     };
-    assert_eq!(cells[1..], ["acknowledged", "bob", "acknowledged by bob"]);
+    assert_eq!(
+        cells[1..],
+        ["acknowledged", "bob", "acknowledged by bob", "JSON"]
+    );
     assert!(
         client.find(Locator::Css("#ack")).await.is_err(),
         "no Acknowledge button any more"

@@ -206,6 +206,8 @@ struct EventView {
     details: String,
     /// The model's and tools' full text, folded under the line (transcripts are long).
     full: Option<String>,
+    /// The event's payload as stored, pretty-printed, one click away.
+    raw: String,
 }
 
 impl EventView {
@@ -217,6 +219,7 @@ impl EventView {
             actor: event.actor.clone(),
             details: event_details(event),
             full: event_full_text(event),
+            raw: serde_json::to_string_pretty(&event.payload).unwrap_or_default(),
         }
     }
 }
