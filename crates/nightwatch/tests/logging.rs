@@ -1,8 +1,11 @@
 //! The logs as an operator sees them, from the real binary with its output piped (as under
 //! `kubectl logs`): no colour escapes, `LOG_LEVEL` in the spellings deployments use
 //! (`WARNING`, `Debug`) sets the level, a value that means nothing is refused at start naming
-//! `LOG_LEVEL`, and `LOG_JSON=true` gives one JSON object per line.
+//! `LOG_LEVEL`, and `LOG_JSON=true` gives one JSON object per line, naming the incident on
+//! the lines about one.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+// Against the real binary: the alert it is sent starts now, by the wall clock.
+#![allow(clippy::disallowed_methods)]
 
 use nightwatch_testkit::{free_port, wait_for};
 use std::io::Read;
@@ -69,6 +72,11 @@ fn collect(
 /// Starts `nightwatch serve` with `env`, waits until it answers `/readyz`, stops it and returns
 /// what it wrote: (stdout, stderr).
 fn serve(env: &[(&str, &str)]) -> (String, String) {
+    serve_and(env, |_| {})
+}
+
+/// As [`serve`], running `during` (given the base URL) once it is ready and before it stops.
+fn serve_and(env: &[(&str, &str)], during: impl FnOnce(&str)) -> (String, String) {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let mut child = command(dir.path(), env)
@@ -99,6 +107,7 @@ fn serve(env: &[(&str, &str)]) -> (String, String) {
                 .map(|_| ())
         },
     );
+    during(&format!("http://127.0.0.1:{port}"));
     child.kill().unwrap();
     child.wait().unwrap();
     out_reader.join().unwrap();
@@ -180,7 +189,34 @@ fn a_log_level_that_means_nothing_is_refused_at_start() {
 
 #[test]
 fn log_json_writes_one_json_object_per_line() {
-    let (stdout, stderr) = serve(&[("LOG_JSON", "true"), ("LOG_LEVEL", "info")]);
+    let mut incident = 0;
+    let (stdout, stderr) = serve_and(&[("LOG_JSON", "true"), ("LOG_LEVEL", "info")], |base| {
+        let client = reqwest::blocking::Client::new();
+        let alert = nightwatch_testkit::webhook_body(
+            serde_json::json!({"alertname": "DiskFull", "namespace": "shop", "severity": "warning"}),
+            serde_json::json!({"summary": "disk full"}),
+            chrono::Utc::now(),
+            None,
+        );
+        let response = client
+            .post(format!("{base}/webhook/alertmanager"))
+            .json(&alert)
+            .send()
+            .unwrap();
+        assert!(response.status().is_success());
+        incident = wait_for("the incident routed", Duration::from_secs(60), || {
+            let list: serde_json::Value = client
+                .get(format!("{base}/api/incidents"))
+                .send()
+                .ok()?
+                .json()
+                .ok()?;
+            let first = &list["incidents"][0];
+            first["runbook"]
+                .as_str()
+                .map(|_| first["id"].as_i64().unwrap())
+        });
+    });
     assert_no_colour(&stdout);
     assert_no_colour(&stderr);
     let lines: Vec<serde_json::Value> = stderr
@@ -201,4 +237,12 @@ fn log_json_writes_one_json_object_per_line() {
         .unwrap_or_else(|| panic!("no listening line in {stderr}"));
     assert_eq!(info["level"], "INFO");
     assert_eq!(info["store"], "sqlite");
+    // A line about an incident names it, though the call that logged it did not: the
+    // responder's work runs in a span per incident.
+    let routed = lines
+        .iter()
+        .find(|line| line["message"] == "routed")
+        .unwrap_or_else(|| panic!("no routed line in {stderr}"));
+    assert_eq!(routed["span"]["incident"], incident, "{routed}");
+    assert_eq!(routed["alertname"], "DiskFull", "{routed}");
 }

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Notify, Semaphore, watch};
 use tokio::task::JoinSet;
+use tracing::Instrument;
 
 /// How the responder acts, from the config.
 #[derive(Debug, Clone)]
@@ -193,7 +194,8 @@ impl Responder {
                 return Ok(ran);
             }
             for job in jobs {
-                self.handle_job(job).await;
+                let span = tracing::info_span!("incident", incident = job.incident_id);
+                self.handle_job(job).instrument(span).await;
                 ran += 1;
             }
         }
@@ -259,14 +261,20 @@ impl Responder {
                 break;
             };
             let responder = self.clone();
-            tasks.spawn(async move {
-                match item {
-                    Work::Approved(action) => responder.run_approved(*action).await,
-                    Work::Orphaned(action) => responder.resume_orphaned(*action).await,
-                    Work::Job(job) => responder.handle_job(job).await,
+            // Every log line of the work names its incident (a span field; in JSON logs
+            // `span.incident`).
+            let span = tracing::info_span!("incident", incident = item.incident_id());
+            tasks.spawn(
+                async move {
+                    match item {
+                        Work::Approved(action) => responder.run_approved(*action).await,
+                        Work::Orphaned(action) => responder.resume_orphaned(*action).await,
+                        Work::Job(job) => responder.handle_job(job).await,
+                    }
+                    drop(slot);
                 }
-                drop(slot);
-            });
+                .instrument(span),
+            );
         }
         started
     }
@@ -279,4 +287,13 @@ enum Work {
     /// Approved, left `running` by a process that died.
     Orphaned(Box<nightwatch_store::ActionRow>),
     Job(nightwatch_store::IncidentJob),
+}
+
+impl Work {
+    fn incident_id(&self) -> i64 {
+        match self {
+            Work::Approved(action) | Work::Orphaned(action) => action.incident_id,
+            Work::Job(job) => job.incident_id,
+        }
+    }
 }

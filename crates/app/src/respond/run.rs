@@ -81,6 +81,8 @@ impl Responder {
                 .await?;
         }
         let route = self.route(&incident, assessment.as_ref()).await;
+        // The incident id comes from the job's span.
+        tracing::info!(alertname = %incident.alertname, runbook = %route.runbook, "routed");
         self.event(
             incident.id,
             EventKind::Routed,
