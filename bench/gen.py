@@ -104,7 +104,8 @@ def main(argv):
         n, limit, tag = int(argv[2]), int(argv[3]), argv[4]
         body = webhook(n, tag)
         size = len(json.dumps(body, separators=(",", ":")))
-        pad = max(0, (limit - size - 4096) // n)
+        # Each alert gains the padding plus one space.
+        pad = max(0, (limit - size - 65536) // n - 1)
         for alert in body["alerts"]:
             alert["annotations"]["description"] += " " + "x" * pad
         json.dump(body, sys.stdout, separators=(",", ":"))
