@@ -197,8 +197,6 @@ impl Store {
             .bind(payload)
             .fetch_one(&self.write)
             .await?;
-        let mut conn = self.write.acquire().await?;
-        crate::sql::touch_incident(&mut conn, incident_id, now).await?;
         EventRow::from_row(&row)
     }
 }

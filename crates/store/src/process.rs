@@ -505,31 +505,6 @@ impl<'a> BatchWrites<'a> {
             }
             query.execute(&mut *conn).await?;
         }
-        // Every incident that gets an event in this batch was updated now.
-        let mut touched: Vec<i64> = self
-            .events
-            .iter()
-            .map(|event| self.stored_id(event.incident_id))
-            .collect::<Result<_, _>>()?;
-        touched.sort_unstable();
-        touched.dedup();
-        for chunk in statement_chunks(&touched, WRITE_CHUNK) {
-            let mut marks = Marks::new(backend);
-            let now = marks.one();
-            let statement = format!(
-                "UPDATE incidents SET updated_at = {now} WHERE id IN ({}) AND updated_at < {now}",
-                marks.list(chunk.len())
-            );
-            let mut query = sqlx::query(&statement).bind(at);
-            for id in chunk {
-                query = query.bind(*id);
-            }
-            // The second marker of `now` on SQLite is another `?`: bind it again, in order.
-            if backend == Backend::Sqlite {
-                query = query.bind(at);
-            }
-            query.execute(&mut *conn).await?;
-        }
         for chunk in statement_chunks(&self.events, WRITE_CHUNK) {
             let statement = format!(
                 "INSERT INTO incident_events (incident_id, at, kind, actor, alert_id, payload) VALUES {}",

@@ -164,23 +164,8 @@ pub(crate) async fn append_event(
     .bind(actor)
     .bind(alert_id)
     .bind(payload)
-    .execute(&mut *conn)
+    .execute(conn)
     .await?;
-    touch_incident(conn, incident_id, at).await
-}
-
-/// Moves the incident's `updated_at` on to `at` (never back): every event appended is an update
-/// the on-call list orders by.
-pub(crate) async fn touch_incident(
-    conn: &mut AnyConnection,
-    incident_id: i64,
-    at: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE incidents SET updated_at = $1 WHERE id = $2 AND updated_at < $1")
-        .bind(millis(at))
-        .bind(incident_id)
-        .execute(conn)
-        .await?;
     Ok(())
 }
 
