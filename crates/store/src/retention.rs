@@ -121,56 +121,54 @@ const PRUNE_INCIDENTS: &[(Count, &str)] = &[
     ),
 ];
 
+/// One kind of row retention removes: which ids are past a cutoff (`$1`, Unix ms; `$2`, the
+/// batch size; oldest first), and the statements that remove them.
+struct Horizon {
+    expired: &'static str,
+    statements: &'static [(Count, &'static str)],
+}
+
+/// Deliveries received before the cutoff none of whose alerts waits in the queue.
+const DELIVERIES: Horizon = Horizon {
+    expired: "SELECT d.id FROM deliveries d WHERE d.received_at < $1 AND NOT EXISTS \
+              (SELECT 1 FROM alerts a JOIN alert_queue q ON q.alert_id = a.id WHERE a.delivery_id = d.id) \
+              ORDER BY d.id LIMIT $2",
+    statements: PRUNE_DELIVERIES,
+};
+
+/// Incidents resolved before the cutoff with no action still approved or running.
+const INCIDENTS: Horizon = Horizon {
+    expired: "SELECT i.id FROM incidents i WHERE i.state = 'resolved' AND i.resolved_at < $1 \
+              AND NOT EXISTS (SELECT 1 FROM actions a WHERE a.incident_id = i.id \
+              AND a.state IN ('approved', 'running')) \
+              ORDER BY i.id LIMIT $2",
+    statements: PRUNE_INCIDENTS,
+};
+
 impl Store {
     /// Removes what is past the cutoffs, in batches of [`PRUNE_BATCH`], until nothing is left.
     pub async fn prune(&self, cutoffs: Cutoffs) -> Result<Pruned, StoreError> {
         let mut total = Pruned::default();
-        if let Some(before) = cutoffs.alerts_before {
+        for (before, horizon) in [
+            (cutoffs.alerts_before, &DELIVERIES),
+            (cutoffs.incidents_before, &INCIDENTS),
+        ] {
+            let Some(before) = before else {
+                continue;
+            };
             loop {
-                let ids = self.old_deliveries(before).await?;
-                total.add(self.prune_batch(&ids, PRUNE_DELIVERIES).await?);
-                if (ids.len() as i64) < PRUNE_BATCH {
-                    break;
-                }
-            }
-        }
-        if let Some(before) = cutoffs.incidents_before {
-            loop {
-                let ids = self.old_incidents(before).await?;
-                total.add(self.prune_batch(&ids, PRUNE_INCIDENTS).await?);
+                let ids: Vec<i64> = sqlx::query_scalar(horizon.expired)
+                    .bind(millis(before))
+                    .bind(PRUNE_BATCH)
+                    .fetch_all(&self.read)
+                    .await?;
+                total.add(self.prune_batch(&ids, horizon.statements).await?);
                 if (ids.len() as i64) < PRUNE_BATCH {
                     break;
                 }
             }
         }
         Ok(total)
-    }
-
-    /// Deliveries received before `before` none of whose alerts waits in the queue, oldest first.
-    async fn old_deliveries(&self, before: DateTime<Utc>) -> Result<Vec<i64>, StoreError> {
-        Ok(sqlx::query_scalar(
-            "SELECT d.id FROM deliveries d WHERE d.received_at < $1 AND NOT EXISTS \
-             (SELECT 1 FROM alerts a JOIN alert_queue q ON q.alert_id = a.id WHERE a.delivery_id = d.id) \
-             ORDER BY d.id LIMIT $2",
-        )
-        .bind(millis(before))
-        .bind(PRUNE_BATCH)
-        .fetch_all(&self.read)
-        .await?)
-    }
-
-    /// Incidents resolved before `before` with no action still approved or running, oldest first.
-    async fn old_incidents(&self, before: DateTime<Utc>) -> Result<Vec<i64>, StoreError> {
-        Ok(sqlx::query_scalar(
-            "SELECT i.id FROM incidents i WHERE i.state = 'resolved' AND i.resolved_at < $1 \
-             AND NOT EXISTS (SELECT 1 FROM actions a WHERE a.incident_id = i.id \
-             AND a.state IN ('approved', 'running')) \
-             ORDER BY i.id LIMIT $2",
-        )
-        .bind(millis(before))
-        .bind(PRUNE_BATCH)
-        .fetch_all(&self.read)
-        .await?)
     }
 
     /// Runs `statements` over `ids` in one write transaction.
