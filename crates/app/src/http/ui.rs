@@ -60,11 +60,7 @@ impl Row {
                 incident.alertname.clone()
             },
             location: location(incident),
-            workload: [&incident.namespace, &incident.pod, &incident.container]
-                .into_iter()
-                .filter_map(|part| part.as_deref())
-                .collect::<Vec<_>>()
-                .join("/"),
+            workload: workload_parts(incident).join("/"),
             node: incident.node.clone().unwrap_or_default(),
             runbook: incident.runbook.clone().unwrap_or_default(),
             summary: incident.summary.clone().unwrap_or_default(),
@@ -89,15 +85,20 @@ impl Row {
 
 /// `namespace/pod/container` or `node/NAME`, whatever the incident is about.
 fn location(incident: &IncidentRow) -> String {
-    let mut parts: Vec<&str> = [&incident.namespace, &incident.pod, &incident.container]
-        .into_iter()
-        .filter_map(|part| part.as_deref())
-        .collect();
+    let mut parts = workload_parts(incident);
     if let Some(node) = incident.node.as_deref() {
         parts.push("node");
         parts.push(node);
     }
     parts.join("/")
+}
+
+/// The incident's namespace, pod and container, whichever it has.
+fn workload_parts(incident: &IncidentRow) -> Vec<&str> {
+    [&incident.namespace, &incident.pod, &incident.container]
+        .into_iter()
+        .filter_map(|part| part.as_deref())
+        .collect()
 }
 
 fn ago(then: DateTime<Utc>, now: DateTime<Utc>) -> String {
