@@ -33,6 +33,40 @@ fn has_button(message: &nightwatch_notify::fake::SlackMessage, action_id: &str) 
         .contains(&format!("\"action_id\":\"{action_id}\""))
 }
 
+/// nightwatch on the fake Slack with no cluster, no briefing and reminders an hour apart:
+/// only announcements and clicks reach the channel.
+fn quiet_slack_config(slack: &FakeSlack) -> String {
+    format!(
+        "[kubernetes]\nenabled = false\n\n\
+         [briefing]\non_start = false\n\n\
+         [notify.slack]\nbot_token = \"{}\"\napp_token = \"{}\"\nchannel = \"#alerts\"\nbase_url = \"{}\"\n\n\
+         [notify.nag]\ninterval = \"1h\"\n",
+        slack.bot_token(),
+        slack.app_token(),
+        slack.base_url()
+    )
+}
+
+/// Posts `body` to nightwatch as an Alertmanager delivery; it must be acknowledged.
+fn post_alert(nw: &Nightwatch, body: &Value) {
+    let response = Client::new()
+        .post(nw.url("/webhook/alertmanager"))
+        .json(body)
+        .send()
+        .unwrap();
+    assert!(response.status().is_success(), "{}", response.status());
+}
+
+/// The incident's card (its own message, with the Acknowledge button) once it is in #alerts.
+fn posted_card(slack: &FakeSlack) -> nightwatch_notify::fake::SlackMessage {
+    wait_for("the incident message", WAIT, || {
+        slack
+            .messages("#alerts")
+            .into_iter()
+            .find(|m| m.thread_ts.is_none() && has_button(m, "nw_ack"))
+    })
+}
+
 #[test]
 fn alert_to_slack_nags_until_bob_acknowledges_over_the_socket() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -52,20 +86,10 @@ fn alert_to_slack_nags_until_bob_acknowledges_over_the_socket() {
     );
     let nw = Nightwatch::start(BIN, &url, Some(&config));
     let client = Client::new();
-    let response = client
-        .post(nw.url("/webhook/alertmanager"))
-        .json(&alert())
-        .send()
-        .unwrap();
-    assert!(response.status().is_success());
+    post_alert(&nw, &alert());
 
     // Posted once, as a card with the buttons and the UI link.
-    let message = wait_for("the incident message", WAIT, || {
-        slack
-            .messages("#alerts")
-            .into_iter()
-            .find(|m| m.thread_ts.is_none() && has_button(m, "nw_ack"))
-    });
+    let message = posted_card(&slack);
     // The briefing went to the channel at start.
     assert!(
         slack
@@ -254,32 +278,14 @@ fn a_dropped_slack_socket_is_reconnected_and_a_later_click_counts() {
     let slack = runtime.block_on(FakeSlack::start()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("nw.db").display());
-    let config = format!(
-        "[kubernetes]\nenabled = false\n\n\
-         [notify.slack]\nbot_token = \"{}\"\napp_token = \"{}\"\nchannel = \"#alerts\"\nbase_url = \"{}\"\n\n\
-         [notify.nag]\ninterval = \"1h\"\n\n[briefing]\non_start = false\n",
-        slack.bot_token(),
-        slack.app_token(),
-        slack.base_url()
-    );
-    let nw = Nightwatch::start(BIN, &url, Some(&config));
+    let nw = Nightwatch::start(BIN, &url, Some(&quiet_slack_config(&slack)));
     wait_for("the socket mode connection", WAIT, || {
         (slack.live_connections() >= 1).then_some(())
     });
     slack.drop_connection().unwrap();
     // Posted while the socket is down: the Web API does not need it.
-    let response = Client::new()
-        .post(nw.url("/webhook/alertmanager"))
-        .json(&alert())
-        .send()
-        .unwrap();
-    assert!(response.status().is_success());
-    let message = wait_for("the incident message", WAIT, || {
-        slack
-            .messages("#alerts")
-            .into_iter()
-            .find(|m| m.thread_ts.is_none() && has_button(m, "nw_ack"))
-    });
+    post_alert(&nw, &alert());
+    let message = posted_card(&slack);
     wait_for("a second connection", WAIT, || {
         (slack.connections() >= 2 && slack.live_connections() >= 1).then_some(())
     });
@@ -313,7 +319,6 @@ fn an_announcement_posted_before_a_crash_is_found_and_not_posted_again() {
     let slack = runtime.block_on(FakeSlack::start()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("nw.db").display());
-    let client = Client::new();
     let alert_named = |name: &str| {
         webhook_body(
             json!({"alertname": name, "namespace": "payments", "severity": "critical"}),
@@ -323,12 +328,7 @@ fn an_announcement_posted_before_a_crash_is_found_and_not_posted_again() {
         )
     };
     let send = |nw: &Nightwatch, name: &str| -> i64 {
-        let response = client
-            .post(nw.url("/webhook/alertmanager"))
-            .json(&alert_named(name))
-            .send()
-            .unwrap();
-        assert!(response.status().is_success());
+        post_alert(nw, &alert_named(name));
         let incident = wait_for(name, WAIT, || {
             nw.incidents(&format!("alertname={name}"))
                 .into_iter()
@@ -363,16 +363,7 @@ fn an_announcement_posted_before_a_crash_is_found_and_not_posted_again() {
         )
         .unwrap();
 
-    let config = format!(
-        "[kubernetes]\nenabled = false\n\n\
-         [briefing]\non_start = false\n\n\
-         [notify.slack]\nbot_token = \"{}\"\napp_token = \"{}\"\nchannel = \"#alerts\"\nbase_url = \"{}\"\n\n\
-         [notify.nag]\ninterval = \"1h\"\n",
-        slack.bot_token(),
-        slack.app_token(),
-        slack.base_url()
-    );
-    let nw = Nightwatch::start(BIN, &url, Some(&config));
+    let nw = Nightwatch::start(BIN, &url, Some(&quiet_slack_config(&slack)));
     let tag_of = |m: &nightwatch_notify::fake::SlackMessage| {
         m.metadata
             .as_ref()
@@ -398,7 +389,7 @@ fn an_announcement_posted_before_a_crash_is_found_and_not_posted_again() {
     assert_eq!(top_level_for(never_posted).len(), 1);
     assert_eq!(top_level_for(after_start).len(), 1);
     // The adopted message is the incident's message now: its record and timeline say so.
-    let detail: Value = client
+    let detail: Value = Client::new()
         .get(nw.url(&format!("/api/incidents/{posted_then_killed}")))
         .send()
         .unwrap()
