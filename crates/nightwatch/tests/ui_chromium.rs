@@ -973,9 +973,8 @@ async fn check_incident_page(client: &Client, base: &str, seeded: Seeded) {
 
 /// The history lines under `css`: each shows what was done about that past incident first —
 /// ✓ executed and verified, → recommended (waiting or declined), ✗ failed — exactly as the
-/// API records its actions ("no action" when none), before its verdict. Returns the outcomes.
-async fn history_outcomes(client: &Client, base: &str, css: &str) -> Vec<Vec<String>> {
-    let mut all = Vec::new();
+/// API records its actions ("no action" when none), before its verdict.
+async fn history_outcomes(client: &Client, base: &str, css: &str) {
     for item in client.find_all(Locator::Css(css)).await.unwrap() {
         let link = item
             .find(Locator::Css("a"))
@@ -1020,9 +1019,7 @@ async fn history_outcomes(client: &Client, base: &str, css: &str) -> Vec<Vec<Str
             line.find(&expected[0]) < line.rfind(&verdict),
             "the outcome comes before the verdict: {line}"
         );
-        all.push(shown);
     }
-    all
 }
 
 /// The analysis above the timeline: its seven headings in order, citations that link to
