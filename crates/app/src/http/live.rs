@@ -83,12 +83,17 @@ pub async fn stream(State(state): State<AppState>, headers: HeaderMap) -> impl I
 
 /// The browser side of the feed.
 pub async fn script() -> impl IntoResponse {
+    javascript(LIVE_JS)
+}
+
+/// A script the pages load, served fresh after each upgrade.
+pub(super) fn javascript(body: &'static str) -> impl IntoResponse {
     (
         [
             (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
             (header::CACHE_CONTROL, "no-cache"),
         ],
-        LIVE_JS,
+        body,
     )
 }
 

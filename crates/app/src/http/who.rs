@@ -4,17 +4,10 @@
 //! field asks for one. (Until logins exist, see the access-control issue, this is a name, not
 //! an authenticated user.)
 
-use axum::http::header;
 use axum::response::IntoResponse;
 
 pub async fn script() -> impl IntoResponse {
-    (
-        [
-            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
-            (header::CACHE_CONTROL, "no-cache"),
-        ],
-        WHO_JS,
-    )
+    super::live::javascript(WHO_JS)
 }
 
 const WHO_JS: &str = r#"// nightwatch: who is acting, one field for the whole UI.
