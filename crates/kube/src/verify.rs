@@ -211,6 +211,27 @@ pub fn workload_verification(
             json!({"template": crate::plan::template_view(kind, workload)}),
         );
     }
+    // A restart stamps the template with its time (after `executed_at` was recorded, on the
+    // same clock). An older stamp or none means the patch never reached the cluster (the
+    // process died in between): a healthy old rollout must not pass for the restart.
+    if action == Action::RolloutRestart {
+        let stamp = template["metadata"]["annotations"][RESTARTED_AT].as_str();
+        let restarted = stamp
+            .and_then(|text| DateTime::parse_from_rfc3339(text).ok())
+            .map(|at| at.timestamp());
+        if restarted.is_none_or(|at| at < executed_at.timestamp()) {
+            return Verification::new(
+                VerifyStatus::Failed,
+                format!(
+                    "{} {name} was not restarted: its template's {RESTARTED_AT} is {}, before the restart was recorded at {}",
+                    kind.as_str(),
+                    stamp.unwrap_or("missing"),
+                    executed_at.to_rfc3339()
+                ),
+                json!({"template": crate::plan::template_view(kind, workload)}),
+            );
+        }
+    }
     let watch_oom = action == Action::IncreaseMemoryLimit;
     let rollout = rollout(kind, workload);
     let mut observed_pods = Vec::new();
@@ -627,6 +648,13 @@ mod tests {
                 )],
                 VerifyStatus::Failed,
             ),
+            // Restarted at the second it was recorded, rolled out: confirmed.
+            (
+                Action::RolloutRestart,
+                &done,
+                vec![good(), pod("new-2", "nginx:1.25", "256Mi", r, running())],
+                VerifyStatus::Confirmed,
+            ),
             // Counted complete but an old pod still fails: not yet.
             (
                 Action::PatchImage,
@@ -705,6 +733,40 @@ mod tests {
         );
         assert_eq!(v.observed["pods"][0]["template"], "current");
         assert_eq!(v.observed["rollout"]["desired"], 2);
+
+        // Recorded as executed after the template's last restart stamp (or with none): the
+        // patch never left, and the healthy old rollout does not count as the restart.
+        let never_sent = workload_verification(
+            Action::RolloutRestart,
+            WorkloadKind::Deployment,
+            &done,
+            &[good()],
+            at("2024-01-01T00:06:00Z"),
+        );
+        assert_eq!(
+            never_sent.status,
+            VerifyStatus::Failed,
+            "{}",
+            never_sent.summary
+        );
+        assert!(
+            never_sent.summary.contains("was not restarted"),
+            "{}",
+            never_sent.summary
+        );
+        let mut unstamped = done.clone();
+        unstamped["spec"]["template"]["metadata"] = json!({});
+        assert_eq!(
+            workload_verification(
+                Action::RolloutRestart,
+                WorkloadKind::Deployment,
+                &unstamped,
+                &[],
+                executed
+            )
+            .status,
+            VerifyStatus::Failed
+        );
 
         let cj = json!({"metadata": {"name": "r"}, "spec": {"jobTemplate": {"spec": {"template": {"spec": {}}}}}});
         assert_eq!(
