@@ -3,6 +3,7 @@
 //! Everything here is deterministic given its inputs (time is passed in), so it is tested with
 //! tables and fixtures.
 
+pub mod access;
 pub mod action;
 pub mod analysis;
 pub mod briefing;

@@ -5,6 +5,7 @@ use crate::sql::{Bind, append_event, bind_all, millis};
 use crate::write::close_unless_ok;
 use crate::{AlertRow, EventRow, IncidentDetail, IncidentRow, RelatedIncidents, Store, StoreError};
 use chrono::{DateTime, Utc};
+use nightwatch_core::access::Actor;
 use nightwatch_core::event::EventKind;
 use nightwatch_core::event::payload::{Acknowledged, Payload, Resolved, Verdict};
 use nightwatch_core::incident::{IncidentState, ManualChange, on_manual};
@@ -264,9 +265,11 @@ impl Store {
         &self,
         id: i64,
         change: ManualChange,
-        actor: &str,
+        actor: impl Into<Actor<'_>>,
         now: DateTime<Utc>,
     ) -> Result<ManualOutcome, StoreError> {
+        let Actor { name: actor, via } = actor.into();
+        let via = via.map(str::to_owned);
         let mut conn = self.write.acquire().await?;
         let result = async {
         let mut tx = conn.begin().await?;
@@ -288,6 +291,7 @@ impl Store {
                 EventKind::Acknowledged,
                 Acknowledged {
                     by: actor.to_owned(),
+                    via,
                 }
                 .to_json(),
             ),
@@ -298,6 +302,7 @@ impl Store {
                 Resolved {
                     by: Some(actor.to_owned()),
                     manual: Some(true),
+                    via,
                     ..Resolved::default()
                 }
                 .to_json(),
@@ -309,6 +314,7 @@ impl Store {
                 Verdict {
                     by: actor.to_owned(),
                     verdict: verdict.as_str().to_owned(),
+                    via,
                 }
                 .to_json(),
             ),

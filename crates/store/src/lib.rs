@@ -14,6 +14,7 @@
 //! - Incident events are only ever appended; only retention ([`Store::prune`]) removes rows,
 //!   and never an alert still in the queue.
 
+mod access;
 mod analysis;
 mod connect;
 mod error;
@@ -28,6 +29,7 @@ mod rows;
 mod sql;
 mod write;
 
+pub use access::{AuditEntry, AuditFilter, SessionRow, TokenRow, UserRow};
 pub use connect::Backend;
 pub use error::StoreError;
 pub use incidents::{IncidentFilter, IncidentOrder, IncidentPage, MAX_PAGE, ManualOutcome};

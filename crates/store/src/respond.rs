@@ -6,6 +6,7 @@ use crate::sql::{append_event, from_millis, millis, opt_from_millis};
 use crate::write::close_unless_ok;
 use crate::{Backend, Store, StoreError};
 use chrono::{DateTime, Duration, Utc};
+use nightwatch_core::access::Actor;
 use nightwatch_core::action::{ActionRequest, ActionTarget};
 use nightwatch_core::event::EventKind;
 use nightwatch_core::event::payload::{Approved, Payload, Rejected};
@@ -475,10 +476,12 @@ impl Store {
         &self,
         id: i64,
         decision: ActionDecision,
-        by: &str,
+        by: impl Into<Actor<'_>>,
         now: DateTime<Utc>,
     ) -> Result<ActionRow, StoreError> {
         use sqlx::Connection;
+        let actor = by.into();
+        let by = actor.name;
         let (state, kind) = match decision {
             ActionDecision::Approve => (ActionState::Approved, EventKind::Approved),
             ActionDecision::Reject => (ActionState::Rejected, EventKind::Rejected),
@@ -509,7 +512,7 @@ impl Store {
                 kind,
                 by,
                 None,
-                payload_for(decision, id, by),
+                payload_for(decision, id, actor),
             )
             .await?;
             tx.commit().await?;
@@ -605,16 +608,19 @@ impl Store {
 }
 
 /// The `approved` or `rejected` event of a person's decision on action `id`.
-fn payload_for(decision: ActionDecision, id: i64, by: &str) -> serde_json::Value {
+fn payload_for(decision: ActionDecision, id: i64, actor: Actor<'_>) -> serde_json::Value {
+    let via = actor.via.map(str::to_owned);
     match decision {
         ActionDecision::Approve => Approved {
             action_id: Some(id),
-            by: by.to_owned(),
+            by: actor.name.to_owned(),
+            via,
         }
         .to_json(),
         ActionDecision::Reject => Rejected {
             action_id: Some(id),
-            by: Some(by.to_owned()),
+            by: Some(actor.name.to_owned()),
+            via,
             ..Rejected::default()
         }
         .to_json(),

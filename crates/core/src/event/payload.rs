@@ -90,6 +90,9 @@ pub struct Resolved {
     pub by: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub manual: Option<bool>,
+    /// How and from where the person was identified (`session from 10.0.0.7`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
 }
 
 /// An alert that did not change the incident (an older occurrence, an unmatched resolution).
@@ -108,6 +111,9 @@ pub struct StaleAlert {
 #[serde(default)]
 pub struct Acknowledged {
     pub by: String,
+    /// How and from where the person was identified (`session from 10.0.0.7`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -115,6 +121,9 @@ pub struct Acknowledged {
 pub struct Verdict {
     pub by: String,
     pub verdict: String,
+    /// How and from where the person was identified (`session from 10.0.0.7`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
 }
 
 /// The runbook an incident was routed to: the [`Route`] as it serializes, with its basis
@@ -284,6 +293,9 @@ pub struct Approved {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub action_id: Option<i64>,
     pub by: String,
+    /// How and from where the person was identified (`session from 10.0.0.7`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
 }
 
 /// Rejected by a person (`by`) or expired unanswered (`expired`).
@@ -296,6 +308,9 @@ pub struct Rejected {
     pub by: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expired: Option<bool>,
+    /// How and from where the person was identified (`session from 10.0.0.7`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
 }
 
 /// A request to the model during an investigation.
