@@ -20,6 +20,7 @@
 //!   `core::policy::Permit`, which only the policy can make.
 //! - Errors are `thiserror` types or the adapters' own; `anyhow` stays in the binary.
 
+pub mod access;
 pub mod analysis;
 pub mod briefing;
 pub mod broadcast;

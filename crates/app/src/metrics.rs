@@ -36,6 +36,11 @@ pub struct KindLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReasonLabels {
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct OutcomeLabels {
     pub outcome: String,
 }
@@ -54,6 +59,9 @@ pub struct Metrics {
     pub connections_refused: Counter,
     /// Rows retention removed, by kind (deliveries, alerts, events, incidents, actions).
     pub pruned: Family<KindLabels, Counter>,
+    /// Logins refused, by reason (`wrong_password`, `lockout`: the failure that locked it,
+    /// `locked`: an attempt while locked).
+    pub logins_refused: Family<ReasonLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -125,8 +133,15 @@ impl Metrics {
             "Rows removed by retention, by kind",
             pruned.clone(),
         );
+        let logins_refused = Family::<ReasonLabels, Counter>::default();
+        registry.register(
+            "logins_refused",
+            "Logins refused, by reason (wrong_password, lockout, locked)",
+            logins_refused.clone(),
+        );
         Metrics {
             registry,
+            logins_refused,
             pruned,
             connections_refused,
             action_decisions,
@@ -144,6 +159,14 @@ impl Metrics {
         self.rejects
             .get_or_create(&RejectLabels {
                 source: source.to_owned(),
+                reason: reason.to_owned(),
+            })
+            .inc();
+    }
+
+    pub fn login_refused(&self, reason: &str) {
+        self.logins_refused
+            .get_or_create(&ReasonLabels {
                 reason: reason.to_owned(),
             })
             .inc();

@@ -5,28 +5,25 @@
 //! `notification_sent` and `analysis` rows read back through their typed payloads.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use axum::body::{Body, to_bytes};
 use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode};
 use chrono::{DateTime, Duration, Utc};
 use nightwatch_app::analysis::Analyst;
-use nightwatch_app::http::{AppState, AuthConfig, router};
 use nightwatch_app::metrics::Metrics;
 use nightwatch_app::respond::{RespondSettings, Responder};
 use nightwatch_app::slack::told_channels;
-use nightwatch_app::tuning::TuningConfig;
 use nightwatch_core::analysis::AnalysisSource;
 use nightwatch_core::event::payload::Payload;
 use nightwatch_core::event::{EventKind, EventPayload};
-use nightwatch_core::fingerprint::FingerprintConfig;
 use nightwatch_core::policy::PolicyConfig;
-use nightwatch_core::runbook::Library;
 use nightwatch_core::{Clock, ManualClock};
 use nightwatch_store::Store;
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use tokio::sync::Notify;
 use tower::ServiceExt;
 
 fn at(text: &str) -> DateTime<Utc> {
@@ -38,6 +35,7 @@ async fn call(app: &axum::Router, method: &str, uri: &str, body: Value) -> (Stat
         .method(method)
         .uri(uri)
         .header("content-type", "application/json")
+        .header("host", "127.0.0.1:8080")
         // What axum's server adds for every connection: the peer's address.
         .extension(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40000))))
         .body(Body::from(body.to_string()))
@@ -49,49 +47,17 @@ async fn call(app: &axum::Router, method: &str, uri: &str, body: Value) -> (Stat
     (status, value)
 }
 
-/// The application's HTTP surface over `store`, stamped by `clock`, analysed by `analyst`.
+/// The application's HTTP surface with authentication off (these tests are about the flow).
 fn app(
     store: Arc<Store>,
     clock: Arc<ManualClock>,
     analyst: Arc<Analyst>,
     max_body_bytes: usize,
 ) -> axum::Router {
-    let state = AppState {
-        store,
-        clock,
-        metrics: Arc::new(Metrics::new()),
-        auth: Arc::new(AuthConfig::default()),
-        wake_workers: Arc::new(Notify::new()),
-        wake_responder: Arc::new(Notify::new()),
-        analyst,
-        tuning: Arc::new(TuningConfig::default()),
-        silences: None,
-        max_clock_skew: nightwatch_core::parse::skew::DEFAULT_MAX_CLOCK_SKEW,
-        ingest: nightwatch_app::http::IngestLimits::new(
-            max_body_bytes,
-            64,
-            std::time::Duration::from_secs(30),
-            nightwatch_core::parse::limits::Limits::default(),
-        ),
-    };
-    router(state)
+    common::app(store, clock, analyst, max_body_bytes, common::auth_off())
 }
 
-/// A migrated store on `url` and a template analyst over the built-in runbooks.
-async fn store_and_analyst(url: &str) -> (Arc<Store>, Arc<Analyst>) {
-    let store = Arc::new(
-        Store::open(url, FingerprintConfig::default())
-            .await
-            .unwrap(),
-    );
-    store.migrate().await.unwrap();
-    let analyst = Arc::new(Analyst {
-        store: store.clone(),
-        library: Arc::new(Library::load(&[]).unwrap()),
-        llm: None,
-    });
-    (store, analyst)
-}
+use common::store_and_analyst;
 
 #[tokio::test]
 async fn an_alert_becomes_an_analysed_incident_in_process() {
@@ -321,6 +287,7 @@ async fn every_error_answers_in_one_json_shape() {
             .method(method)
             .uri(uri)
             .header("content-type", "application/json")
+            .header("host", "127.0.0.1:8080")
             .extension(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40000))))
             .body(Body::from(if body.is_null() {
                 String::new()

@@ -40,6 +40,12 @@ pub enum Command {
     Serve(ServeArgs),
     /// Apply the database migrations and exit.
     Migrate,
+    /// Users who sign in to the pages and the API.
+    #[command(subcommand)]
+    Users(UsersCommand),
+    /// API tokens (`Authorization: Bearer`), for scripts and services.
+    #[command(subcommand)]
+    Tokens(TokensCommand),
     /// Look at incidents from the command line.
     #[command(subcommand)]
     Incidents(IncidentsCommand),
@@ -120,6 +126,63 @@ pub struct ServeArgs {
     /// Kubeconfig to reach the cluster; default: in-cluster, then $KUBECONFIG / ~/.kube/config.
     #[arg(long)]
     pub kubeconfig: Option<PathBuf>,
+    /// No logins, no roles: anyone who reaches the port may do anything (a lab only; every
+    /// page says so in red).
+    #[arg(long, env = "NIGHTWATCH_INSECURE_NO_AUTH")]
+    pub insecure_no_auth: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Add a user; prints a generated password unless --password-stdin gives one.
+    Add {
+        name: String,
+        /// viewer, responder, approver or admin.
+        #[arg(long, default_value = "responder")]
+        role: String,
+        /// Read the password from standard input (one line) instead of generating one.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Set a user's password (from standard input, or generated and printed); their sessions end.
+    Passwd {
+        name: String,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Change a user's role.
+    Role { name: String, role: String },
+    /// Every user with their role.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a user: their sessions end and their tokens stop working.
+    Remove { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokensCommand {
+    /// Create an API token (shown once; only its hash is kept).
+    Create {
+        /// What it is for (`ci`, `prometheus-scrape`).
+        name: String,
+        #[arg(long, default_value = "viewer")]
+        role: String,
+        /// The user it acts for (its role never exceeds theirs); default: a service token.
+        #[arg(long)]
+        user: Option<String>,
+        /// How long it lives (`90d`); default: until revoked.
+        #[arg(long)]
+        expires_in: Option<String>,
+    },
+    /// Every token (never the secrets).
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a token by id.
+    Revoke { id: i64 },
 }
 
 #[derive(Debug, Subcommand)]

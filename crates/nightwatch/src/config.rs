@@ -80,6 +80,119 @@ impl RetentionSection {
     }
 }
 
+/// `[access]`: who may use the API and the pages (see `docs/access.md`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct AccessSection {
+    /// `false` is `--insecure-no-auth`: for a lab only.
+    enabled: Option<bool>,
+    session_ttl: Option<String>,
+    /// Host names / addresses the `Host` header may name (no port); `"*"` for any.
+    allowed_hosts: Option<Vec<String>>,
+    proxy_header: Option<String>,
+    /// Addresses or CIDR ranges of the reverse proxies allowed to send `proxy_header`.
+    proxy_addresses: Vec<String>,
+    proxy_default_role: Option<String>,
+    secure_cookies: Option<bool>,
+    max_failed_logins: Option<u32>,
+    lockout: Option<String>,
+    regenerations_per_hour: Option<u32>,
+    /// Slack user id → nightwatch user name.
+    slack_users: std::collections::BTreeMap<String, String>,
+}
+
+impl AccessSection {
+    fn resolve(
+        &self,
+        listen: SocketAddr,
+        insecure_flag: bool,
+    ) -> anyhow::Result<nightwatch_app::access::AccessConfig> {
+        use nightwatch_app::access::AccessConfig;
+        use nightwatch_core::access::{Limit, Role};
+        let defaults = AccessConfig::default();
+        let duration = |key: &str, text: &Option<String>, default: chrono::Duration| {
+            text.as_deref()
+                .map(|text| {
+                    let d = parse_duration(key, text)?;
+                    chrono::Duration::from_std(d).with_context(|| format!("{key}: too long"))
+                })
+                .transpose()
+                .map(|d| d.unwrap_or(default))
+        };
+        let proxy_addresses = self
+            .proxy_addresses
+            .iter()
+            .map(|text| {
+                text.parse::<ipnet::IpNet>()
+                    .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .with_context(|| {
+                        format!("access.proxy_addresses: {text:?} is not an address or CIDR range")
+                    })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        if self.proxy_header.is_some() && proxy_addresses.is_empty() {
+            anyhow::bail!(
+                "access.proxy_header is set but access.proxy_addresses is empty: name the proxies \
+                 allowed to send it"
+            );
+        }
+        let proxy_default_role = match &self.proxy_default_role {
+            Some(text) => text
+                .parse::<Role>()
+                .map_err(|e| anyhow::anyhow!("access.proxy_default_role: {e}"))?,
+            None => defaults.proxy_default_role,
+        };
+        let allowed_hosts = match &self.allowed_hosts {
+            Some(hosts) => hosts.clone(),
+            // The listen address and localhost; listening on every interface (a container),
+            // any name the cluster routes here.
+            None if listen.ip().is_unspecified() => vec!["*".to_owned()],
+            None => {
+                let mut hosts = defaults.allowed_hosts.clone();
+                hosts.push(listen.ip().to_string());
+                hosts
+            }
+        };
+        let max_failed = self
+            .max_failed_logins
+            .unwrap_or(defaults.login_failures.max);
+        let regenerations = self
+            .regenerations_per_hour
+            .unwrap_or(defaults.regenerate.max);
+        if max_failed == 0 || regenerations == 0 {
+            anyhow::bail!(
+                "access.max_failed_logins and access.regenerations_per_hour must be at least 1"
+            );
+        }
+        Ok(AccessConfig {
+            enabled: !insecure_flag && self.enabled.unwrap_or(true),
+            session_ttl: duration(
+                "access.session_ttl",
+                &self.session_ttl,
+                defaults.session_ttl,
+            )?,
+            allowed_hosts,
+            proxy_header: self.proxy_header.clone(),
+            proxy_addresses,
+            proxy_default_role,
+            secure_cookies: self.secure_cookies.unwrap_or(false),
+            login_failures: Limit {
+                max: max_failed,
+                window: duration(
+                    "access.lockout",
+                    &self.lockout,
+                    defaults.login_failures.window,
+                )?,
+            },
+            regenerate: Limit {
+                max: regenerations,
+                window: chrono::Duration::hours(1),
+            },
+            slack_users: self.slack_users.clone(),
+        })
+    }
+}
+
 pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_MAX_CONCURRENT_INGEST: usize = 64;
@@ -101,6 +214,7 @@ struct FileConfig {
     workers: Option<usize>,
     fingerprint: FingerprintConfig,
     auth: AuthConfig,
+    access: AccessSection,
     runbooks_dir: Option<PathBuf>,
     policy_file: Option<PathBuf>,
     kubernetes: KubernetesConfig,
@@ -276,6 +390,8 @@ pub struct Config {
     pub workers: usize,
     pub fingerprint: FingerprintConfig,
     pub auth: AuthConfig,
+    /// `[access]` with `--insecure-no-auth`, resolved.
+    pub access: nightwatch_app::access::AccessConfig,
     pub runbooks_dir: Option<PathBuf>,
     pub policy_file: Option<PathBuf>,
     /// `--mode` / NIGHTWATCH_MODE: overrides the policy file's mode.
@@ -351,9 +467,14 @@ impl Config {
         if let Some(section) = &file.llm {
             deprecations.extend(section.deprecations());
         }
-        let (listen_flag, mode, kubeconfig) = match &cli.command {
-            Command::Serve(args) => (args.listen, args.mode.clone(), args.kubeconfig.clone()),
-            _ => (None, None, None),
+        let (listen_flag, mode, kubeconfig, insecure_no_auth) = match &cli.command {
+            Command::Serve(args) => (
+                args.listen,
+                args.mode.clone(),
+                args.kubeconfig.clone(),
+                args.insecure_no_auth,
+            ),
+            _ => (None, None, None, false),
         };
         let kubernetes_timeout = match &file.kubernetes.timeout {
             Some(text) => nightwatch_core::duration::parse_duration("kubernetes.timeout", text)?,
@@ -379,6 +500,7 @@ impl Config {
             .transpose()?;
         let llm = LlmConfig::resolve(file.llm.as_ref(), env)?;
         let retention = file.retention.resolve()?;
+        let access = file.access.resolve(listen, insecure_no_auth)?;
         Ok(Config {
             listen,
             database_url: cli
@@ -428,6 +550,7 @@ impl Config {
             workers: file.workers.unwrap_or(2),
             fingerprint: file.fingerprint,
             auth: file.auth,
+            access,
             runbooks_dir: cli.runbooks.clone().or(file.runbooks_dir),
             policy_file: cli.policy.clone().or(file.policy_file),
             mode,

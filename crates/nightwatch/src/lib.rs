@@ -2,6 +2,7 @@
 //! the application's services (`nightwatch-app`) to the adapters. Nothing it runs lives here.
 //! A library so the configuration can be fuzzed and checked apart from the process.
 
+mod access_cmd;
 pub mod cli;
 pub mod config;
 mod http_server;
@@ -42,6 +43,20 @@ async fn run(cli: Cli, config: config::Config) -> anyhow::Result<()> {
             println!("migrations applied to {}", config.redacted_database_url());
             store.close().await;
             Ok(())
+        }
+        Command::Users(command) => {
+            let store = open_store(&config).await?;
+            store.migrate().await.context("applying migrations")?;
+            let result = access_cmd::users(&store, command).await;
+            store.close().await;
+            result
+        }
+        Command::Tokens(command) => {
+            let store = open_store(&config).await?;
+            store.migrate().await.context("applying migrations")?;
+            let result = access_cmd::tokens(&store, command).await;
+            store.close().await;
+            result
         }
         Command::Runbooks(command) => runbooks_cmd::run(config.runbooks_dir.as_deref(), command),
         Command::Briefing { days, json } => {

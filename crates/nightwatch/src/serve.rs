@@ -26,6 +26,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     store.migrate().await.context("applying migrations")?;
     let store = Arc::new(store);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    announce_access(&config, &store, clock.now()).await?;
     let metrics = Arc::new(Metrics::new());
     let wake = Arc::new(Notify::new());
     let (stop_workers, stop_signal) = watch::channel(false);
@@ -122,6 +123,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         clock,
         metrics: metrics.clone(),
         auth: Arc::new(config.auth.clone()),
+        access: Arc::new(nightwatch_app::access::AccessControl::new(
+            config.access.clone(),
+        )),
         wake_workers: wake,
         wake_responder: wake_responder.clone(),
         analyst,
@@ -451,4 +455,33 @@ fn respond_settings(config: &Config) -> nightwatch_app::respond::RespondSettings
         settings.noise_namespaces = patterns.clone();
     }
     settings
+}
+
+/// Says how the API and pages are protected, and on the first start creates the initial admin
+/// and prints its password once (as a person installing it needs it to sign in).
+async fn announce_access(
+    config: &Config,
+    store: &nightwatch_store::Store,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<()> {
+    if !config.access.enabled {
+        tracing::warn!(
+            "authentication is OFF (--insecure-no-auth): anyone who can reach {} may acknowledge, \
+             approve actions and create silences",
+            config.listen
+        );
+        return Ok(());
+    }
+    if let Some(password) = nightwatch_app::access::ensure_initial_admin(store, now)
+        .await
+        .context("creating the initial admin")?
+    {
+        tracing::warn!(
+            user = nightwatch_app::access::INITIAL_ADMIN,
+            password = %password,
+            "no users yet: created the initial admin; sign in with this password (shown once) \
+             and choose your own"
+        );
+    }
+    Ok(())
 }

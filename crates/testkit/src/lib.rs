@@ -83,7 +83,7 @@ pub use lab::{
     Lab, LabDeployment, LabOptions, StoppedComponent, process_alive, repo_root, still_running,
     workspace_binary,
 };
-pub use process::{Nightwatch, free_port, wait_for};
+pub use process::{Nightwatch, free_port, run_command, wait_for};
 pub use small_disk::SmallDisk;
 
 /// [`fresh_postgres_url`] for tests that are not async.

@@ -48,6 +48,24 @@ impl Nightwatch {
         config: Option<&str>,
         port: u16,
     ) -> Nightwatch {
+        Self::spawn(wrapper, binary, database_url, config, port, false)
+    }
+
+    /// Like [`Nightwatch::start`] with authentication on, as in production: the tests of
+    /// access control, and those that check who approved. (The others run with
+    /// `--insecure-no-auth`, which is what they would otherwise have to set up.)
+    pub fn start_secure(binary: &str, database_url: &str, config: Option<&str>) -> Nightwatch {
+        Self::spawn(&[], binary, database_url, config, free_port(), true)
+    }
+
+    fn spawn(
+        wrapper: &[&str],
+        binary: &str,
+        database_url: &str,
+        config: Option<&str>,
+        port: u16,
+        secure: bool,
+    ) -> Nightwatch {
         let dir = tempfile::tempdir().unwrap();
         let log_path = dir.path().join("nightwatch.log");
         let log = std::fs::File::create(&log_path).unwrap();
@@ -76,6 +94,10 @@ impl Nightwatch {
             .env_remove("NIGHTWATCH_POLICY")
             .env_remove("NIGHTWATCH_RUNBOOKS")
             .env_remove("NIGHTWATCH_MODE")
+            .env(
+                "NIGHTWATCH_INSECURE_NO_AUTH",
+                if secure { "false" } else { "true" },
+            )
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log);
@@ -182,6 +204,32 @@ impl Drop for Nightwatch {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// Runs `binary ARGS` (a command such as `users add`) against `database_url`, with `stdin`
+/// as its standard input; returns its standard output, or panics with its error output.
+pub fn run_command(binary: &str, database_url: &str, args: &[&str], stdin: &str) -> String {
+    use std::io::Write;
+    let mut child = Command::new(binary)
+        .args(args)
+        .env("DATABASE_URL", database_url)
+        .env("LOG_LEVEL", "warn")
+        .env_remove("NIGHTWATCH_CONFIG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawning {binary}: {e}"));
+    if let Some(mut input) = child.stdin.take() {
+        input.write_all(stdin.as_bytes()).unwrap();
+    }
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "{binary} {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
 }
 
 /// Polls `check` until it returns Some or the timeout passes (then panics with `what`).

@@ -1,8 +1,9 @@
 //! Pending and past actions: `GET /api/actions[?state=pending&incident=ID&limit=N]`,
-//! `GET /api/actions/{id}`, `POST /api/actions/{id}/approve|reject` with `{"by": "name"}`.
+//! `GET /api/actions/{id}`, `POST /api/actions/{id}/approve|reject` (as the signed-in approver).
 //! An approval only moves the action to `approved`; the responder re-asks the policy with the
 //! approver's name and runs it through the same dry-run → execute → verify path.
 
+use super::identity::{ActorText, Identity};
 use super::{ApiError, AppState};
 use axum::Json;
 use axum::body::Bytes;
@@ -77,43 +78,51 @@ struct DecisionBody {
 
 pub async fn approve(
     State(state): State<AppState>,
+    identity: Identity,
     Path(id): Path<i64>,
     body: Bytes,
 ) -> Result<Json<ActionRow>, ApiError> {
-    decide(&state, id, ActionDecision::Approve, &body)
+    decision_body(&body)?;
+    decide(&state, &identity, id, ActionDecision::Approve)
         .await
         .map(Json)
 }
 
 pub async fn reject(
     State(state): State<AppState>,
+    identity: Identity,
     Path(id): Path<i64>,
     body: Bytes,
 ) -> Result<Json<ActionRow>, ApiError> {
-    decide(&state, id, ActionDecision::Reject, &body)
+    decision_body(&body)?;
+    decide(&state, &identity, id, ActionDecision::Reject)
         .await
         .map(Json)
 }
 
+/// Checks an approve / reject body: empty, or `{"by": …}` (ignored, with a warning).
+fn decision_body(body: &[u8]) -> Result<(), ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(());
+    }
+    let body: DecisionBody = serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))?;
+    super::api::warn_ignored_by(body.by.as_deref());
+    Ok(())
+}
+
+/// Approves or rejects as `identity` (the route asked for the approver role, so the policy's
+/// "approved by a human" is an approver's).
 pub(super) async fn decide(
     state: &AppState,
+    identity: &Identity,
     id: i64,
     decision: ActionDecision,
-    body: &[u8],
 ) -> Result<ActionRow, ApiError> {
-    let body: DecisionBody = if body.iter().all(u8::is_ascii_whitespace) {
-        DecisionBody::default()
-    } else {
-        serde_json::from_slice(body)
-            .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))?
-    };
-    let by = body
-        .by
-        .filter(|s| !s.trim().is_empty())
-        .unwrap_or_else(|| "api".to_owned());
+    let actor = ActorText::of(identity);
     let action = state
         .store
-        .decide_action(id, decision, &by, state.clock.now())
+        .decide_action(id, decision, actor.actor(), state.clock.now())
         .await?;
     // The responder runs approved actions; wake it rather than wait for its poll.
     state.wake_responder.notify_one();

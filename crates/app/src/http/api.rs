@@ -1,5 +1,6 @@
 //! The JSON API.
 
+use super::identity::{ActorText, Identity};
 use super::{ApiError, AppState};
 use crate::analysis::analysis_view;
 use axum::Json;
@@ -83,7 +84,7 @@ impl ListQuery {
     }
 }
 
-fn parse_since(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, ApiError> {
+pub(super) fn parse_since(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, ApiError> {
     let text = text.trim();
     if let Ok(t) = DateTime::parse_from_rfc3339(text) {
         return Ok(t.with_timezone(&Utc));
@@ -157,8 +158,27 @@ fn not_found(id: i64) -> ApiError {
     )
 }
 
-/// Writes a fresh analysis event from the incident's current timeline and history.
-pub(super) async fn regenerate(state: &AppState, id: i64) -> Result<EventRow, ApiError> {
+/// Writes a fresh analysis event from the incident's current timeline and history, within
+/// the caller's rate (each can cost a model call).
+pub(super) async fn regenerate(
+    state: &AppState,
+    identity: &Identity,
+    id: i64,
+) -> Result<EventRow, ApiError> {
+    if let Err(limited) = state
+        .access
+        .take_regeneration(&identity.name, state.clock.now())
+    {
+        let mut error = ApiError::new(
+            axum::http::StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "too many regenerated analyses: try again in {} s",
+                limited.retry_after.num_seconds()
+            ),
+        );
+        error.retry_after = Some(limited.retry_after.num_seconds().max(1));
+        return Err(error);
+    }
     state
         .analyst
         .write(id, state.clock.now())
@@ -168,9 +188,10 @@ pub(super) async fn regenerate(state: &AppState, id: i64) -> Result<EventRow, Ap
 
 pub async fn regenerate_analysis(
     State(state): State<AppState>,
+    identity: Identity,
     Path(id): Path<i64>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let event = regenerate(&state, id).await?;
+    let event = regenerate(&state, &identity, id).await?;
     Ok(Json(analysis_view(&event)))
 }
 
@@ -178,7 +199,8 @@ pub async fn regenerate_analysis(
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ChangeBody {
-    /// Who made the change (shown in the timeline).
+    /// Ignored: who made the change is the signed-in identity. Accepted (with a warning in the
+    /// log) for one version so older scripts keep working.
     pub by: Option<String>,
     pub verdict: Option<String>,
 }
@@ -187,22 +209,32 @@ fn change_body(body: &Bytes) -> Result<ChangeBody, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(ChangeBody::default());
     }
-    serde_json::from_slice(body)
-        .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
+    let body: ChangeBody = serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))?;
+    warn_ignored_by(body.by.as_deref());
+    Ok(body)
+}
+
+/// A `by` in a body names nobody any more: the actor is who signed in.
+pub(super) fn warn_ignored_by(by: Option<&str>) {
+    if let Some(by) = by.filter(|s| !s.trim().is_empty()) {
+        tracing::warn!(
+            by,
+            "a request body's \"by\" is ignored: the change is recorded as the signed-in identity"
+        );
+    }
 }
 
 pub(super) async fn apply_change(
     state: &AppState,
     id: i64,
     change: ManualChange,
-    by: Option<String>,
+    identity: &Identity,
 ) -> Result<IncidentRow, ApiError> {
-    let actor = by
-        .filter(|s| !s.trim().is_empty())
-        .unwrap_or_else(|| "api".to_owned());
+    let actor = ActorText::of(identity);
     let outcome = state
         .store
-        .change_incident(id, change, &actor, state.clock.now())
+        .change_incident(id, change, actor.actor(), state.clock.now())
         .await?;
     Ok(outcome.incident)
 }
@@ -220,35 +252,38 @@ pub(super) fn parse_verdict(text: Option<&str>) -> Result<Verdict, ApiError> {
 
 pub async fn acknowledge(
     State(state): State<AppState>,
+    identity: Identity,
     Path(id): Path<i64>,
     body: Bytes,
 ) -> Result<Json<IncidentRow>, ApiError> {
-    let body = change_body(&body)?;
+    change_body(&body)?;
     Ok(Json(
-        apply_change(&state, id, ManualChange::Acknowledge, body.by).await?,
+        apply_change(&state, id, ManualChange::Acknowledge, &identity).await?,
     ))
 }
 
 pub async fn resolve(
     State(state): State<AppState>,
+    identity: Identity,
     Path(id): Path<i64>,
     body: Bytes,
 ) -> Result<Json<IncidentRow>, ApiError> {
-    let body = change_body(&body)?;
+    change_body(&body)?;
     Ok(Json(
-        apply_change(&state, id, ManualChange::Resolve, body.by).await?,
+        apply_change(&state, id, ManualChange::Resolve, &identity).await?,
     ))
 }
 
 pub async fn verdict(
     State(state): State<AppState>,
+    identity: Identity,
     Path(id): Path<i64>,
     body: Bytes,
 ) -> Result<Json<IncidentRow>, ApiError> {
     let body = change_body(&body)?;
     let verdict = parse_verdict(body.verdict.as_deref())?;
     Ok(Json(
-        apply_change(&state, id, ManualChange::SetVerdict(verdict), body.by).await?,
+        apply_change(&state, id, ManualChange::SetVerdict(verdict), &identity).await?,
     ))
 }
 

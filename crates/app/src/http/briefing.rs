@@ -2,6 +2,8 @@
 
 use super::AppState;
 use super::error::ApiError;
+use super::identity::Identity;
+use super::login::Chrome;
 use super::ui::render;
 use askama::Template;
 use axum::Json;
@@ -37,6 +39,7 @@ pub async fn api(
 #[derive(Template)]
 #[template(path = "briefing.html")]
 struct BriefingPage {
+    chrome: Chrome,
     days: i64,
     b: Briefing,
     mtta: String,
@@ -46,11 +49,13 @@ struct BriefingPage {
 
 pub async fn page(
     State(state): State<AppState>,
+    identity: Identity,
     Query(query): Query<BriefingQuery>,
 ) -> Result<Html<String>, ApiError> {
     let days = query.days()?;
     let b = crate::briefing::gather(&state.store, state.clock.now(), days).await?;
     render(&BriefingPage {
+        chrome: Chrome::of(&identity),
         days,
         mtta: duration_text(b.mtta_seconds),
         mttr: duration_text(b.mttr_seconds),

@@ -11,6 +11,8 @@ use serde_json::json;
 pub struct ApiError {
     pub status: StatusCode,
     pub body: serde_json::Value,
+    /// Seconds for a `Retry-After` header (a rate limit's answer).
+    pub retry_after: Option<i64>,
 }
 
 impl ApiError {
@@ -18,6 +20,7 @@ impl ApiError {
         ApiError {
             status,
             body: json!({ "error": message.into() }),
+            retry_after: None,
         }
     }
 
@@ -36,10 +39,12 @@ impl From<ParseError> for ApiError {
             ParseError::Syntax { line, column, .. } => ApiError {
                 status: StatusCode::BAD_REQUEST,
                 body: json!({ "error": error.to_string(), "line": line, "column": column }),
+                retry_after: None,
             },
             ParseError::Shape { path, .. } => ApiError {
                 status: StatusCode::UNPROCESSABLE_ENTITY,
                 body: json!({ "error": error.to_string(), "field": path }),
+                retry_after: None,
             },
         }
     }
@@ -75,7 +80,11 @@ impl From<StoreError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response = (self.status, Json(self.body)).into_response();
-        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        } else if self.status == StatusCode::SERVICE_UNAVAILABLE {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));

@@ -97,6 +97,7 @@ async fn receive(
                 ),
                 "busy": true,
             }),
+            retry_after: None,
         })?;
     let (parts, body) = request.into_parts();
     let headers = &parts.headers;
@@ -206,6 +207,7 @@ fn over_limit(over: OverLimit) -> ApiError {
             "field": over.path,
             "limit": over.limit,
         }),
+        retry_after: None,
     }
 }
 

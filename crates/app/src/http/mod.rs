@@ -3,15 +3,19 @@
 
 mod actions;
 mod api;
+mod audit;
 mod auth;
 mod briefing;
 mod error;
+mod guard;
+pub mod identity;
 mod ingest;
 mod live;
+mod login;
+pub mod routes;
 mod tuning;
 mod ui;
 mod ui_actions;
-mod who;
 
 use crate::metrics::Metrics;
 pub use auth::{AuthConfig, BasicAuth, HmacAuth, SourceAuth};
@@ -19,7 +23,6 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
 use nightwatch_core::Clock;
 use nightwatch_store::Store;
 use std::sync::Arc;
@@ -35,6 +38,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub metrics: Arc<Metrics>,
     pub auth: Arc<AuthConfig>,
+    /// Who may do what on the API and the pages (`[access]`), and the limits' memory.
+    pub access: Arc<crate::access::AccessControl>,
     /// Wakes the queue workers after a delivery is stored.
     pub wake_workers: Arc<Notify>,
     /// Wakes the responder after an approval.
@@ -51,51 +56,107 @@ pub struct AppState {
     pub ingest: ingest::IngestLimits,
 }
 
-pub fn router(state: AppState) -> Router {
-    // The webhooks read their bodies themselves, within `state.ingest`'s limits.
-    let webhooks = Router::new()
-        .route("/webhook/alertmanager", post(ingest::alertmanager))
-        .route("/alertmanager", post(ingest::alertmanager))
-        .route("/webhook/grafana", post(ingest::grafana))
-        .route("/webhook/signoz", post(ingest::signoz))
-        .layer(DefaultBodyLimit::disable());
-    Router::new()
+/// Every route with the access it asks for (see `routes.rs`); the guard and the tests read
+/// this table.
+pub fn routes() -> routes::Routes {
+    use nightwatch_core::access::Access::{Public, Role as R, Webhook};
+    use nightwatch_core::access::Role::{Admin, Approver, Responder, Viewer};
+    // The webhooks read their bodies themselves, within `state.ingest`'s limits, and check
+    // their own per-source credentials.
+    let mut webhooks = routes::Routes::new()
+        .post("/webhook/alertmanager", Webhook, ingest::alertmanager)
+        .post("/alertmanager", Webhook, ingest::alertmanager)
+        .post("/webhook/grafana", Webhook, ingest::grafana)
+        .post("/webhook/signoz", Webhook, ingest::signoz);
+    webhooks.router = webhooks.router.layer(DefaultBodyLimit::disable());
+    routes::Routes::new()
         .merge(webhooks)
-        .route("/api/incidents", get(api::list_incidents))
-        .route("/api/incidents/{id}", get(api::get_incident))
-        .route("/api/incidents/{id}/ack", post(api::acknowledge))
-        .route("/api/incidents/{id}/resolve", post(api::resolve))
-        .route("/api/incidents/{id}/verdict", post(api::verdict))
-        .route(
+        .get("/api/incidents", R(Viewer), api::list_incidents)
+        .get("/api/incidents/{id}", R(Viewer), api::get_incident)
+        .post("/api/incidents/{id}/ack", R(Responder), api::acknowledge)
+        .post("/api/incidents/{id}/resolve", R(Responder), api::resolve)
+        .post("/api/incidents/{id}/verdict", R(Responder), api::verdict)
+        .post(
             "/api/incidents/{id}/regenerate-analysis",
-            post(api::regenerate_analysis),
+            R(Responder),
+            api::regenerate_analysis,
         )
-        .route("/api/actions", get(actions::list_actions))
-        .route("/api/actions/{id}", get(actions::get_action))
-        .route("/api/actions/{id}/approve", post(actions::approve))
-        .route("/api/actions/{id}/reject", post(actions::reject))
-        .route("/", get(ui::incidents_page))
-        .route("/incident/{id}", get(ui::incident_page))
-        .route("/incident/{id}/{change}", post(ui::change_from_form))
-        .route("/actions", get(ui_actions::actions_page))
-        .route("/briefing", get(briefing::page))
-        .route("/api/briefing", get(briefing::api))
-        .route("/api/tuning", get(tuning::api))
-        .route("/api/tuning/{alertname}/silence", post(tuning::silence))
-        .route("/tuning", get(tuning::page))
-        .route(
+        .get("/api/actions", R(Viewer), actions::list_actions)
+        .get("/api/actions/{id}", R(Viewer), actions::get_action)
+        .post("/api/actions/{id}/approve", R(Approver), actions::approve)
+        .post("/api/actions/{id}/reject", R(Approver), actions::reject)
+        .get("/", R(Viewer), ui::incidents_page)
+        .get("/incident/{id}", R(Viewer), ui::incident_page)
+        .post(
+            "/incident/{id}/{change}",
+            R(Responder),
+            ui::change_from_form,
+        )
+        .get("/actions", R(Viewer), ui_actions::actions_page)
+        .post(
+            "/actions/{id}/{answer}",
+            R(Approver),
+            ui_actions::decide_from_form,
+        )
+        .get("/briefing", R(Viewer), briefing::page)
+        .get("/api/briefing", R(Viewer), briefing::api)
+        .get("/api/tuning", R(Viewer), tuning::api)
+        .post(
+            "/api/tuning/{alertname}/silence",
+            R(Approver),
+            tuning::silence,
+        )
+        .get("/tuning", R(Viewer), tuning::page)
+        .post(
             "/tuning/{alertname}/silence",
-            post(tuning::silence_from_form),
+            R(Approver),
+            tuning::silence_from_form,
         )
-        .route("/actions/{id}/{answer}", post(ui_actions::decide_from_form))
-        .route("/api/stream", get(live::stream))
-        .route("/live.js", get(live::script))
-        .route("/who.js", get(who::script))
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
+        .get("/api/stream", R(Viewer), live::stream)
+        .get("/api/whoami", R(Viewer), login::whoami)
+        .get("/audit", R(Admin), audit::page)
+        .get("/api/audit", R(Admin), audit::api)
+        .get("/api/tokens", R(Admin), audit::list_tokens)
+        .post("/api/tokens", R(Admin), audit::create_token)
+        .post("/api/tokens/{id}/revoke", R(Admin), audit::revoke_token)
+        .get("/login", Public, login::page)
+        .post("/login", Public, login::submit)
+        .post("/logout", R(Viewer), login::logout)
+        .get("/password", R(Viewer), login::password_page)
+        .post("/password", R(Viewer), login::change_password)
+        .get("/live.js", Public, live::script)
+        .get("/style.css", Public, style)
+        .get("/healthz", Public, healthz)
+        .get("/readyz", Public, readyz)
+        .get("/metrics", R(Viewer), metrics)
+}
+
+pub fn router(state: AppState) -> Router {
+    let routes = routes();
+    let guard_state = guard::GuardState {
+        app: state.clone(),
+        table: Arc::new(routes.lookup()),
+    };
+    routes
+        .router
+        .layer(axum::middleware::from_fn_with_state(
+            guard_state,
+            guard::guard,
+        ))
         .layer(axum::middleware::map_response(error::json_errors))
+        .layer(axum::middleware::map_response(guard::secure_headers))
         .with_state(state)
+}
+
+/// The stylesheet: a file of its own, since the pages' policy allows no inline style.
+async fn style() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        include_str!("../../static/style.css"),
+    )
 }
 
 async fn healthz() -> &'static str {

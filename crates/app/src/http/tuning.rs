@@ -4,11 +4,13 @@
 
 use super::AppState;
 use super::error::ApiError;
+use super::identity::Identity;
+use super::login::Chrome;
 use super::ui::render;
 use askama::Template;
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Form, Path, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{Html, Redirect};
 use nightwatch_core::tuning::{Change, Proposal};
@@ -26,6 +28,7 @@ pub async fn api(State(state): State<AppState>) -> Result<Json<serde_json::Value
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SilenceBody {
+    /// Ignored (the signed-in identity creates it), with a warning, for one version.
     by: Option<String>,
 }
 
@@ -33,11 +36,9 @@ pub struct SilenceBody {
 async fn create_silence(
     state: &AppState,
     alertname: &str,
-    by: Option<String>,
+    identity: &Identity,
 ) -> Result<String, ApiError> {
-    let by = by
-        .filter(|s| !s.trim().is_empty())
-        .unwrap_or_else(|| "api".to_owned());
+    let by = identity.name.clone();
     let Some(writer) = &state.silences else {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -79,6 +80,7 @@ async fn create_silence(
 
 pub async fn silence(
     State(state): State<AppState>,
+    identity: Identity,
     Path(alertname): Path<String>,
     body: Bytes,
 ) -> Result<Json<serde_json::Value>, ApiError> {
@@ -88,23 +90,19 @@ pub async fn silence(
         serde_json::from_slice(&body)
             .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))?
     };
-    let id = create_silence(&state, &alertname, body.by).await?;
+    super::api::warn_ignored_by(body.by.as_deref());
+    let id = create_silence(&state, &alertname, &identity).await?;
     Ok(Json(
         serde_json::json!({"silence_id": id, "alertname": alertname}),
     ))
 }
 
-#[derive(Debug, Default, Deserialize)]
-pub struct SilenceForm {
-    by: Option<String>,
-}
-
 pub async fn silence_from_form(
     State(state): State<AppState>,
+    identity: Identity,
     Path(alertname): Path<String>,
-    Form(form): Form<SilenceForm>,
 ) -> Result<Redirect, ApiError> {
-    let id = create_silence(&state, &alertname, form.by).await?;
+    let id = create_silence(&state, &alertname, &identity).await?;
     Ok(Redirect::to(&format!("/tuning?silenced={id}")))
 }
 
@@ -120,6 +118,7 @@ struct ProposalView {
 #[derive(Template)]
 #[template(path = "tuning.html")]
 struct TuningPage {
+    chrome: Chrome,
     proposals: Vec<ProposalView>,
     can_silence: bool,
 }
@@ -162,9 +161,13 @@ fn view(p: Proposal) -> ProposalView {
     }
 }
 
-pub async fn page(State(state): State<AppState>) -> Result<Html<String>, ApiError> {
+pub async fn page(
+    State(state): State<AppState>,
+    identity: Identity,
+) -> Result<Html<String>, ApiError> {
     let proposals = crate::tuning::gather(&state.store, &state.tuning, state.clock.now()).await?;
     render(&TuningPage {
+        chrome: Chrome::of(&identity),
         proposals: proposals.into_iter().map(view).collect(),
         can_silence: state.silences.is_some(),
     })

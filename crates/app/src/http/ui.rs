@@ -4,6 +4,8 @@ mod events;
 mod markdown;
 
 use super::api::{ListQuery, apply_change, parse_verdict, regenerate};
+use super::identity::Identity;
+use super::login::Chrome;
 use super::ui_actions::ActionView;
 use super::{ApiError, AppState};
 use askama::Template;
@@ -114,6 +116,7 @@ fn ago(then: DateTime<Utc>, now: DateTime<Utc>) -> String {
 #[derive(Template)]
 #[template(path = "incidents.html")]
 struct IncidentsPage {
+    chrome: Chrome,
     rows: Vec<Row>,
     states: Vec<&'static str>,
     filter_state: String,
@@ -134,6 +137,7 @@ pub(super) fn render(template: &impl Template) -> Result<Html<String>, ApiError>
 
 pub async fn incidents_page(
     State(state): State<AppState>,
+    identity: Identity,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let now = state.clock.now();
@@ -178,6 +182,7 @@ pub async fn incidents_page(
         )
     });
     let page = IncidentsPage {
+        chrome: Chrome::of(&identity),
         rows: rows
             .iter()
             .map(|incident| Row::new(incident, now))
@@ -332,6 +337,7 @@ impl OutcomeView {
 #[derive(Template)]
 #[template(path = "incident.html")]
 struct IncidentPage {
+    chrome: Chrome,
     i: Row,
     error: Option<String>,
     labels: Vec<(String, String)>,
@@ -354,6 +360,7 @@ pub struct PageQuery {
 
 pub async fn incident_page(
     State(state): State<AppState>,
+    identity: Identity,
     Path(id): Path<i64>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
@@ -418,6 +425,7 @@ pub async fn incident_page(
         });
     }
     let page = IncidentPage {
+        chrome: Chrome::of(&identity),
         i: Row::new(incident, now),
         error: query.error,
         labels: incident.labels.clone().into_iter().collect(),
@@ -501,22 +509,18 @@ mod tests {
 
 #[derive(Debug, Default, Deserialize)]
 pub struct ChangeForm {
-    by: Option<String>,
     verdict: Option<String>,
 }
 
 /// The page's buttons: apply the change, then show the incident again (with the error, if any).
 pub async fn change_from_form(
     State(state): State<AppState>,
+    identity: Identity,
     Path((id, change)): Path<(i64, String)>,
     Form(form): Form<ChangeForm>,
 ) -> Result<Redirect, ApiError> {
-    let by = form
-        .by
-        .filter(|s| !s.trim().is_empty())
-        .or(Some("ui".to_owned()));
     if change == "regenerate-analysis" {
-        regenerate(&state, id).await?;
+        regenerate(&state, &identity, id).await?;
         return Ok(Redirect::to(&format!("/incident/{id}#analysis")));
     }
     let change = match change.as_str() {
@@ -530,7 +534,7 @@ pub async fn change_from_form(
             ));
         }
     };
-    match apply_change(&state, id, change, by).await {
+    match apply_change(&state, id, change, &identity).await {
         Ok(_) => Ok(Redirect::to(&format!("/incident/{id}"))),
         Err(error) if error.status == StatusCode::CONFLICT => {
             let message = error.body["error"]

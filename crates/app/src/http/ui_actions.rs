@@ -2,6 +2,8 @@
 //! approve/reject buttons (which go through the same store call as the API).
 
 use super::actions::decide;
+use super::identity::Identity;
+use super::login::Chrome;
 use super::{ApiError, AppState};
 use askama::Template;
 use axum::Form;
@@ -53,6 +55,7 @@ impl ActionView {
 #[derive(Template)]
 #[template(path = "actions.html")]
 struct ActionsPage {
+    chrome: Chrome,
     pending: Vec<ActionView>,
     recent: Vec<ActionView>,
     error: Option<String>,
@@ -65,6 +68,7 @@ struct PageQuery {
 
 pub async fn actions_page(
     State(state): State<AppState>,
+    identity: Identity,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let query: PageQuery =
@@ -75,6 +79,7 @@ pub async fn actions_page(
         .await?;
     let recent = state.store.actions(None, None, 50).await?;
     let page = ActionsPage {
+        chrome: Chrome::of(&identity),
         pending: pending.iter().map(ActionView::new).collect(),
         recent: recent
             .iter()
@@ -88,13 +93,13 @@ pub async fn actions_page(
 
 #[derive(Debug, Default, Deserialize)]
 pub struct DecisionForm {
-    by: Option<String>,
     /// Where to go afterwards: `incident` (the action's incident page) or the actions page.
     back: Option<String>,
 }
 
 pub async fn decide_from_form(
     State(state): State<AppState>,
+    identity: Identity,
     Path((id, answer)): Path<(i64, String)>,
     Form(form): Form<DecisionForm>,
 ) -> Result<Redirect, ApiError> {
@@ -108,12 +113,7 @@ pub async fn decide_from_form(
             ));
         }
     };
-    let by = form
-        .by
-        .filter(|s| !s.trim().is_empty())
-        .unwrap_or_else(|| "ui".to_owned());
-    let body = serde_json::json!({ "by": by }).to_string();
-    let outcome = decide(&state, id, decision, body.as_bytes()).await;
+    let outcome = decide(&state, &identity, id, decision).await;
     let incident = match &outcome {
         Ok(action) => Some(action.incident_id),
         Err(_) => state

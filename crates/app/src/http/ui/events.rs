@@ -58,17 +58,24 @@ pub(super) fn event_details(event: &EventRow) -> String {
         .unwrap_or_else(|| serde_json::to_string_pretty(&event.payload).unwrap_or_default())
 }
 
+/// ` (session from 10.0.0.7)`: how the person was identified, when recorded.
+fn via(via: &Option<String>) -> String {
+    via.as_deref()
+        .map(|via| format!(" ({via})"))
+        .unwrap_or_default()
+}
+
 fn line(payload: EventPayload) -> Option<String> {
     Some(match payload {
         EventPayload::Triggered(p) => triggered(&p),
         EventPayload::Suppressed(p) => format!("duplicate alert {} folded in", p.alert_id),
         EventPayload::Resolved(p) if p.manual.is_some() => {
-            format!("resolved by {}", or_empty(&p.by))
+            format!("resolved by {}{}", or_empty(&p.by), via(&p.via))
         }
         EventPayload::Resolved(p) => format!("alert {} resolved", shown(&p.alert_id)),
         EventPayload::StaleAlert(p) => format!("alert {}: {}", p.alert_id, p.reason),
-        EventPayload::Acknowledged(p) => format!("acknowledged by {}", p.by),
-        EventPayload::Verdict(p) => format!("verdict {} by {}", p.verdict, p.by),
+        EventPayload::Acknowledged(p) => format!("acknowledged by {}{}", p.by, via(&p.via)),
+        EventPayload::Verdict(p) => format!("verdict {} by {}{}", p.verdict, p.by, via(&p.via)),
         EventPayload::Evidence(p) => format!(
             "evidence: {} ({}, {} finding(s))",
             p.conclusion,
@@ -96,15 +103,18 @@ fn line(payload: EventPayload) -> Option<String> {
         | EventPayload::ActionVerified(p) => action_stage(&p),
         EventPayload::Escalated(p) => format!("escalated: {}", or_empty(&p.reason)),
         EventPayload::Final(p) if p.runbook.is_some() => runbook_done(&p),
-        EventPayload::Approved(p) => format!("action {} by {}", shown(&p.action_id), p.by),
+        EventPayload::Approved(p) => {
+            format!("action {} by {}{}", shown(&p.action_id), p.by, via(&p.via))
+        }
         EventPayload::Rejected(p) => format!(
-            "action {} by {}",
+            "action {} by {}{}",
             shown(&p.action_id),
             if p.expired.is_some() {
                 "expiry"
             } else {
                 or_empty(&p.by)
-            }
+            },
+            via(&p.via)
         ),
         EventPayload::Analysis(p) => analysis(&p),
         _ => return None,

@@ -118,13 +118,15 @@ fn samples() -> Vec<(EventPayload, Value)> {
         (
             EventPayload::Acknowledged(Acknowledged {
                 by: "ana".to_owned(),
+                via: Some("session from 10.0.0.7".to_owned()),
             }),
-            json!({"by": "ana"}),
+            json!({"by": "ana", "via": "session from 10.0.0.7"}),
         ),
         (
             EventPayload::Verdict(Verdict {
                 by: "ana".to_owned(),
                 verdict: "noise".to_owned(),
+                via: None,
             }),
             json!({"by": "ana", "verdict": "noise"}),
         ),
@@ -256,6 +258,7 @@ fn samples() -> Vec<(EventPayload, Value)> {
             EventPayload::Approved(Approved {
                 action_id: Some(4),
                 by: "ana".to_owned(),
+                via: None,
             }),
             json!({"action_id": 4, "by": "ana"}),
         ),
@@ -648,6 +651,7 @@ fn old_and_partial_shapes_still_read() {
         EventPayload::Approved(Approved {
             action_id: None,
             by: "ana".to_owned(),
+            via: None,
         })
     );
     let EventPayload::ActionVerified(stage) = EventPayload::parse(
