@@ -18,7 +18,7 @@
 use super::identity::{Identity, identify};
 use super::{ApiError, AppState};
 use crate::access::audit;
-use axum::body::Body;
+use axum::body::{Body, HttpBody};
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
@@ -95,7 +95,9 @@ async fn check(guard: &GuardState, request: Request) -> Result<Checked, Response
             )
             .into_response());
         }
-        if pattern.starts_with("/api/") && has_body(headers) && !is_json(headers) {
+        let declared = headers.contains_key(header::CONTENT_TYPE);
+        let body = has_body(headers) || request.body().size_hint().exact() != Some(0);
+        if pattern.starts_with("/api/") && (declared || body) && !is_json(headers) {
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "this route takes Content-Type: application/json",

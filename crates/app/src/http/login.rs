@@ -291,8 +291,9 @@ pub async fn change_password(
     };
     if identity.method != nightwatch_core::access::AuthMethod::Session {
         return again(
-            StatusCode::FORBIDDEN,
-            "only a signed-in user has a password here",
+            StatusCode::BAD_REQUEST,
+            "only a user signed in with a password can change it here (tokens and proxy users \
+             have none)",
         );
     }
     let Some(user) = state.store.user(&identity.name).await? else {
