@@ -275,7 +275,11 @@ class Sampler:
         dict), when given, with nightwatch_incidents by state and nightwatch_pruned_rows_total
         by kind."""
         try:
-            with urllib.request.urlopen(self.url + "/metrics", timeout=20) as resp:
+            request = urllib.request.Request(self.url + "/metrics")
+            token = os.environ.get("NIGHTWATCH_TOKEN")
+            if token:
+                request.add_header("Authorization", f"Bearer {token}")
+            with urllib.request.urlopen(request, timeout=20) as resp:
                 text = resp.read().decode()
         except OSError as e:
             self.metric_failures += 1

@@ -7,6 +7,7 @@
 
 use chrono::{DateTime, Utc};
 use nightwatch_core::Clock;
+use nightwatch_core::access::{Actor, Role};
 use nightwatch_core::escalation::{NagPolicy, NagRecord, NagStep, next_step};
 use nightwatch_core::event::payload::{NotificationSent, Payload};
 use nightwatch_core::event::{EventKind, EventPayload};
@@ -126,6 +127,39 @@ pub struct Notifier {
     pub routes: Vec<nightwatch_core::escalation::NotifyRoute>,
     /// For the environment class of an incident's namespace (routes may name classes).
     pub action_policy: Arc<nightwatch_core::policy::PolicyConfig>,
+    /// Who may press the buttons: Slack users mapped to nightwatch users (`[access]
+    /// slack_users`), each with that user's role; `None` when authentication is off.
+    pub slack_users: Option<std::collections::BTreeMap<String, String>>,
+}
+
+/// A Slack user as nightwatch knows them: the nightwatch user and role, or why not.
+async fn slack_identity(
+    store: &Store,
+    map: Option<&std::collections::BTreeMap<String, String>>,
+    user: &nightwatch_notify::slack::SlackUser,
+    needs: Role,
+) -> Result<String, String> {
+    let Some(map) = map else {
+        // Authentication is off: the Slack name is taken as it is.
+        return Ok(user.display().to_owned());
+    };
+    let Some(name) = map.get(&user.id) else {
+        return Err(format!(
+            "Not allowed: your Slack user ({}) is not mapped to a nightwatch user ([access] slack_users).",
+            user.id
+        ));
+    };
+    match store.user(name).await {
+        Ok(Some(found)) if found.role >= needs => Ok(found.name),
+        Ok(Some(found)) => Err(format!(
+            "Not allowed: this needs the {needs} role; {} is {}.",
+            found.name, found.role
+        )),
+        Ok(None) => Err(format!(
+            "Not allowed: {name} (mapped from your Slack user) is not a nightwatch user."
+        )),
+        Err(error) => Err(format!("Could not check who you are: {error}")),
+    }
 }
 
 /// Where the notifier is in the timeline's escalations and approval requests.
@@ -669,15 +703,33 @@ impl Notifier {
         }
     }
 
-    /// A button: the same store calls as the API, by the Slack user.
+    /// A button: the same store calls as the API, by the nightwatch user the Slack user maps
+    /// to (a press by someone unmapped or without the role changes nothing).
     async fn button(&self, click: ButtonClick) -> String {
-        let by = click.user.display().to_owned();
+        let needs = match click.action {
+            ButtonAction::Approve | ButtonAction::Reject => Role::Approver,
+            ButtonAction::Ack | ButtonAction::Noise | ButtonAction::Real => Role::Responder,
+        };
+        let by = match slack_identity(&self.store, self.slack_users.as_ref(), &click.user, needs)
+            .await
+        {
+            Ok(name) => name,
+            Err(refusal) => {
+                tracing::warn!(slack_user = %click.user.id, "slack button refused: {refusal}");
+                return refusal;
+            }
+        };
+        let via = format!("slack {}", click.user.id);
+        let actor = Actor {
+            name: &by,
+            via: Some(&via),
+        };
         let now = self.clock.now();
         let id = click.incident_id;
         let outcome = match click.action {
             ButtonAction::Ack => self
                 .store
-                .change_incident(id, ManualChange::Acknowledge, &by, now)
+                .change_incident(id, ManualChange::Acknowledge, actor, now)
                 .await
                 .map(|_| format!("Incident #{id} acknowledged by {by}.")),
             ButtonAction::Noise | ButtonAction::Real => {
@@ -687,7 +739,7 @@ impl Notifier {
                     Verdict::Real
                 };
                 self.store
-                    .change_incident(id, ManualChange::SetVerdict(verdict), &by, now)
+                    .change_incident(id, ManualChange::SetVerdict(verdict), actor, now)
                     .await
                     .map(|_| format!("Incident #{id} marked {} by {by}.", verdict.as_str()))
             }
@@ -702,7 +754,7 @@ impl Notifier {
                 };
                 let decided = self
                     .store
-                    .decide_action(action_id, decision, &by, now)
+                    .decide_action(action_id, decision, actor, now)
                     .await;
                 // The responder runs approved actions (through the policy again).
                 self.wake_responder.notify_one();
@@ -727,16 +779,33 @@ impl Notifier {
 
     async fn slash(&self, slash: SlashCommand) -> String {
         let now = self.clock.now();
-        let by = slash.user.display().to_owned();
         match slash.request {
-            SlashRequest::Ack(id) => match self
-                .store
-                .change_incident(id, ManualChange::Acknowledge, &by, now)
+            SlashRequest::Ack(id) => {
+                let by = match slack_identity(
+                    &self.store,
+                    self.slack_users.as_ref(),
+                    &slash.user,
+                    Role::Responder,
+                )
                 .await
-            {
-                Ok(_) => format!("Incident #{id} acknowledged by {by}."),
-                Err(error) => format!("Incident #{id}: {error}"),
-            },
+                {
+                    Ok(name) => name,
+                    Err(refusal) => return refusal,
+                };
+                let via = format!("slack {}", slash.user.id);
+                let actor = Actor {
+                    name: &by,
+                    via: Some(&via),
+                };
+                match self
+                    .store
+                    .change_incident(id, ManualChange::Acknowledge, actor, now)
+                    .await
+                {
+                    Ok(_) => format!("Incident #{id} acknowledged by {by}."),
+                    Err(error) => format!("Incident #{id}: {error}"),
+                }
+            }
             SlashRequest::Status => match self.store.incident_counts().await {
                 Ok(counts) => {
                     let parts: Vec<String> = counts

@@ -281,6 +281,10 @@ fn start_notifier(
         cursor: tokio::sync::Mutex::new(nightwatch_app::slack::EventCursor::default()),
         routes: config.notify.routes.clone(),
         action_policy: policy,
+        slack_users: config
+            .access
+            .enabled
+            .then(|| config.access.slack_users.clone()),
     });
     tracing::info!(channel = %slack.channel, socket_mode = slack.app_token.is_some(), "slack notifications on");
     let handle = tokio::spawn(notifier.clone().run(commands, stop));

@@ -123,10 +123,6 @@ fn deployment(name: &str, image: &str, annotations: Value, memory_limit: &str) -
     .manifest()
 }
 
-fn get(url: &str) -> Value {
-    reqwest::blocking::get(url).unwrap().json().unwrap()
-}
-
 fn post(url: &str, body: Value) -> (u16, Value) {
     let response = reqwest::blocking::Client::new()
         .post(url)
@@ -148,7 +144,8 @@ fn incident(nightwatch: &Nightwatch, alertname: &str, scope: &str) -> Option<Val
 }
 
 fn actions(nightwatch: &Nightwatch, incident_id: i64) -> Vec<Value> {
-    get(&nightwatch.url(&format!("/api/actions?incident={incident_id}")))
+    nightwatch
+        .get(&format!("/api/actions?incident={incident_id}"))
         .as_array()
         .cloned()
         .unwrap_or_default()
@@ -228,7 +225,8 @@ fn runbooks_fix_every_scenario_in_auto_classes_and_wait_for_approval_elsewhere()
         .unwrap();
     let config = format!(
         "policy_file = {policy:?}\nrunbooks_dir = {runbooks:?}\n[kubernetes]\nkubeconfig = {kubeconfig:?}\n[actions]\nfallback_image = {FALLBACK_IMAGE:?}\nverify_timeout = \"150s\"\nverify_interval = \"1s\"\nrecheck_after = \"5s\"\nmax_rechecks = 30\n\
-         [notify.slack]\nbot_token = {bot:?}\napp_token = {app:?}\nchannel = \"#alerts\"\nbase_url = {base:?}\n",
+         [notify.slack]\nbot_token = {bot:?}\napp_token = {app:?}\nchannel = \"#alerts\"\nbase_url = {base:?}\n\
+         [access.slack_users]\nUALICE = \"alice\"\nURITA = \"rita\"\n",
         policy = policy_path.display().to_string(),
         runbooks = runbooks_dir.display().to_string(),
         kubeconfig = kubeconfig.display().to_string(),
@@ -236,7 +234,12 @@ fn runbooks_fix_every_scenario_in_auto_classes_and_wait_for_approval_elsewhere()
         app = slack.app_token(),
         base = slack.base_url(),
     );
-    let nightwatch = Nightwatch::start_on(NIGHTWATCH, &database_url, Some(&config), port);
+    // Authentication on, as in production: every approval names the signed-in approver.
+    let nightwatch = Nightwatch::start_secure_on(NIGHTWATCH, &database_url, Some(&config), port);
+    for (name, role) in [("alice", "approver"), ("rita", "responder")] {
+        nightwatch.user_token(NIGHTWATCH, &database_url, name, role);
+    }
+    let bob = nightwatch.user_token(NIGHTWATCH, &database_url, "bob", "approver");
     let recommend_policy = policy_dir.path().join("recommend.yaml");
     std::fs::write(&recommend_policy, RECOMMEND_POLICY).unwrap();
     let recommend_config = format!(
@@ -244,17 +247,21 @@ fn runbooks_fix_every_scenario_in_auto_classes_and_wait_for_approval_elsewhere()
         policy = recommend_policy.display().to_string(),
         kubeconfig = kubeconfig.display().to_string(),
     );
-    let recommending = Nightwatch::start_on(
+    let recommending_url = fresh_postgres_url_blocking("remediation");
+    let recommending = Nightwatch::start_secure_on(
         NIGHTWATCH,
-        &fresh_postgres_url_blocking("remediation"),
+        &recommending_url,
         Some(&recommend_config),
         recommend_port,
     );
+    let [carol, dave, eve] = ["carol", "dave", "eve"]
+        .map(|name| recommending.user_token(NIGHTWATCH, &recommending_url, name, "approver"));
+    let rita = recommending.user_token(NIGHTWATCH, &recommending_url, "rita", "responder");
     let context = || {
         format!(
             "incidents: {}\nactions: {}\nnightwatch log tail:\n{}",
             serde_json::to_string_pretty(&nightwatch.incidents("")).unwrap_or_default(),
-            serde_json::to_string_pretty(&get(&nightwatch.url("/api/actions"))).unwrap_or_default(),
+            serde_json::to_string_pretty(&nightwatch.get("/api/actions")).unwrap_or_default(),
             nightwatch
                 .log()
                 .lines()
@@ -483,7 +490,7 @@ fn runbooks_fix_every_scenario_in_auto_classes_and_wait_for_approval_elsewhere()
             TIMEOUT,
             context,
             || {
-                let detail = get(&nightwatch.url(&format!("/api/incidents/{id}")));
+                let detail = nightwatch.get(&format!("/api/incidents/{id}"));
                 (detail["incident"]["verdict"] == "auto-fixed").then_some(())
             },
         );
@@ -517,24 +524,48 @@ fn runbooks_fix_every_scenario_in_auto_classes_and_wait_for_approval_elsewhere()
     lab.wait_until("socket mode", TIMEOUT, context, || {
         (slack.live_connections() >= 1).then_some(())
     });
+    // A press by someone not mapped to a nightwatch user, or mapped without the approver role,
+    // changes nothing and is told so, privately.
+    for (presser, why) in [("mallory", "not mapped"), ("rita", "approver role")] {
+        let replies = slack.responses().len();
+        slack
+            .click("#alerts", &approval.ts, "nw_approve", presser)
+            .unwrap();
+        let reply = lab.wait_until("the refusal", TIMEOUT, context, || {
+            slack
+                .responses()
+                .get(replies)
+                .map(|(_, body)| body.to_string())
+        });
+        assert!(
+            reply.contains("Not allowed") && reply.contains(why),
+            "{reply}"
+        );
+        assert_eq!(
+            nightwatch.get(&format!("/api/actions/{action_id}"))["state"],
+            "pending",
+            "{presser}'s press changed nothing"
+        );
+    }
     slack
         .click("#alerts", &approval.ts, "nw_approve", "alice")
         .unwrap();
     let approved = lab.wait_until("alice's approval", TIMEOUT, context, || {
-        let action = get(&nightwatch.url(&format!("/api/actions/{action_id}")));
+        let action = nightwatch.get(&format!("/api/actions/{action_id}"));
         (action["decided_by"] == "alice").then_some(action)
     });
     assert_ne!(approved["state"], "pending", "{approved}");
-    let (status, again) = post(
-        &nightwatch.url(&format!("/api/actions/{action_id}/reject")),
-        json!({"by": "bob"}),
+    let (status, again) = nightwatch.post_as(
+        Some(&bob),
+        &format!("/api/actions/{action_id}/reject"),
+        &json!({}),
     );
     assert_eq!(
         status, 409,
         "a decided action cannot be decided again: {again}"
     );
     lab.wait_until("approved action verified", TIMEOUT, context, || {
-        let action = get(&nightwatch.url(&format!("/api/actions/{action_id}")));
+        let action = nightwatch.get(&format!("/api/actions/{action_id}"));
         assert_ne!(action["state"], "failed", "{action}");
         (action["state"] == "verified").then_some(())
     });
@@ -574,7 +605,8 @@ fn runbooks_fix_every_scenario_in_auto_classes_and_wait_for_approval_elsewhere()
         "128Mi"
     );
     let executed_by_recommending = || -> Vec<i64> {
-        get(&recommending.url("/api/actions?limit=1000"))
+        recommending
+            .get("/api/actions?limit=1000")
             .as_array()
             .unwrap()
             .iter()
@@ -587,13 +619,39 @@ fn runbooks_fix_every_scenario_in_auto_classes_and_wait_for_approval_elsewhere()
         "recommend mode executed nothing on its own"
     );
     let recommended_id = recommended["id"].as_i64().unwrap();
-    let (status, body) = post(
-        &recommending.url(&format!("/api/actions/{recommended_id}/approve")),
-        json!({"by": "carol"}),
+    // A responder may not approve; an approver may, and the approval names her, however the
+    // body names someone else.
+    let (status, body) = recommending.post_as(
+        Some(&rita),
+        &format!("/api/actions/{recommended_id}/approve"),
+        &json!({}),
+    );
+    assert_eq!(status, 403, "{body}");
+    let (status, body) = recommending.post_as(
+        Some(&carol),
+        &format!("/api/actions/{recommended_id}/approve"),
+        &json!({"by": "someone else"}),
     );
     assert_eq!(status, 200, "{body}");
+    assert_eq!(body["decided_by"], "carol", "{body}");
+    let approval_event =
+        recommending.incident(recommended["incident_id"].as_i64().unwrap())["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|event| event["kind"] == "approved")
+            .cloned()
+            .unwrap();
+    assert_eq!(
+        (
+            &approval_event["payload"]["by"],
+            &approval_event["payload"]["via"]
+        ),
+        (&json!("carol"), &json!("token from 127.0.0.1")),
+        "{approval_event}"
+    );
     lab.wait_until("carol's approval verified", TIMEOUT, context, || {
-        let action = get(&recommending.url(&format!("/api/actions/{recommended_id}")));
+        let action = recommending.get(&format!("/api/actions/{recommended_id}"));
         assert_ne!(action["state"], "failed", "{action}");
         (action["state"] == "verified").then_some(())
     });
@@ -627,15 +685,17 @@ fn runbooks_fix_every_scenario_in_auto_classes_and_wait_for_approval_elsewhere()
 
     // --- a rejection: decided once, by the named human, never executed, on the timeline
     let other = lab.wait_until("another recommendation pending", TIMEOUT, context, || {
-        get(&recommending.url("/api/actions?state=pending"))
+        recommending
+            .get("/api/actions?state=pending")
             .as_array()?
             .first()
             .cloned()
     });
     let other_id = other["id"].as_i64().unwrap();
-    let (status, rejected) = post(
-        &recommending.url(&format!("/api/actions/{other_id}/reject")),
-        json!({"by": "dave"}),
+    let (status, rejected) = recommending.post_as(
+        Some(&dave),
+        &format!("/api/actions/{other_id}/reject"),
+        &json!({}),
     );
     assert_eq!(status, 200, "{rejected}");
     assert_eq!(
@@ -643,9 +703,10 @@ fn runbooks_fix_every_scenario_in_auto_classes_and_wait_for_approval_elsewhere()
         (Some("rejected"), Some("dave")),
         "{rejected}"
     );
-    let (status, again) = post(
-        &recommending.url(&format!("/api/actions/{other_id}/approve")),
-        json!({"by": "eve"}),
+    let (status, again) = recommending.post_as(
+        Some(&eve),
+        &format!("/api/actions/{other_id}/approve"),
+        &json!({}),
     );
     assert_eq!(status, 409, "a rejected action cannot be approved: {again}");
     let other_incident = other["incident_id"].as_i64().unwrap();
@@ -878,7 +939,8 @@ fn runbooks_fix_every_scenario_in_auto_classes_and_wait_for_approval_elsewhere()
         .filter(|a| a["state"] == "denied" && a["rule"] == "limit_per_target")
         .count();
     assert_eq!(limited, 5, "{flood_actions:#?}");
-    let forbidden_executed = get(&nightwatch.url("/api/actions?state=forbidden"))
+    let forbidden_executed = nightwatch
+        .get("/api/actions?state=forbidden")
         .as_array()
         .unwrap()
         .iter()

@@ -36,7 +36,8 @@ fn noise_gets_a_silence_or_a_rule_diff_and_an_approved_silence_reaches_alertmana
         am.url,
         rules.display().to_string()
     );
-    let nw = Nightwatch::start(BIN, &url, Some(&config));
+    let nw = Nightwatch::start_secure(BIN, &url, Some(&config));
+    let alice = nw.user_token(BIN, &url, "alice", "approver");
     let client = Client::new();
     let post = |value: Value| {
         let response = client
@@ -64,7 +65,8 @@ fn noise_gets_a_silence_or_a_rule_diff_and_an_approved_silence_reaches_alertmana
     for id in flaky {
         let response = client
             .post(nw.url(&format!("/api/incidents/{id}/verdict")))
-            .json(&json!({"verdict": "noise", "by": "bob"}))
+            .bearer_auth(&alice)
+            .json(&json!({"verdict": "noise"}))
             .send()
             .unwrap();
         assert!(response.status().is_success());
@@ -72,6 +74,7 @@ fn noise_gets_a_silence_or_a_rule_diff_and_an_approved_silence_reaches_alertmana
 
     let tuning: Value = client
         .get(nw.url("/api/tuning"))
+        .bearer_auth(&alice)
         .send()
         .unwrap()
         .json()
@@ -102,6 +105,7 @@ fn noise_gets_a_silence_or_a_rule_diff_and_an_approved_silence_reaches_alertmana
     // A rule diff is applied to the rule file, not approved as a silence.
     let refused = client
         .post(nw.url("/api/tuning/KubePodCrashLoopBackOff/silence"))
+        .bearer_auth(&alice)
         .send()
         .unwrap();
     assert_eq!(refused.status(), 409);
@@ -109,7 +113,8 @@ fn noise_gets_a_silence_or_a_rule_diff_and_an_approved_silence_reaches_alertmana
     // alice approves the silence; it exists in Alertmanager with the proposal's matchers.
     let created: Value = client
         .post(nw.url("/api/tuning/VendorFlaky/silence"))
-        .json(&json!({"by": "alice"}))
+        .bearer_auth(&alice)
+        .json(&json!({}))
         .send()
         .unwrap()
         .json()
@@ -145,6 +150,7 @@ fn noise_gets_a_silence_or_a_rule_diff_and_an_approved_silence_reaches_alertmana
 
     let page = client
         .get(nw.url("/tuning"))
+        .bearer_auth(&alice)
         .send()
         .unwrap()
         .text()

@@ -131,9 +131,21 @@ struct Seeded {
     current: i64,
 }
 
+/// The admin token of the nightwatch under test (authentication is on), for the API calls the
+/// test makes outside the browser.
+static TOKEN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+fn token() -> &'static str {
+    TOKEN.get().map(String::as_str).unwrap_or_default()
+}
+
+/// The password of every user the test signs in as.
+const PASSWORD: &str = "a long enough password";
+
 fn post(http: &Http, nw: &Nightwatch, path: &str, body: Vec<u8>) {
     let response = http
         .post(nw.url(path))
+        .bearer_auth(token())
         .header("content-type", "application/json")
         .body(body)
         .send()
@@ -277,7 +289,7 @@ fn seed(nw: &Nightwatch) -> Seeded {
     wait_events(nw, current, &["triggered", "suppressed"]);
 
     for (id, verdict) in [(first, "noise"), (second, "real")] {
-        let body = serde_json::to_vec(&json!({"verdict": verdict, "by": "alice"})).unwrap();
+        let body = serde_json::to_vec(&json!({"verdict": verdict})).unwrap();
         post(&http, nw, &format!("/api/incidents/{id}/verdict"), body);
     }
     assert_eq!(nw.incidents("").len(), 13);
@@ -295,6 +307,7 @@ async fn api(url: String) -> Value {
     tokio::task::spawn_blocking(move || {
         Http::new()
             .get(url)
+            .bearer_auth(token())
             .send()
             .unwrap()
             .json::<Value>()
@@ -844,24 +857,9 @@ async fn check_incident_page(client: &Client, base: &str, seeded: Seeded) {
             .len(),
         0
     );
-    // Acknowledging with no name is held back: the field asks who is acting.
-    find(client, "#ack").await.click().await.unwrap();
-    let asked = client
-        .execute(
-            "return document.activeElement.id + ' ' + !document.getElementById('who').checkValidity();",
-            vec![],
-        )
-        .await
-        .unwrap();
-    assert_eq!(asked, json!("who true"), "the name is asked for first");
-    assert_eq!(text(client, "#state").await, "triggered");
-    // Acknowledge as bob: the state badge changes and the timeline says who.
-    let name = find(client, "#who").await;
-    assert_eq!(
-        name.attr("placeholder").await.unwrap().as_deref(),
-        Some("your name")
-    );
-    name.send_keys("bob").await.unwrap();
+    // Who acts is who signed in: the header says so, and no form asks for a name.
+    let user = text(client, "#user").await;
+    assert!(user.starts_with("bob · approver"), "{user}");
     find(client, "#ack").await.click().await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
@@ -1140,23 +1138,27 @@ async fn check_actions_page(client: &Client, base: &str, seeded: Seeded, databas
     );
     let path = screenshot(client, "actions-pending.png").await;
     eprintln!("screenshot: {}", path.display());
-    let approve_form = find(
+    let approve = format!("#pending-{action_id} form[action$='/approve'] button");
+    // A responder is shown the button but refused by the server, and nothing changes.
+    sign_in(client, base, "rita").await;
+    client.goto(&format!("{base}/actions")).await.unwrap();
+    find(client, &approve).await.click().await.unwrap();
+    let refusal = wait_in_page(
         client,
-        &format!("#pending-{action_id} form[action$='/approve']"),
+        "the refusal",
+        "return document.body.innerText.includes('approver role') ? document.body.innerText : null;",
     )
     .await;
-    // The name given on another page is remembered; alice takes over the browser.
-    let who = find(client, "#who").await;
-    assert_eq!(who.prop("value").await.unwrap().as_deref(), Some("bob"));
-    who.clear().await.unwrap();
-    who.send_keys("alice").await.unwrap();
-    approve_form
-        .find(Locator::Css("button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    assert!(
+        refusal.as_str().unwrap().contains("you have responder"),
+        "{refusal}"
+    );
+    let action = api(format!("{base}/api/actions/{action_id}")).await;
+    assert_eq!(action["state"], "pending", "{action}");
+    // alice, an approver, takes over the browser and approves.
+    sign_in(client, base, "alice").await;
+    client.goto(&format!("{base}/actions")).await.unwrap();
+    find(client, &approve).await.click().await.unwrap();
     wait_url(client, "back on the actions page", |url| {
         url.ends_with("/actions")
     })
@@ -1317,7 +1319,12 @@ async fn wait_in_page(client: &Client, what: &str, script: &str) -> Value {
 async fn check_live_updates(client: &Client, base: &str) {
     let post_json = |path: String, body: Value| async move {
         tokio::task::spawn_blocking(move || {
-            let response = Http::new().post(path).json(&body).send().unwrap();
+            let response = Http::new()
+                .post(path)
+                .bearer_auth(token())
+                .json(&body)
+                .send()
+                .unwrap();
             assert!(response.status().is_success(), "{}", response.status());
         })
         .await
@@ -1367,11 +1374,7 @@ async fn check_live_updates(client: &Client, base: &str) {
         wait_in_page(client, "the live marker on the incident", live).await,
         "live"
     );
-    post_json(
-        format!("{base}/api/incidents/{id}/ack"),
-        json!({"by": "carol"}),
-    )
-    .await;
+    post_json(format!("{base}/api/incidents/{id}/ack"), json!({})).await;
     wait_in_page(
         client,
         "the acknowledgement on the open page",
@@ -1505,7 +1508,28 @@ async fn check_keyboard(client: &Client, base: &str) {
     ))
     .await;
     let id = list["incidents"][0]["id"].as_i64().unwrap();
+    // Signing in, from the keyboard alone.
+    sign_out(client, base).await;
     client.goto(&format!("{base}/")).await.unwrap();
+    wait_url(client, "the login page", |url| url.contains("/login?next=")).await;
+    find(client, "#name").await.send_keys("dana").await.unwrap();
+    client
+        .active_element()
+        .await
+        .unwrap()
+        .send_keys(TAB)
+        .await
+        .unwrap();
+    let focused = client.active_element().await.unwrap();
+    assert_eq!(
+        focused.attr("id").await.unwrap().as_deref(),
+        Some("password")
+    );
+    focused
+        .send_keys(&format!("{PASSWORD}{ENTER}"))
+        .await
+        .unwrap();
+    wait_url(client, "signed in", |url| url.ends_with('/')).await;
     find(client, "#incidents").await;
     // Tab until focus is on `css`; at most `limit` presses.
     async fn tab_to(client: &Client, css: &str, limit: usize) {
@@ -1542,10 +1566,6 @@ async fn check_keyboard(client: &Client, base: &str) {
         url.ends_with(&format!("/incident/{id}"))
     })
     .await;
-    tab_to(client, "#who", 50).await;
-    let who = client.active_element().await.unwrap();
-    who.clear().await.unwrap();
-    who.send_keys("dana").await.unwrap();
     tab_to(client, "#ack", 50).await;
     client
         .active_element()
@@ -1568,7 +1588,67 @@ async fn check_keyboard(client: &Client, base: &str) {
     );
 }
 
+/// Signs out if someone is signed in (the header's form).
+async fn sign_out(client: &Client, base: &str) {
+    client.goto(&format!("{base}/password")).await.unwrap();
+    if let Ok(button) = client.find(Locator::Css("#logout")).await {
+        button.click().await.unwrap();
+        wait_url(client, "signed out", |url| url.contains("/login")).await;
+    }
+}
+
+/// Signs `name` in through the login page, as a person would.
+async fn sign_in(client: &Client, base: &str, name: &str) {
+    sign_out(client, base).await;
+    client.goto(&format!("{base}/login")).await.unwrap();
+    find(client, "#name").await.send_keys(name).await.unwrap();
+    find(client, "#password")
+        .await
+        .send_keys(PASSWORD)
+        .await
+        .unwrap();
+    find(client, "#sign-in").await.click().await.unwrap();
+    wait_url(client, "signed in", |url| !url.contains("/login")).await;
+    assert!(
+        text(client, "#user")
+            .await
+            .starts_with(&format!("{name} · "))
+    );
+}
+
+/// Nobody signed in: every page leads to the login page, which takes the person back.
+async fn check_login(client: &Client, base: &str, seeded: &Seeded) {
+    let page = format!("/incident/{}", seeded.current);
+    client.goto(&format!("{base}{page}")).await.unwrap();
+    wait_url(client, "the login page", |url| url.contains("/login?next=")).await;
+    let path = screenshot(client, "login.png").await;
+    eprintln!("screenshot: {}", path.display());
+    find(client, "#name").await.send_keys("bob").await.unwrap();
+    find(client, "#password")
+        .await
+        .send_keys("wrong password!")
+        .await
+        .unwrap();
+    find(client, "#sign-in").await.click().await.unwrap();
+    assert!(
+        text(client, "#login-error")
+            .await
+            .contains("wrong name or password")
+    );
+    find(client, "#password")
+        .await
+        .send_keys(PASSWORD)
+        .await
+        .unwrap();
+    find(client, "#sign-in").await.click().await.unwrap();
+    wait_url(client, "back where the person was going", |url| {
+        url.ends_with(&page)
+    })
+    .await;
+}
+
 async fn check_pages(client: Client, base: String, seeded: Seeded, database_url: String) {
+    check_login(&client, &base, &seeded).await;
     check_list_page(&client, &base, seeded).await;
     check_incident_page(&client, &base, seeded).await;
     check_actions_page(&client, &base, seeded, &database_url).await;
@@ -1586,7 +1666,21 @@ async fn ui_pages_in_headless_chromium() {
     let (database_url, _db_dir) = fresh_sqlite_url();
     let url = database_url.clone();
     let (nw, seeded) = tokio::task::spawn_blocking(move || {
-        let nw = Nightwatch::start(BIN, &url, None);
+        let nw = Nightwatch::start_secure(BIN, &url, None);
+        for (name, role) in [
+            ("bob", "approver"),
+            ("alice", "approver"),
+            ("rita", "responder"),
+            ("dana", "responder"),
+        ] {
+            nightwatch_testkit::run_command(
+                BIN,
+                &url,
+                &["users", "add", name, "--role", role, "--password-stdin"],
+                &format!("{PASSWORD}\n"),
+            );
+        }
+        let _ = TOKEN.set(nw.token.clone().unwrap());
         let seeded = seed(&nw);
         (nw, seeded)
     })

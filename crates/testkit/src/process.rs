@@ -10,6 +10,8 @@ pub struct Nightwatch {
     pub base_url: String,
     pub port: u16,
     pub log_path: PathBuf,
+    /// With authentication on: an admin API token every helper here sends.
+    pub token: Option<String>,
     _log_dir: tempfile::TempDir,
 }
 
@@ -55,7 +57,93 @@ impl Nightwatch {
     /// access control, and those that check who approved. (The others run with
     /// `--insecure-no-auth`, which is what they would otherwise have to set up.)
     pub fn start_secure(binary: &str, database_url: &str, config: Option<&str>) -> Nightwatch {
-        Self::spawn(&[], binary, database_url, config, free_port(), true)
+        Self::start_secure_on(binary, database_url, config, free_port())
+    }
+
+    pub fn start_secure_on(
+        binary: &str,
+        database_url: &str,
+        config: Option<&str>,
+        port: u16,
+    ) -> Nightwatch {
+        let token = run_command(
+            binary,
+            database_url,
+            &["tokens", "create", "testkit", "--role", "admin"],
+            "",
+        )
+        .trim()
+        .to_owned();
+        let mut process = Self::spawn(&[], binary, database_url, config, port, true);
+        process.token = Some(token);
+        process
+    }
+
+    /// A user of `role` with an API token acting for them (`users add`, `tokens create
+    /// --user`): the token, for calls made as that person.
+    pub fn user_token(&self, binary: &str, database_url: &str, name: &str, role: &str) -> String {
+        run_command(
+            binary,
+            database_url,
+            &["users", "add", name, "--role", role, "--password-stdin"],
+            "a long enough password\n",
+        );
+        run_command(
+            binary,
+            database_url,
+            &[
+                "tokens",
+                "create",
+                &format!("{name}-token"),
+                "--role",
+                role,
+                "--user",
+                name,
+            ],
+            "",
+        )
+        .trim()
+        .to_owned()
+    }
+
+    fn authorized(
+        &self,
+        request: reqwest::blocking::RequestBuilder,
+        token: Option<&str>,
+    ) -> reqwest::blocking::RequestBuilder {
+        match token.or(self.token.as_deref()) {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
+    }
+
+    /// `GET path` as JSON (with the admin token when authentication is on).
+    pub fn get(&self, path: &str) -> serde_json::Value {
+        let client = reqwest::blocking::Client::new();
+        self.authorized(client.get(self.url(path)), None)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap()
+    }
+
+    /// `POST path` with a JSON body, as `token`'s identity (default: the admin token): the
+    /// status and the JSON answer.
+    pub fn post_as(
+        &self,
+        token: Option<&str>,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let client = reqwest::blocking::Client::new();
+        let response = self
+            .authorized(client.post(self.url(path)).json(body), token)
+            .send()
+            .unwrap();
+        (
+            response.status().as_u16(),
+            response.json().unwrap_or(serde_json::Value::Null),
+        )
     }
 
     fn spawn(
@@ -109,6 +197,7 @@ impl Nightwatch {
             base_url: format!("http://127.0.0.1:{port}"),
             port,
             log_path,
+            token: None,
             _log_dir: dir,
         };
         process.wait_ready(Duration::from_secs(30));
@@ -144,20 +233,13 @@ impl Nightwatch {
 
     /// `GET /api/incidents?limit=500&QUERY`: the incidents of the first page.
     pub fn incidents(&self, query: &str) -> Vec<serde_json::Value> {
-        let page: serde_json::Value =
-            reqwest::blocking::get(self.url(&format!("/api/incidents?limit=500&{query}")))
-                .unwrap()
-                .json()
-                .unwrap();
+        let page = self.get(&format!("/api/incidents?limit=500&{query}"));
         page["incidents"].as_array().unwrap().clone()
     }
 
     /// `GET /api/incidents/ID`: the incident with its alerts, events and history.
     pub fn incident(&self, id: i64) -> serde_json::Value {
-        reqwest::blocking::get(self.url(&format!("/api/incidents/{id}")))
-            .unwrap()
-            .json()
-            .unwrap()
+        self.get(&format!("/api/incidents/{id}"))
     }
 
     pub fn log(&self) -> String {

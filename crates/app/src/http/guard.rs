@@ -15,6 +15,10 @@
 //!
 //! Every answer, routed or not, gets the browser-safety headers (`secure_headers`).
 
+// A refusal is the answer itself (a JSON error or a redirect), built once per refused request;
+// boxing it would buy nothing.
+#![allow(clippy::result_large_err)]
+
 use super::identity::{Identity, identify};
 use super::{ApiError, AppState};
 use crate::access::audit;
@@ -107,8 +111,12 @@ async fn check(guard: &GuardState, request: Request) -> Result<Checked, Response
     }
     // Cloned: a request (its body) cannot be held across an await by reference.
     let headers = request.headers().clone();
-    if access == Access::Public || access == Access::Webhook {
-        // Public routes still learn who is signed in (the login page, the header), best effort.
+    if access == Access::Webhook {
+        // A webhook's credentials are its source's (checked by ingest), not a person's.
+        return Ok((request, None, None));
+    }
+    if access == Access::Public {
+        // Public pages still learn who is signed in (the login page's header), best effort.
         let source = peer(&request);
         let identity = identify(state, &headers, source).await.ok().flatten();
         let mut request = request;

@@ -135,18 +135,18 @@ pub async fn identify(
             must_change_password: false,
         }));
     }
-    if let Some(cookie) = cookie(headers, SESSION_COOKIE) {
-        if let Some(session) = state.store.session(&secret_hash(cookie), now).await? {
-            return Ok(Some(Identity {
-                name: session.user.name,
-                role: session.user.role,
-                method: AuthMethod::Session,
-                source,
-                csrf: Some(session.csrf_token),
-                must_change_password: session.user.must_change_password,
-            }));
-        }
-        // An expired or unknown cookie is no one: the login page will replace it.
+    // An expired or unknown cookie is no one: the login page will replace it.
+    if let Some(cookie) = cookie(headers, SESSION_COOKIE)
+        && let Some(session) = state.store.session(&secret_hash(cookie), now).await?
+    {
+        return Ok(Some(Identity {
+            name: session.user.name,
+            role: session.user.role,
+            method: AuthMethod::Session,
+            source,
+            csrf: Some(session.csrf_token),
+            must_change_password: session.user.must_change_password,
+        }));
     }
     if let Some(header_name) = &config.proxy_header
         && let Some(value) = headers.get(header_name.as_str())
