@@ -729,3 +729,35 @@ async fn regenerations_are_limited_per_identity_under_concurrency() {
     .unwrap();
     assert_eq!(send(&s.app, another).await.0, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn with_authentication_off_every_page_says_so_in_red() {
+    let (url, guard) = nightwatch_testkit::fresh_sqlite_url();
+    let s = setup(url, Some(guard), common::auth_off()).await;
+    let response = s
+        .app
+        .clone()
+        .oneshot(request(&Method::GET, "/").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let html = String::from_utf8(
+        to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap()
+            .to_vec(),
+    )
+    .unwrap();
+    assert!(
+        html.contains(r#"id="auth-off""#) && html.contains("--insecure-no-auth"),
+        "{html}"
+    );
+    // The browser-safety checks stay on: a cross-site change is still refused.
+    let id = incident(&s).await;
+    let request = request(&Method::POST, &format!("/incident/{id}/ack"))
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::ORIGIN, "http://evil.example")
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(send(&s.app, request).await.0, StatusCode::FORBIDDEN);
+}

@@ -142,10 +142,17 @@ fn token() -> &'static str {
 /// The password of every user the test signs in as.
 const PASSWORD: &str = "a long enough password";
 
+/// alice's token: the seeded verdicts are hers.
+static ALICE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
 fn post(http: &Http, nw: &Nightwatch, path: &str, body: Vec<u8>) {
+    post_as(http, nw, path, body, token());
+}
+
+fn post_as(http: &Http, nw: &Nightwatch, path: &str, body: Vec<u8>, token: &str) {
     let response = http
         .post(nw.url(path))
-        .bearer_auth(token())
+        .bearer_auth(token)
         .header("content-type", "application/json")
         .body(body)
         .send()
@@ -290,7 +297,14 @@ fn seed(nw: &Nightwatch) -> Seeded {
 
     for (id, verdict) in [(first, "noise"), (second, "real")] {
         let body = serde_json::to_vec(&json!({"verdict": verdict})).unwrap();
-        post(&http, nw, &format!("/api/incidents/{id}/verdict"), body);
+        let alice = ALICE.get().map(String::as_str).unwrap_or_default();
+        post_as(
+            &http,
+            nw,
+            &format!("/api/incidents/{id}/verdict"),
+            body,
+            alice,
+        );
     }
     assert_eq!(nw.incidents("").len(), 13);
     Seeded {
@@ -900,7 +914,12 @@ async fn check_incident_page(client: &Client, base: &str, seeded: Seeded) {
     };
     assert_eq!(
         cells[1..],
-        ["acknowledged", "bob", "acknowledged by bob", "JSON"]
+        [
+            "acknowledged",
+            "bob",
+            "acknowledged by bob (session from 127.0.0.1)",
+            "JSON"
+        ]
     );
     assert!(
         client.find(Locator::Css("#ack")).await.is_err(),
@@ -945,7 +964,7 @@ async fn check_incident_page(client: &Client, base: &str, seeded: Seeded) {
     );
     let details = texts(client, &format!("{LIFECYCLE_ROWS} td:nth-child(4)")).await;
     assert!(details[2].ends_with("resolved"), "{details:?}");
-    assert_eq!(details[4], "verdict noise by alice");
+    assert_eq!(details[4], "verdict noise by alice (token from 127.0.0.1)");
     let actors = texts(client, &format!("{LIFECYCLE_ROWS} td:nth-child(3)")).await;
     assert_eq!(actors[4], "alice");
     assert!(client.find(Locator::Css("#ack")).await.is_err());
@@ -1681,6 +1700,21 @@ async fn ui_pages_in_headless_chromium() {
             );
         }
         let _ = TOKEN.set(nw.token.clone().unwrap());
+        let alice = nightwatch_testkit::run_command(
+            BIN,
+            &url,
+            &[
+                "tokens",
+                "create",
+                "alice-cli",
+                "--role",
+                "approver",
+                "--user",
+                "alice",
+            ],
+            "",
+        );
+        let _ = ALICE.set(alice.trim().to_owned());
         let seeded = seed(&nw);
         (nw, seeded)
     })
