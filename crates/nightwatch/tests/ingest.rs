@@ -462,10 +462,10 @@ fn half_sent(
 ) -> std::net::TcpStream {
     use std::io::Write;
     let address = nw.base_url.trim_start_matches("http://").to_owned();
-    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    let mut stream = std::net::TcpStream::connect(&address).unwrap();
     write!(
         stream,
-        "POST {path} HTTP/1.1\r\nHost: nightwatch\r\nContent-Type: application/json\r\n{auth}Content-Length: {length}\r\n\r\n"
+        "POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n{auth}Content-Length: {length}\r\n\r\n"
     )
     .unwrap();
     stream.write_all(sent).unwrap();
