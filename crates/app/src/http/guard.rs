@@ -3,12 +3,12 @@
 //! 1. **Host**: the `Host` header must name an allowed host (DNS rebinding cannot reach even a
 //!    loopback-only instance).
 //! 2. **The route's access** from the route table; a route without an entry is refused.
-//! 3. **Browser safety** on anything that changes state: a request another site's page sent
-//!    (`Origin` / `Sec-Fetch-Site`) is refused whatever it carries; a JSON route takes only
-//!    `Content-Type: application/json`.
+//! 3. **Cross-site**: a state change another site's page sent (`Origin` / `Sec-Fetch-Site`) is
+//!    refused whatever it carries.
 //! 4. **Who**: session cookie, API token or trusted proxy header (`identity.rs`), then the
 //!    role check (401 / 403; a browser asking for a page is sent to the login page).
-//! 5. **CSRF**: a session's state change must carry its token (form field `csrf` or header
+//! 5. **Content type and CSRF**: a JSON route's change takes only `Content-Type:
+//!    application/json`; a session's change must carry its token (form field `csrf` or header
 //!    `X-CSRF-Token`).
 //! 6. **Audit**: every state change by a person is appended to the audit trail with its
 //!    outcome.
@@ -99,15 +99,6 @@ async fn check(guard: &GuardState, request: Request) -> Result<Checked, Response
             )
             .into_response());
         }
-        let declared = headers.contains_key(header::CONTENT_TYPE);
-        let body = has_body(headers) || request.body().size_hint().exact() != Some(0);
-        if pattern.starts_with("/api/") && (declared || body) && !is_json(headers) {
-            return Err(ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "this route takes Content-Type: application/json",
-            )
-            .into_response());
-        }
     }
     // Cloned: a request (its body) cannot be held across an await by reference.
     let headers = request.headers().clone();
@@ -162,6 +153,18 @@ async fn check(guard: &GuardState, request: Request) -> Result<Checked, Response
             )
             .into_response()
         });
+    }
+    if changes_state && pattern.starts_with("/api/") {
+        let headers = request.headers();
+        let declared = headers.contains_key(header::CONTENT_TYPE);
+        let body = has_body(headers) || request.body().size_hint().exact() != Some(0);
+        if (declared || body) && !is_json(headers) {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "this route takes Content-Type: application/json",
+            )
+            .into_response());
+        }
     }
     let mut request = request;
     if changes_state && identity.csrf.is_some() {
