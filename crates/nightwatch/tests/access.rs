@@ -1,7 +1,8 @@
 //! Access control end to end, on the real binary: the README's first start (the initial admin's
 //! one-time password in the log, changed at first sign-in), the commands of docs/access.md, and
 //! the requests the access-control issue reproduced — each now refused.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+// Runs against a real process: alerts are stamped with the wall clock it also reads.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
 
 use nightwatch_testkit::{Nightwatch, fresh_sqlite_url, run_command, wait_for};
 use reqwest::blocking::Client;
