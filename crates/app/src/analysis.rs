@@ -73,7 +73,19 @@ impl Analyst {
         let Some(input) = self.input(incident_id).await? else {
             return Ok(None);
         };
-        let written = compose(self.llm.as_deref(), &input, now).await;
+        let over = match &self.llm {
+            Some(llm) => llm.over_ceiling(&self.store, now).await?,
+            None => None,
+        };
+        let written = match over {
+            None => compose(self.llm.as_deref(), &input, now).await,
+            Some(reason) => {
+                tracing::warn!(incident = incident_id, %reason, "template analysis instead of the model's");
+                let mut written = compose(None, &input, now).await;
+                written.provenance.fallback_reason = Some(reason);
+                written
+            }
+        };
         for (kind, payload) in written.transcript {
             self.store
                 .append_incident_event(incident_id, kind, ACTOR, payload, now)

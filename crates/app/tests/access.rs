@@ -761,3 +761,100 @@ async fn with_authentication_off_every_page_says_so_in_red() {
         .unwrap();
     assert_eq!(send(&s.app, request).await.0, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn past_the_spend_ceiling_analyses_come_from_the_template_and_say_why() {
+    use nightwatch_llm::{Investigator, InvestigatorConfig, ScriptedProvider, SpendCeiling};
+    for (backend, url, _guard) in nightwatch_testkit::both_backends("access_spend").await {
+        let (store, _) = common::store_and_analyst(&url).await;
+        let mut llm = nightwatch_app::investigate::Llm::from_investigator(
+            Investigator::new(
+                Arc::new(ScriptedProvider),
+                InvestigatorConfig {
+                    model: nightwatch_llm::DEFAULT_ANTHROPIC_MODEL.to_owned(),
+                    ..InvestigatorConfig::default()
+                },
+            ),
+            false,
+            "scripted".to_owned(),
+        );
+        llm.ceiling = SpendCeiling {
+            per_hour_usd: None,
+            per_day_usd: Some(0.000_001),
+        };
+        let analyst = nightwatch_app::analysis::Analyst {
+            store: store.clone(),
+            library: Arc::new(nightwatch_core::runbook::Library::load(&[]).unwrap()),
+            llm: Some(Arc::new(llm)),
+        };
+        let app = common::app(
+            store.clone(),
+            Arc::new(ManualClock::new(at("2026-12-03T10:00:00Z"))),
+            Arc::new(nightwatch_app::analysis::Analyst {
+                store: store.clone(),
+                library: analyst.library.clone(),
+                llm: None,
+            }),
+            1 << 20,
+            common::auth_off(),
+        );
+        let s = Setup {
+            app,
+            store: store.clone(),
+            clock: Arc::new(ManualClock::new(at("2026-12-03T10:00:00Z"))),
+            tokens: Vec::new(),
+            _guard: None,
+        };
+        let id = incident(&s).await;
+        let now = at("2026-12-03T10:00:00Z");
+        // Under the ceiling: the model writes (and what it cost is recorded)…
+        let first = analyst.write(id, now).await.unwrap().unwrap();
+        assert!(
+            first.payload["fallback_reason"].is_null(),
+            "{backend}: {}",
+            first.payload
+        );
+        assert!(
+            store
+                .model_spend_since(now - Duration::days(1))
+                .await
+                .unwrap()
+                > 0.0
+        );
+        let requests = |detail: &nightwatch_store::IncidentDetail| {
+            detail
+                .events
+                .iter()
+                .filter(|e| e.kind.as_str() == "llm_request")
+                .count()
+        };
+        let asked = requests(&store.incident_detail(id).await.unwrap().unwrap());
+        // …past it, the template writes, says why, and the model is not asked.
+        let second = analyst
+            .write(id, now + Duration::minutes(1))
+            .await
+            .unwrap()
+            .unwrap();
+        let reason = second.payload["fallback_reason"].as_str().unwrap();
+        assert!(
+            reason.contains("spend ceiling") && reason.contains("max_spend_per_day_usd"),
+            "{reason}"
+        );
+        assert_eq!(
+            requests(&store.incident_detail(id).await.unwrap().unwrap()),
+            asked,
+            "{backend}"
+        );
+        // A day later the window has moved on.
+        let third = analyst
+            .write(id, now + Duration::days(1) + Duration::minutes(2))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            third.payload["fallback_reason"].is_null(),
+            "{backend}: {}",
+            third.payload
+        );
+    }
+}

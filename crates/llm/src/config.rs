@@ -64,6 +64,17 @@ pub struct LlmSection {
     /// Replace namespace, pod and node names with stand-ins in everything sent (restored in
     /// what comes back).
     pub anonymise: bool,
+    /// The most all model calls together may cost in any hour / day (USD); past it, analyses
+    /// come from the template and investigations are skipped, each saying why.
+    pub max_spend_per_hour_usd: Option<f64>,
+    pub max_spend_per_day_usd: Option<f64>,
+}
+
+/// A spend ceiling over all of nightwatch's model calls.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct SpendCeiling {
+    pub per_hour_usd: Option<f64>,
+    pub per_day_usd: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -76,10 +87,21 @@ pub struct LlmConfig {
     pub anonymise: bool,
     /// Model, budget, prices and the loop's limits.
     pub investigator: InvestigatorConfig,
+    pub spend_ceiling: SpendCeiling,
+}
+
+/// A ceiling must be a positive amount.
+fn positive(key: &'static str, value: Option<f64>) -> Result<Option<f64>, ConfigError> {
+    match value {
+        Some(v) if !(v.is_finite() && v > 0.0) => Err(ConfigError::NotPositive(key)),
+        other => Ok(other),
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
+    #[error("{0} must be a positive amount")]
+    NotPositive(&'static str),
     #[error("llm: {0} is required for the Anthropic provider")]
     MissingKey(&'static str),
     #[error(
@@ -165,6 +187,13 @@ impl LlmConfig {
             http: section.http.resolve("llm.http", &mut Vec::new())?,
             anonymise: section.anonymise,
             investigator,
+            spend_ceiling: SpendCeiling {
+                per_hour_usd: positive(
+                    "llm.max_spend_per_hour_usd",
+                    section.max_spend_per_hour_usd,
+                )?,
+                per_day_usd: positive("llm.max_spend_per_day_usd", section.max_spend_per_day_usd)?,
+            },
         }))
     }
 

@@ -24,7 +24,9 @@ pub mod truncate;
 
 pub use anonymise::{Anonymiser, NameKind};
 pub use budget::{Budget, BudgetConfig, BudgetKind, Spend};
-pub use config::{ApiKey, ConfigError, LlmConfig, LlmSection, ProviderKind};
+pub use config::{
+    ApiKey, ConfigError, DEFAULT_ANTHROPIC_MODEL, LlmConfig, LlmSection, ProviderKind, SpendCeiling,
+};
 pub use investigator::{AnswerSource, Investigation, Investigator, InvestigatorConfig, Stop, Task};
 pub use message::{
     ChatRequest, ChatResponse, ContentBlock, Message, Role, StopReason, ToolCall, ToolChoice,

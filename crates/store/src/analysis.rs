@@ -158,6 +158,21 @@ impl Store {
             .collect()
     }
 
+    /// What the model's answers recorded since `since` cost together (USD), across incidents.
+    pub async fn model_spend_since(&self, since: DateTime<Utc>) -> Result<f64, StoreError> {
+        let payloads: Vec<String> = sqlx::query_scalar(
+            "SELECT payload FROM incident_events WHERE kind = 'llm_response' AND at >= $1",
+        )
+        .bind(crate::sql::millis(since))
+        .fetch_all(&self.read)
+        .await?;
+        Ok(payloads
+            .iter()
+            .filter_map(|text| serde_json::from_str::<serde_json::Value>(text).ok())
+            .filter_map(|payload| payload["cost_usd"].as_f64())
+            .sum())
+    }
+
     /// The incident's newest `analysis` event, if it has one.
     pub async fn latest_analysis(&self, incident_id: i64) -> Result<Option<EventRow>, StoreError> {
         let statement = format!(

@@ -21,6 +21,8 @@ pub struct Llm {
     anonymise: bool,
     /// `provider/model`, for logs and the analysis's provenance.
     pub label: String,
+    /// What all model calls together may cost per hour / day.
+    pub ceiling: nightwatch_llm::SpendCeiling,
 }
 
 impl Llm {
@@ -33,6 +35,7 @@ impl Llm {
             investigator: config.investigator()?,
             anonymise: config.anonymise,
             label: format!("{provider}/{}", config.investigator.model),
+            ceiling: config.spend_ceiling,
         })
     }
 
@@ -42,7 +45,35 @@ impl Llm {
             investigator,
             anonymise,
             label,
+            ceiling: nightwatch_llm::SpendCeiling::default(),
         }
+    }
+
+    /// Why the model may not be asked now: what the recorded answers cost in the last hour or
+    /// day has reached the ceiling. `None`: go on.
+    pub async fn over_ceiling(
+        &self,
+        store: &nightwatch_store::Store,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<String>, nightwatch_store::StoreError> {
+        for (limit, window, name) in [
+            (
+                self.ceiling.per_hour_usd,
+                chrono::Duration::hours(1),
+                "hour",
+            ),
+            (self.ceiling.per_day_usd, chrono::Duration::days(1), "day"),
+        ] {
+            let Some(limit) = limit else { continue };
+            let spent = store.model_spend_since(now - window).await?;
+            if spent >= limit {
+                return Ok(Some(format!(
+                    "the model spend ceiling is reached: ${spent:.2} in the last {name}, ceiling \
+                     ${limit:.2} (llm.max_spend_per_{name}_usd)"
+                )));
+            }
+        }
+        Ok(None)
     }
 
     /// Investigates `input`'s incident with `toolbox`; never fails (a provider failure is a

@@ -163,6 +163,21 @@ impl Responder {
             Some(recorded) => recorded.as_ref(),
             None => &live,
         };
+        if let Some(reason) = llm.over_ceiling(&self.store, self.clock.now()).await? {
+            tracing::warn!(incident = incident_id, %reason, "no investigation");
+            let payload = Investigation {
+                model: llm.label.clone(),
+                stop: reason,
+                source: serde_json::Value::Null,
+                tool_calls: 0,
+                spend: serde_json::Value::Null,
+                answer: serde_json::Value::Null,
+            }
+            .to_json();
+            self.event(incident_id, EventKind::Investigation, payload.clone())
+                .await?;
+            return Ok(payload);
+        }
         let (investigation, names) = llm.investigate(&input, toolbox, self.clock.now()).await;
         for (kind, payload) in
             crate::investigate::transcript_events(&investigation.transcript, names.as_ref())

@@ -51,3 +51,6 @@ END
 $$ LANGUAGE plpgsql;
 CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
     FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
+-- What the model cost lately (the spend ceiling): only the model's answers are indexed, so
+-- other events cost nothing more to append.
+CREATE INDEX incident_events_llm_at ON incident_events (at) WHERE kind = 'llm_response';

@@ -52,3 +52,6 @@ CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
 BEGIN
     SELECT RAISE(ABORT, 'the audit log is append-only');
 END;
+-- What the model cost lately (the spend ceiling): only the model's answers are indexed, so
+-- other events cost nothing more to append.
+CREATE INDEX incident_events_llm_at ON incident_events (at) WHERE kind = 'llm_response';
