@@ -260,27 +260,22 @@ async fn sign_in(s: &Setup, name: &str, password: &str) -> (StatusCode, Option<S
     (status, cookie)
 }
 
+/// A page's status and HTML.
+async fn html(app: &axum::Router, request: Request<Body>) -> (StatusCode, String) {
+    let response = app.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let bytes = to_bytes(response.into_body(), 1 << 20).await.unwrap();
+    (status, String::from_utf8(bytes.to_vec()).unwrap())
+}
+
 /// The CSRF token on a page the session can see.
 async fn csrf_of(s: &Setup, cookie: &str) -> String {
-    let response = s
-        .app
-        .clone()
-        .oneshot(
-            request(&Method::GET, "/password")
-                .header(header::COOKIE, cookie)
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await
+    let page = request(&Method::GET, "/password")
+        .header(header::COOKIE, cookie)
+        .body(Body::empty())
         .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    let html = String::from_utf8(
-        to_bytes(response.into_body(), 1 << 20)
-            .await
-            .unwrap()
-            .to_vec(),
-    )
-    .unwrap();
+    let (status, html) = html(&s.app, page).await;
+    assert_eq!(status, StatusCode::OK);
     let at = html.find("name=\"csrf\" value=\"").unwrap() + "name=\"csrf\" value=\"".len();
     html[at..].split('"').next().unwrap().to_owned()
 }
@@ -734,20 +729,12 @@ async fn regenerations_are_limited_per_identity_under_concurrency() {
 async fn with_authentication_off_every_page_says_so_in_red() {
     let (url, guard) = nightwatch_testkit::fresh_sqlite_url();
     let s = setup(url, Some(guard), common::auth_off()).await;
-    let response = s
-        .app
-        .clone()
-        .oneshot(request(&Method::GET, "/").body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    let html = String::from_utf8(
-        to_bytes(response.into_body(), 1 << 20)
-            .await
-            .unwrap()
-            .to_vec(),
+    let (status, html) = html(
+        &s.app,
+        request(&Method::GET, "/").body(Body::empty()).unwrap(),
     )
-    .unwrap();
+    .await;
+    assert_eq!(status, StatusCode::OK);
     assert!(
         html.contains(r#"id="auth-off""#) && html.contains("--insecure-no-auth"),
         "{html}"
