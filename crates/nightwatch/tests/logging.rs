@@ -40,6 +40,7 @@ fn command(dir: &std::path::Path, env: &[(&str, &str)]) -> Command {
         "NIGHTWATCH_POLICY",
         "NIGHTWATCH_RUNBOOKS",
         "NIGHTWATCH_MODE",
+        "NIGHTWATCH_INSECURE_NO_AUTH",
     ] {
         command.env_remove(name);
     }
@@ -190,7 +191,13 @@ fn a_log_level_that_means_nothing_is_refused_at_start() {
 #[test]
 fn log_json_writes_one_json_object_per_line() {
     let mut incident = 0;
-    let (stdout, stderr) = serve_and(&[("LOG_JSON", "true"), ("LOG_LEVEL", "info")], |base| {
+    // Authentication off: the test reads the incident list without signing in.
+    let env = [
+        ("LOG_JSON", "true"),
+        ("LOG_LEVEL", "info"),
+        ("NIGHTWATCH_INSECURE_NO_AUTH", "true"),
+    ];
+    let (stdout, stderr) = serve_and(&env, |base| {
         let client = reqwest::blocking::Client::new();
         let alert = nightwatch_testkit::webhook_body(
             serde_json::json!({"alertname": "DiskFull", "namespace": "shop", "severity": "warning"}),
