@@ -5,10 +5,20 @@ use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+/// `0.1.0 (commit 1a2b3c4d5e6f, 2026-12-03)`: the version, the commit built and its date.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("NIGHTWATCH_COMMIT"),
+    ", ",
+    env!("NIGHTWATCH_BUILD_DATE"),
+    ")"
+);
+
 #[derive(Debug, Parser)]
 #[command(
     name = "nightwatch",
-    version,
+    version = VERSION,
     about = "An autonomous SRE agent for Kubernetes"
 )]
 pub struct Cli {
@@ -40,6 +50,8 @@ pub enum Command {
     Serve(ServeArgs),
     /// Apply the database migrations and exit.
     Migrate,
+    /// The version, the commit it was built from and that commit's date.
+    Version,
     /// Users who sign in to the pages and the API.
     #[command(subcommand)]
     Users(UsersCommand),
@@ -117,10 +129,11 @@ pub enum RunbooksCommand {
 
 #[derive(Debug, Default, Args)]
 pub struct ServeArgs {
-    /// Address to listen on (default 127.0.0.1:8080).
+    /// Address to listen on (default 127.0.0.1:8080; 0.0.0.0:8080 inside a Kubernetes pod).
     #[arg(long, env = "NIGHTWATCH_LISTEN")]
     pub listen: Option<SocketAddr>,
     /// recommend (default: actions wait for a human) or auto; overrides the policy file.
+    /// `AGENT_MODE` is read too, as other agents of this kind name it.
     #[arg(long, env = "NIGHTWATCH_MODE")]
     pub mode: Option<String>,
     /// Kubeconfig to reach the cluster; default: in-cluster, then $KUBECONFIG / ~/.kube/config.

@@ -13,6 +13,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+/// Inside a pod (`KUBERNETES_SERVICE_HOST` set) loopback cannot be reached from the Service.
+pub const DEFAULT_LISTEN_IN_POD: &str = "0.0.0.0:8080";
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://nightwatch.db";
 /// A 20k-alert storm is about 10 MB of JSON; leave room for big annotations.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
@@ -480,12 +482,17 @@ impl Config {
             Some(text) => nightwatch_core::duration::parse_duration("kubernetes.timeout", text)?,
             None => nightwatch_kube::DEFAULT_REQUEST_TIMEOUT,
         };
+        // AGENT_MODE is what other agents of this kind read; nightwatch's own spelling wins.
+        let mode = mode.or_else(|| env("AGENT_MODE").filter(|m| !m.trim().is_empty()));
         let mut kubernetes = file.kubernetes;
         if kubeconfig.is_some() {
             kubernetes.kubeconfig = kubeconfig;
         }
         let listen = match listen_flag.or(file.listen) {
             Some(addr) => addr,
+            None if env("KUBERNETES_SERVICE_HOST").is_some() => DEFAULT_LISTEN_IN_POD
+                .parse()
+                .context("default listen address")?,
             None => DEFAULT_LISTEN.parse().context("default listen address")?,
         };
         let briefing_schedule = file
@@ -601,6 +608,59 @@ fn redact_url_password(url: &str) -> String {
 mod tests {
     use super::*;
     use clap::Parser;
+
+    #[test]
+    fn in_a_pod_it_listens_on_every_interface_and_reads_agent_mode() {
+        let resolve = |args: &[&str], vars: &[(&str, &str)]| {
+            let cli = Cli::try_parse_from(args).unwrap();
+            let vars: Vec<(String, String)> = vars
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            Config::resolve(FileConfig::default(), &cli, |name| {
+                vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+            })
+            .unwrap()
+        };
+        let outside = resolve(&["nightwatch", "serve"], &[]);
+        assert_eq!(outside.listen.to_string(), DEFAULT_LISTEN);
+        assert!(!outside.access.allowed_hosts.contains(&"*".to_owned()));
+        assert_eq!(outside.mode, None);
+        let pod = resolve(
+            &["nightwatch", "serve"],
+            &[
+                ("KUBERNETES_SERVICE_HOST", "10.96.0.1"),
+                ("AGENT_MODE", "auto"),
+            ],
+        );
+        assert_eq!(pod.listen.to_string(), DEFAULT_LISTEN_IN_POD);
+        assert_eq!(
+            pod.access.allowed_hosts,
+            ["*"],
+            "any name the Service routes here"
+        );
+        assert_eq!(pod.mode.as_deref(), Some("auto"));
+        let flagged = resolve(
+            &[
+                "nightwatch",
+                "serve",
+                "--mode",
+                "recommend",
+                "--listen",
+                "127.0.0.1:9000",
+            ],
+            &[
+                ("KUBERNETES_SERVICE_HOST", "10.96.0.1"),
+                ("AGENT_MODE", "auto"),
+            ],
+        );
+        assert_eq!(
+            flagged.mode.as_deref(),
+            Some("recommend"),
+            "nightwatch's own spelling wins"
+        );
+        assert_eq!(flagged.listen.to_string(), "127.0.0.1:9000");
+    }
 
     #[test]
     fn precedence_flags_over_env_over_file() {

@@ -37,6 +37,10 @@ pub fn main_with_args() -> anyhow::Result<()> {
 async fn run(cli: Cli, config: config::Config) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(_) => serve::serve(config).await,
+        Command::Version => {
+            println!("nightwatch {}", cli::VERSION);
+            Ok(())
+        }
         Command::Migrate => {
             let store = open_store(&config).await?;
             store.migrate().await.context("applying migrations")?;

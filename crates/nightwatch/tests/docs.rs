@@ -25,3 +25,28 @@ fn example_config_is_accepted() {
     );
     assert!(String::from_utf8_lossy(&output.stdout).contains("migrations applied"));
 }
+
+#[test]
+fn version_names_the_commit_and_its_date() {
+    for args in [&["version"][..], &["--version"][..]] {
+        let output = Command::new(env!("CARGO_BIN_EXE_nightwatch"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{args:?}");
+        let text = String::from_utf8(output.stdout).unwrap();
+        let expected_start = format!("nightwatch {} (commit ", env!("CARGO_PKG_VERSION"));
+        assert!(text.starts_with(&expected_start), "{args:?}: {text}");
+        // `(commit 1a2b3c4d5e6f, 2026-12-03)` from a checkout; `unknown` outside one.
+        let inside = text[expected_start.len()..]
+            .trim_end()
+            .trim_end_matches(')');
+        let (commit, date) = inside.split_once(", ").unwrap();
+        assert!(
+            commit == "unknown"
+                || (commit.len() == 12 && commit.chars().all(|c| c.is_ascii_hexdigit())),
+            "{text}"
+        );
+        assert!(date == "unknown" || date.len() == 10, "{text}");
+    }
+}
