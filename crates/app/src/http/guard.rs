@@ -100,12 +100,13 @@ async fn check(guard: &GuardState, request: Request) -> Result<Checked, Response
             .into_response());
         }
     }
-    // Cloned: a request (its body) cannot be held across an await by reference.
-    let headers = request.headers().clone();
     if access == Access::Webhook {
         // A webhook's credentials are its source's (checked by ingest), not a person's.
         return Ok((request, None, None));
     }
+    // Cloned: a request (its body) cannot be held across an await by reference. After the
+    // webhook branch, so ingest's hot path copies nothing.
+    let headers = request.headers().clone();
     if access == Access::Public {
         // Public pages still learn who is signed in (the login page's header), best effort.
         let source = peer(&request);

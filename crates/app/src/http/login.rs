@@ -215,6 +215,11 @@ fn session_cookie(secret: &str, ttl: chrono::Duration, secure: bool) -> String {
     )
 }
 
+/// What ends the session in the browser (logout, a changed password).
+fn cleared_session_cookie() -> String {
+    format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0")
+}
+
 fn set_cookie(response: &mut Response, cookie: &str) {
     if let Ok(value) = HeaderValue::from_str(cookie) {
         response.headers_mut().append(header::SET_COOKIE, value);
@@ -233,18 +238,13 @@ fn refuse(name: &str, next: &str, status: StatusCode, error: &str) -> Result<Res
 
 pub async fn logout(
     State(state): State<AppState>,
-    identity: Identity,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     if let Some(cookie) = super::identity::cookie(&headers, SESSION_COOKIE) {
         state.store.delete_session(&secret_hash(cookie)).await?;
     }
-    let _ = identity;
     let mut response = Redirect::to("/login").into_response();
-    set_cookie(
-        &mut response,
-        &format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
-    );
+    set_cookie(&mut response, &cleared_session_cookie());
     Ok(response)
 }
 
@@ -322,10 +322,7 @@ pub async fn change_password(
         .set_password(&identity.name, &hash, false, state.clock.now())
         .await?;
     let mut response = Redirect::to("/login?changed=1").into_response();
-    set_cookie(
-        &mut response,
-        &format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
-    );
+    set_cookie(&mut response, &cleared_session_cookie());
     Ok(response)
 }
 
