@@ -155,6 +155,52 @@ pub enum AccessError {
     Invalid(String),
 }
 
+/// A token just made: its id, expiry and secret (the only time the secret exists).
+#[derive(Debug, Clone)]
+pub struct IssuedToken {
+    pub id: i64,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub secret: String,
+}
+
+/// Makes an API token `name` with `role`, acting for `owner` when given, and living for
+/// `expires` when given: (the key errors name, a duration such as `90d`). The API and the command line both
+/// come here, so they check and store alike.
+pub async fn issue_token(
+    store: &Store,
+    name: &str,
+    owner: Option<&str>,
+    role: Role,
+    expires: Option<(&str, &str)>,
+    now: DateTime<Utc>,
+) -> Result<IssuedToken, AccessError> {
+    nightwatch_core::access::check_name(name).map_err(AccessError::Invalid)?;
+    if let Some(owner) = owner
+        && store.user(owner).await?.is_none()
+    {
+        return Err(AccessError::Invalid(format!("owner: no user {owner:?}")));
+    }
+    let expires_at = match expires {
+        None => None,
+        Some((key, text)) => {
+            let too_long = || AccessError::Invalid(format!("{key}: too long"));
+            let duration = nightwatch_core::duration::parse_duration(key, text)
+                .map_err(|e| AccessError::Invalid(e.to_string()))?;
+            let duration = Duration::from_std(duration).map_err(|_| too_long())?;
+            Some(now.checked_add_signed(duration).ok_or_else(too_long)?)
+        }
+    };
+    let secret = format!("{TOKEN_PREFIX}{}", new_secret());
+    let id = store
+        .create_token(name, owner, role, &secret_hash(&secret), now, expires_at)
+        .await?;
+    Ok(IssuedToken {
+        id,
+        expires_at,
+        secret,
+    })
+}
+
 /// A random secret of 32 bytes, URL-safe base64 (for cookies, tokens, CSRF tokens and the
 /// first admin's password).
 pub fn new_secret() -> String {

@@ -4,9 +4,7 @@
 
 use crate::cli::{TokensCommand, UsersCommand};
 use anyhow::{Context, bail};
-use nightwatch_app::access::{
-    TOKEN_PREFIX, audit, hash_password_blocking, new_secret, secret_hash,
-};
+use nightwatch_app::access::{audit, hash_password_blocking, issue_token, new_secret};
 use nightwatch_core::access::{Role, check_name, check_password};
 use nightwatch_core::{Clock, SystemClock};
 use nightwatch_store::{AuditEntry, Store};
@@ -148,32 +146,10 @@ pub async fn tokens(store: &Store, command: TokensCommand) -> anyhow::Result<()>
             user,
             expires_in,
         } => {
-            check_name(&name).map_err(|e| anyhow::anyhow!(e))?;
             let role = role(&r)?;
-            if let Some(user) = &user
-                && store.user(user).await?.is_none()
-            {
-                bail!("--user: no user {user:?}");
-            }
-            let expires_at = expires_in
-                .as_deref()
-                .map(|text| {
-                    let d = nightwatch_core::duration::parse_duration("--expires-in", text)?;
-                    let d = chrono::Duration::from_std(d).context("--expires-in: too long")?;
-                    now.checked_add_signed(d).context("--expires-in: too long")
-                })
-                .transpose()?;
-            let secret = format!("{TOKEN_PREFIX}{}", new_secret());
-            let id = store
-                .create_token(
-                    &name,
-                    user.as_deref(),
-                    role,
-                    &secret_hash(&secret),
-                    now,
-                    expires_at,
-                )
-                .await?;
+            let expires = expires_in.as_deref().map(|text| ("--expires-in", text));
+            let issued = issue_token(store, &name, user.as_deref(), role, expires, now).await?;
+            let (id, secret) = (issued.id, issued.secret);
             record(
                 store,
                 "token_create",

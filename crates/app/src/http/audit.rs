@@ -5,14 +5,14 @@ use super::identity::Identity;
 use super::login::Chrome;
 use super::ui::render;
 use super::{ApiError, AppState};
-use crate::access::{TOKEN_PREFIX, new_secret, secret_hash};
+use crate::access::{AccessError, issue_token};
 use askama::Template;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Html;
-use nightwatch_core::access::{Role, check_name};
+use nightwatch_core::access::Role;
 use nightwatch_store::{AuditEntry, AuditFilter, TokenRow};
 use serde::Deserialize;
 
@@ -122,42 +122,27 @@ pub async fn create_token(
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     let request: NewToken = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))?;
-    check_name(&request.name).map_err(ApiError::bad_request)?;
     let role: Role = request
         .role
         .parse()
         .map_err(|e: nightwatch_core::access::UnknownRole| ApiError::bad_request(e.to_string()))?;
-    if let Some(owner) = &request.owner
-        && state.store.user(owner).await?.is_none()
-    {
-        return Err(ApiError::bad_request(format!("owner: no user {owner:?}")));
-    }
-    let now = state.clock.now();
-    let expires_at = match request.expires_in.as_deref() {
-        None => None,
-        Some(text) => {
-            let duration = nightwatch_core::duration::parse_duration("expires_in", text)
-                .map_err(|e| ApiError::bad_request(e.to_string()))?;
-            let duration = chrono::Duration::from_std(duration)
-                .map_err(|_| ApiError::bad_request("expires_in: too long"))?;
-            Some(
-                now.checked_add_signed(duration)
-                    .ok_or_else(|| ApiError::bad_request("expires_in: too long"))?,
-            )
-        }
-    };
-    let secret = format!("{TOKEN_PREFIX}{}", new_secret());
-    let id = state
-        .store
-        .create_token(
-            &request.name,
-            request.owner.as_deref(),
-            role,
-            &secret_hash(&secret),
-            now,
-            expires_at,
-        )
-        .await?;
+    let issued = issue_token(
+        &state.store,
+        &request.name,
+        request.owner.as_deref(),
+        role,
+        request
+            .expires_in
+            .as_deref()
+            .map(|text| ("expires_in", text)),
+        state.clock.now(),
+    )
+    .await
+    .map_err(|error| match error {
+        AccessError::Store(error) => ApiError::from(error),
+        other => ApiError::bad_request(other.to_string()),
+    })?;
+    let (id, expires_at, secret) = (issued.id, issued.expires_at, issued.secret);
     Ok((
         StatusCode::CREATED,
         Json(serde_json::json!({
